@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian 12 packages promptpix builds, runs and tests with,
+# when any is missing. Needs root (or sudo) only if something is missing.
+set -eu
+PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
+default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
+libcurl4-openssl-dev mariadb-server mariadb-client nginx-light
+apache2 libapache2-mod-fcgid wrk"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+# Packaged services must not start on their own: the tests and the demo
+# run private instances on their own ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod +x /usr/sbin/policy-rc.d
+	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,344 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "util.h"
+
+enum opt_type {
+	OPT_UINT,
+	OPT_SECONDS,		/* "2.5" seconds, stored as milliseconds */
+	OPT_DOUBLE,
+	OPT_STR,
+	OPT_PATH_PREFIX,	/* a string that must start and end with '/' */
+	OPT_URL_PREFIX,		/* "/x/" or "http(s)://host/x/", ends in '/' */
+	OPT_LOGLEVEL,
+	OPT_DELIVERY,
+	OPT_INLINE_SEND,
+};
+
+struct opt {
+	const char	*section;
+	const char	*name;
+	enum opt_type	 type;
+	size_t		 off;
+	double		 min;
+	double		 max;
+};
+
+#define O(f)	offsetof(struct cfg, f)
+
+static const struct opt opts[] = {
+	{ "server", "processes", OPT_UINT, O(processes), 1, 256 },
+	{ "server", "threads", OPT_UINT, O(threads), 1, 256 },
+	{ "server", "max_wait", OPT_SECONDS, O(max_wait_ms), 0.05, 600 },
+	{ "server", "log_level", OPT_LOGLEVEL, O(log_level), 0, 0 },
+	{ "server", "base_path", OPT_PATH_PREFIX, O(base_path), 0, 0 },
+	{ "limits", "min_dimension", OPT_UINT, O(lim.min_dim), 1, 8192 },
+	{ "limits", "max_dimension", OPT_UINT, O(lim.max_dim), 1, 8192 },
+	{ "limits", "max_prompt_bytes", OPT_UINT, O(lim.max_prompt), 1, 8000 },
+	{ "database", "host", OPT_STR, O(db_host), 0, 0 },
+	{ "database", "port", OPT_UINT, O(db_port), 0, 65535 },
+	{ "database", "socket", OPT_STR, O(db_socket), 0, 0 },
+	{ "database", "user", OPT_STR, O(db_user), 0, 0 },
+	{ "database", "password", OPT_STR, O(db_password), 0, 0 },
+	{ "database", "password_file", OPT_STR, O(db_password_file), 0, 0 },
+	{ "database", "name", OPT_STR, O(db_name), 0, 0 },
+	{ "database", "connect_timeout", OPT_SECONDS,
+	    O(db_connect_timeout_ms), 0.1, 60 },
+	{ "generation", "backend", OPT_STR, O(backend), 0, 0 },
+	{ "generation", "model", OPT_STR, O(model), 0, 0 },
+	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600 },
+	{ "generation", "pending_lease", OPT_SECONDS,
+	    O(pending_lease_ms), 0.1, 600 },
+	{ "generation", "cost_per_megapixel", OPT_DOUBLE,
+	    O(cost_per_megapixel), 0, 100 },
+	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600 },
+	{ "store", "dir", OPT_STR, O(store_dir), 0, 0 },
+	{ "store", "url", OPT_URL_PREFIX, O(store_url), 0, 0 },
+	{ "store", "delivery", OPT_DELIVERY, O(delivery), 0, 0 },
+	{ "store", "inline_send", OPT_INLINE_SEND, O(inline_send), 0, 0 },
+	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0 },
+	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000 },
+};
+
+static const char *const delivery_names[DELIVERY__MAX] = {
+	"redirect", "inline"
+};
+static const char *const send_names[SEND__MAX] = {
+	"stream", "x-accel-redirect", "x-sendfile"
+};
+
+/* Parsing state shared with the inih callbacks. */
+struct parse {
+	struct cfg	*cfg;
+	FILE		*fp;
+	int		 line;		/* of the line inih is handling */
+	int		 err_line;
+	char		 reason[256];
+	int		 max_dim_line;
+};
+
+void
+cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->processes = 1;
+	c->threads = 8;
+	c->max_wait_ms = 30000;
+	c->log_level = LOG_INFO;
+	c->base_path = xstrdup("/");
+	c->lim.min_dim = 64;
+	c->lim.max_dim = 2048;
+	c->lim.max_prompt = 1000;
+	c->db_host = xstrdup("localhost");
+	c->db_port = 3306;
+	c->db_user = xstrdup("promptpix");
+	c->db_name = xstrdup("promptpix");
+	c->db_connect_timeout_ms = 2000;
+	c->backend = xstrdup("placeholder");
+	c->model = xstrdup("fal-ai/flux/schnell");
+	c->gen_timeout_ms = 30000;
+	c->pending_lease_ms = 10000;
+	c->cost_per_megapixel = 0.003;
+	c->placeholder_delay_ms = 2000;
+	c->store_dir = xstrdup("/var/lib/promptpix/img");
+	c->store_url = xstrdup("/img/");
+	c->delivery = DELIVERY_REDIRECT;
+	c->inline_send = SEND_STREAM;
+	c->x_accel_prefix = xstrdup("/_promptpix_store/");
+	c->cache_max_age = 31536000;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		switch (opts[i].type) {
+		case OPT_STR:
+		case OPT_PATH_PREFIX:
+		case OPT_URL_PREFIX: {
+			char	**sp = (char **)((char *)c + opts[i].off);
+
+			free(*sp);
+			*sp = NULL;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static int
+fail(struct parse *p, const char *fmt, const char *a, const char *b)
+{
+	if (p->err_line == 0) {
+		p->err_line = p->line;
+		snprintf(p->reason, sizeof(p->reason), fmt, a, b);
+	}
+	return 0;
+}
+
+static int
+parse_number(const char *v, double *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	return (end == v || *end != '\0' || errno != 0) ? -1 : 0;
+}
+
+static int
+index_of(const char *v, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int
+valid_url_prefix(const char *v)
+{
+	size_t	 n = strlen(v);
+
+	if (n == 0 || v[n - 1] != '/' || strpbrk(v, " \t\r\n\"'<>\\") != NULL)
+		return 0;
+	return v[0] == '/' || strncmp(v, "http://", 7) == 0 ||
+	    strncmp(v, "https://", 8) == 0;
+}
+
+static int
+set_opt(struct parse *p, const struct opt *o, const char *v)
+{
+	void	*field = (char *)p->cfg + o->off;
+	double	 d;
+	int	 i;
+
+	switch (o->type) {
+	case OPT_UINT:
+	case OPT_SECONDS:
+	case OPT_DOUBLE:
+		if (parse_number(v, &d) == -1)
+			return fail(p, "%s: not a number: \"%s\"", o->name, v);
+		if (d < o->min || d > o->max)
+			return fail(p, "%s: out of range: %s", o->name, v);
+		if (o->type == OPT_UINT) {
+			if (d != (double)(unsigned)d)
+				return fail(p, "%s: not a whole number: %s",
+				    o->name, v);
+			if (o->off == O(lim.max_prompt))
+				*(size_t *)field = (size_t)d;
+			else
+				*(unsigned *)field = (unsigned)d;
+		} else if (o->type == OPT_SECONDS)
+			*(unsigned *)field = (unsigned)(d * 1000 + 0.5);
+		else
+			*(double *)field = d;
+		return 1;
+	case OPT_PATH_PREFIX:
+		if (v[0] != '/' || v[strlen(v) - 1] != '/' ||
+		    strpbrk(v, " \t\r\n?#%") != NULL)
+			return fail(p, "%s: must start and end with '/': %s",
+			    o->name, v);
+		break;
+	case OPT_URL_PREFIX:
+		if (!valid_url_prefix(v))
+			return fail(p, "%s: must be /path/ or http(s)://host/path/"
+			    " ending in '/': %s", o->name, v);
+		break;
+	case OPT_LOGLEVEL:
+		if ((i = log_level_parse(v)) < 0)
+			return fail(p, "%s: must be error, warn, info or debug: %s",
+			    o->name, v);
+		*(int *)field = i;
+		return 1;
+	case OPT_DELIVERY:
+		if ((i = index_of(v, delivery_names, DELIVERY__MAX)) < 0)
+			return fail(p, "%s: must be redirect or inline: %s",
+			    o->name, v);
+		*(enum delivery *)field = (enum delivery)i;
+		return 1;
+	case OPT_INLINE_SEND:
+		if ((i = index_of(v, send_names, SEND__MAX)) < 0)
+			return fail(p, "%s: must be stream, x-accel-redirect or "
+			    "x-sendfile: %s", o->name, v);
+		*(enum inline_send *)field = (enum inline_send)i;
+		return 1;
+	case OPT_STR:
+		break;
+	}
+	free(*(char **)field);
+	*(char **)field = xstrdup(v);
+	return 1;
+}
+
+static int
+on_setting(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse	*p = user;
+
+	if (p->err_line != 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (strcmp(section, opts[i].section) != 0 ||
+		    strcmp(name, opts[i].name) != 0)
+			continue;
+		if (opts[i].off == O(lim.max_dim))
+			p->max_dim_line = p->line;
+		return set_opt(p, &opts[i], value);
+	}
+	return fail(p, "unknown setting [%s] %s", section, name);
+}
+
+/* fgets() that counts lines, so that settings errors can name theirs. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct parse	*p = stream;
+	char		*r = fgets(str, num, p->fp);
+
+	if (r != NULL)
+		p->line++;
+	return r;
+}
+
+/* Read the first line of path into *out, without its newline. */
+static int
+read_secret_file(const char *path, char **out)
+{
+	char	 buf[512];
+	FILE	*fp;
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	free(*out);
+	*out = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static int
+finish(struct parse *p, const char *path, char *err, size_t errlen)
+{
+	struct cfg	*c = p->cfg;
+	const char	*env;
+
+	if (c->lim.min_dim > c->lim.max_dim) {
+		snprintf(err, errlen, "%s:%d: max_dimension is below "
+		    "min_dimension", path, p->max_dim_line);
+		return -1;
+	}
+	if (c->db_password_file != NULL &&
+	    read_secret_file(c->db_password_file, &c->db_password) == -1) {
+		snprintf(err, errlen, "%s: cannot read database password_file "
+		    "%s: %s", path, c->db_password_file, strerror(errno));
+		return -1;
+	}
+	if ((env = getenv("PROMPTPIX_DB_PASSWORD")) != NULL) {
+		free(c->db_password);
+		c->db_password = xstrdup(env);
+	}
+	return 0;
+}
+
+int
+cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+{
+	struct parse	 p;
+	int		 rc;
+
+	cfg_defaults(c);
+	memset(&p, 0, sizeof(p));
+	p.cfg = c;
+	if ((p.fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(read_line, &p, on_setting, &p);
+	fclose(p.fp);
+	if (p.err_line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.reason);
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: malformed line (expected "
+		    "[section] or name = value)", path, rc);
+		return -1;
+	}
+	return finish(&p, path, err, errlen);
+}

@@ -1,0 +1,583 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "hash.h"
+#include "log.h"
+#include "util.h"
+
+enum stmt_id {
+	ST_ELECT,
+	ST_FETCH,
+	ST_LOCK,
+	ST_UNLOCK,
+	ST_START,
+	ST_TAKEOVER,
+	ST_FROM_CACHE,
+	ST_COMPLETE,
+	ST_CACHE_PUT,
+	ST_FAIL,
+	ST__MAX
+};
+
+#define LEASE	"NOW(3) + INTERVAL ? MICROSECOND"
+
+static const char *const stmt_sql[ST__MAX] = {
+	[ST_ELECT] =
+	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
+	" width, height, format, seed, model, status, total_requests,"
+	" owner_conn, owner_host, lease_until, created_at)"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1,"
+	" CONNECTION_ID(), ?, " LEASE ", NOW(3))"
+	" ON DUPLICATE KEY UPDATE total_requests = total_requests + 1",
+	[ST_FETCH] =
+	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
+	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
+	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
+	" COALESCE(UNIX_TIMESTAMP(completed_at), 0), COALESCE(owner_conn, 0),"
+	" lease_until IS NULL OR lease_until < NOW(3), attempts"
+	" FROM generation_status WHERE prompt_hash = ?",
+	[ST_LOCK] = "SELECT GET_LOCK(?, ?)",
+	[ST_UNLOCK] = "SELECT RELEASE_LOCK(?)",
+	[ST_START] =
+	"UPDATE generation_status SET status = 'generating',"
+	" started_at = NOW(3), attempts = attempts + 1, lease_until = " LEASE
+	" WHERE prompt_hash = ? AND status = 'pending'"
+	" AND owner_conn = CONNECTION_ID()",
+	[ST_TAKEOVER] =
+	"UPDATE generation_status SET status = 'generating',"
+	" owner_conn = CONNECTION_ID(), owner_host = ?, started_at = NOW(3),"
+	" attempts = attempts + 1, lease_until = " LEASE
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
+	" AND owner_conn <=> ?",
+	[ST_FROM_CACHE] =
+	"UPDATE generation_status g JOIN image_cache c"
+	" ON c.prompt_hash = g.prompt_hash"
+	" SET g.status = 'completed', g.generated_url = c.generated_url,"
+	" g.file_name = c.file_name, g.file_size = c.file_size,"
+	" g.content_type = c.content_type, g.image_width = c.image_width,"
+	" g.image_height = c.image_height, g.started_at = NOW(3),"
+	" g.completed_at = NOW(3), g.lease_until = NULL"
+	" WHERE g.prompt_hash = ? AND g.status IN ('pending', 'generating')",
+	[ST_COMPLETE] =
+	"UPDATE generation_status SET status = 'completed',"
+	" generated_url = ?, file_name = NULLIF(?, ''), file_size = ?,"
+	" content_type = ?, image_width = ?, image_height = ?,"
+	" upstream_request_id = NULLIF(?, ''), upstream_ms = ?,"
+	" inference_ms = ?, api_calls_made = api_calls_made + ?,"
+	" cost_usd = cost_usd + ?, error_kind = NULL, error_message = NULL,"
+	" completed_at = NOW(3), lease_until = NULL"
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	[ST_CACHE_PUT] =
+	"INSERT INTO image_cache (prompt_hash, prompt, dimensions, format,"
+	" seed, model, generated_url, file_name, file_size, content_type,"
+	" image_width, image_height, created_at)"
+	" SELECT prompt_hash, prompt, dimensions, format, seed, model,"
+	" generated_url, file_name, file_size, content_type, image_width,"
+	" image_height, completed_at FROM generation_status"
+	" WHERE prompt_hash = ?"
+	" ON DUPLICATE KEY UPDATE generated_url = generation_status.generated_url,"
+	" file_name = generation_status.file_name,"
+	" file_size = generation_status.file_size,"
+	" content_type = generation_status.content_type",
+	[ST_FAIL] =
+	"UPDATE generation_status SET status = 'failed', error_kind = ?,"
+	" error_message = ?, api_calls_made = api_calls_made + ?,"
+	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL"
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+};
+
+struct db {
+	const struct cfg	*cfg;
+	MYSQL			*m;
+	MYSQL_STMT		*st[ST__MAX];
+	char			 owner_host[80];
+};
+
+/* Parameters for one statement, bound by value. */
+#define MAXP	16
+struct params {
+	MYSQL_BIND	 b[MAXP];
+	unsigned long	 len[MAXP];
+	uint64_t	 u[MAXP];
+	double		 d[MAXP];
+	my_bool		 null[MAXP];
+	int		 n;
+};
+
+static MYSQL_BIND *
+p_next(struct params *p, enum enum_field_types t)
+{
+	MYSQL_BIND	*b = &p->b[p->n];
+
+	if (p->n == MAXP)
+		abort();	/* a statement above needs more; a bug */
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = t;
+	b->length = &p->len[p->n];
+	b->is_null = &p->null[p->n];
+	p->null[p->n] = 0;
+	p->n++;
+	return b;
+}
+
+static void
+p_str(struct params *p, const char *s)
+{
+	MYSQL_BIND	*b = p_next(p, MYSQL_TYPE_STRING);
+
+	b->buffer = (void *)s;
+	*b->length = strlen(s);
+}
+
+static void
+p_u64(struct params *p, uint64_t v)
+{
+	MYSQL_BIND	*b;
+	int		 i = p->n;
+
+	b = p_next(p, MYSQL_TYPE_LONGLONG);
+	p->u[i] = v;
+	b->buffer = &p->u[i];
+	b->is_unsigned = 1;
+}
+
+static void
+p_double(struct params *p, double v)
+{
+	MYSQL_BIND	*b;
+	int		 i = p->n;
+
+	b = p_next(p, MYSQL_TYPE_DOUBLE);
+	p->d[i] = v;
+	b->buffer = &p->d[i];
+}
+
+static void
+p_null(struct params *p)
+{
+	MYSQL_BIND	*b = p_next(p, MYSQL_TYPE_NULL);
+
+	*b->is_null = 1;
+}
+
+/* The named lock: 64 characters at most, shared by all hosts. */
+static void
+lock_name(const char *hash, char *out)
+{
+	out[0] = 'p';
+	out[1] = 'p';
+	memcpy(out + 2, hash, 62);
+	out[64] = '\0';
+}
+
+static void
+db_disconnect(struct db *db)
+{
+	for (int i = 0; i < ST__MAX; i++)
+		if (db->st[i] != NULL) {
+			mysql_stmt_close(db->st[i]);
+			db->st[i] = NULL;
+		}
+	if (db->m != NULL) {
+		mysql_close(db->m);
+		db->m = NULL;
+	}
+}
+
+/*
+ * Client-side errors (2000..2999) and a server going down mean the
+ * connection is gone; anything else is a statement problem and leaves the
+ * connection (and the named locks it holds) alone.
+ */
+static void
+fault(struct db *db, const char *what, unsigned err, const char *msg)
+{
+	log_error(NULL, "database: %s: %s (%u)", what, msg, err);
+	if ((err >= 2000 && err < 3000) || err == 1053 || err == 1927)
+		db_disconnect(db);
+}
+
+struct db *
+db_new(const struct cfg *cfg)
+{
+	struct db	*db = xcalloc(1, sizeof(*db));
+	char		 host[64];
+
+	db->cfg = cfg;
+	if (gethostname(host, sizeof(host)) != 0)
+		strlcpy_chk(host, "?", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(db->owner_host, sizeof(db->owner_host), "%.60s:%d", host,
+	    (int)getpid());
+	return db;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	free(db);
+}
+
+int
+db_ensure(struct db *db)
+{
+	const struct cfg	*c = db->cfg;
+	unsigned		 cto, rto;
+
+	if (db->m != NULL)
+		return 0;
+	if ((db->m = mysql_init(NULL)) == NULL)
+		return -1;
+	cto = (c->db_connect_timeout_ms + 999) / 1000;
+	/* A waiter's GET_LOCK blocks the read for up to max_wait. */
+	rto = c->max_wait_ms / 1000 + 30;
+	mysql_options(db->m, MYSQL_OPT_CONNECT_TIMEOUT, &cto);
+	mysql_options(db->m, MYSQL_OPT_READ_TIMEOUT, &rto);
+	mysql_options(db->m, MYSQL_OPT_WRITE_TIMEOUT, &rto);
+	mysql_options(db->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* All hosts must agree on what NOW() means. */
+	mysql_options(db->m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	if (mysql_real_connect(db->m,
+	    c->db_socket ? NULL : c->db_host, c->db_user, c->db_password,
+	    c->db_name, c->db_port, c->db_socket, 0) == NULL) {
+		log_error(NULL, "database: connect: %s (%u)",
+		    mysql_error(db->m), mysql_errno(db->m));
+		mysql_close(db->m);
+		db->m = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static MYSQL_STMT *
+stmt_get(struct db *db, enum stmt_id id)
+{
+	MYSQL_STMT	*st;
+
+	if (db_ensure(db) == -1)
+		return NULL;
+	if (db->st[id] != NULL)
+		return db->st[id];
+	if ((st = mysql_stmt_init(db->m)) == NULL)
+		return NULL;
+	if (mysql_stmt_prepare(st, stmt_sql[id], strlen(stmt_sql[id])) != 0) {
+		fault(db, "prepare", mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	db->st[id] = st;
+	return st;
+}
+
+/* Execute statement id with p. Returns the statement, or NULL. */
+static MYSQL_STMT *
+stmt_exec(struct db *db, enum stmt_id id, struct params *p)
+{
+	MYSQL_STMT	*st;
+
+	if ((st = stmt_get(db, id)) == NULL)
+		return NULL;
+	if ((p->n > 0 && mysql_stmt_bind_param(st, p->b) != 0) ||
+	    mysql_stmt_execute(st) != 0) {
+		fault(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+		return NULL;
+	}
+	return st;
+}
+
+/* Execute a statement without a result set: affected rows, or -1. */
+static long
+stmt_run(struct db *db, enum stmt_id id, struct params *p)
+{
+	MYSQL_STMT	*st = stmt_exec(db, id, p);
+
+	return st ? (long)mysql_stmt_affected_rows(st) : -1;
+}
+
+/* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
+static int
+stmt_scalar(struct db *db, enum stmt_id id, struct params *p, long long *v)
+{
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r;
+	my_bool		 isnull = 0;
+	int		 rc;
+
+	if ((st = stmt_exec(db, id, p)) == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.buffer_type = MYSQL_TYPE_LONGLONG;
+	r.buffer = v;
+	r.is_null = &isnull;
+	if (mysql_stmt_bind_result(st, &r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		fault(db, "result", mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	rc = mysql_stmt_fetch(st);
+	mysql_stmt_free_result(st);
+	if (rc != 0)
+		return -1;
+	if (isnull)
+		*v = -1;
+	return 0;
+}
+
+int
+db_elect(struct db *db, const char *hash, const struct img_req *r,
+    const char *model, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	char		 dims[24];
+	long		 n;
+
+	snprintf(dims, sizeof(dims), "%ux%u", r->w, r->h);
+	p_str(&p, hash);
+	p_str(&p, r->prompt);
+	p_str(&p, dims);
+	p_u64(&p, r->w);
+	p_u64(&p, r->h);
+	p_str(&p, img_fmt_ext(r->fmt));
+	if (r->has_seed)
+		p_u64(&p, r->seed);
+	else
+		p_null(&p);
+	p_str(&p, model);
+	p_str(&p, db->owner_host);
+	p_u64(&p, (uint64_t)lease_ms * 1000);
+	if ((n = stmt_run(db, ST_ELECT, &p)) < 0)
+		return -1;
+	return n == 1 ? 1 : 2;
+}
+
+static const char *const status_names[GS__MAX] = {
+	"pending", "generating", "completed", "failed"
+};
+
+static void
+r_str(MYSQL_BIND *b, char *buf, size_t cap, unsigned long *len)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = buf;
+	b->buffer_length = cap - 1;
+	b->length = len;
+}
+
+static void
+r_i64(MYSQL_BIND *b, int64_t *v)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+}
+
+/* NUL-terminate a fetched string, truncated to its buffer if need be. */
+static void
+r_term(char *buf, size_t cap, unsigned long len)
+{
+	buf[len < cap ? len : cap - 1] = '\0';
+}
+
+int
+db_fetch(struct db *db, const char *hash, struct gen_row *row)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[11];
+	unsigned long	 len[6];
+	char		 status[16];
+	int64_t		 owner = 0, expired = 0, attempts = 0;
+	int		 rc;
+
+	memset(row, 0, sizeof(*row));
+	p_str(&p, hash);
+	if ((st = stmt_exec(db, ST_FETCH, &p)) == NULL)
+		return -1;
+	r_str(&r[0], status, sizeof(status), &len[0]);
+	r_str(&r[1], row->url, sizeof(row->url), &len[1]);
+	r_str(&r[2], row->file, sizeof(row->file), &len[2]);
+	r_str(&r[3], row->content_type, sizeof(row->content_type), &len[3]);
+	r_str(&r[4], row->error_kind, sizeof(row->error_kind), &len[4]);
+	r_str(&r[5], row->error_message, sizeof(row->error_message), &len[5]);
+	r_i64(&r[6], &row->file_size);
+	r_i64(&r[7], &row->completed_at);
+	r_i64(&r[8], &owner);
+	r_i64(&r[9], &expired);
+	r_i64(&r[10], &attempts);
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		fault(db, "result", mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	rc = mysql_stmt_fetch(st);
+	mysql_stmt_free_result(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
+		return -1;
+	r_term(status, sizeof(status), len[0]);
+	r_term(row->url, sizeof(row->url), len[1]);
+	r_term(row->file, sizeof(row->file), len[2]);
+	r_term(row->content_type, sizeof(row->content_type), len[3]);
+	r_term(row->error_kind, sizeof(row->error_kind), len[4]);
+	r_term(row->error_message, sizeof(row->error_message), len[5]);
+	row->status = GS_FAILED;
+	for (int i = 0; i < GS__MAX; i++)
+		if (strcmp(status, status_names[i]) == 0)
+			row->status = (enum gen_status)i;
+	row->owner_conn = (uint64_t)owner;
+	row->lease_expired = expired != 0;
+	row->attempts = (unsigned)attempts;
+	return 1;
+}
+
+int
+db_lock(struct db *db, const char *hash, int64_t timeout_ms)
+{
+	struct params	 p = { .n = 0 };
+	char		 name[65];
+	long long	 v;
+
+	lock_name(hash, name);
+	p_str(&p, name);
+	p_double(&p, timeout_ms > 0 ? timeout_ms / 1000.0 : 0.0);
+	if (stmt_scalar(db, ST_LOCK, &p, &v) == -1)
+		return -1;
+	return v == 1 ? 1 : 0;
+}
+
+int
+db_unlock(struct db *db, const char *hash)
+{
+	struct params	 p = { .n = 0 };
+	char		 name[65];
+	long long	 v;
+
+	lock_name(hash, name);
+	p_str(&p, name);
+	return stmt_scalar(db, ST_UNLOCK, &p, &v);
+}
+
+int
+db_start(struct db *db, const char *hash, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	p_u64(&p, (uint64_t)lease_ms * 1000);
+	p_str(&p, hash);
+	if ((n = stmt_run(db, ST_START, &p)) < 0)
+		return -1;
+	return n == 1;
+}
+
+int
+db_takeover(struct db *db, const char *hash, uint64_t old_owner,
+    unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	p_str(&p, db->owner_host);
+	p_u64(&p, (uint64_t)lease_ms * 1000);
+	p_str(&p, hash);
+	if (old_owner != 0)
+		p_u64(&p, old_owner);
+	else
+		p_null(&p);
+	if ((n = stmt_run(db, ST_TAKEOVER, &p)) < 0)
+		return -1;
+	return n == 1;
+}
+
+int
+db_complete_from_cache(struct db *db, const char *hash)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	p_str(&p, hash);
+	if ((n = stmt_run(db, ST_FROM_CACHE, &p)) < 0)
+		return -1;
+	return n == 1;
+}
+
+static long
+record_completed(struct db *db, const char *hash,
+    const struct gen_result *res, const char *url)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	p_str(&p, url);
+	p_str(&p, res->file);
+	p_u64(&p, (uint64_t)res->file_size);
+	p_str(&p, res->content_type);
+	p_u64(&p, res->width);
+	p_u64(&p, res->height);
+	p_str(&p, res->upstream_id);
+	p_u64(&p, (uint64_t)res->upstream_ms);
+	p_u64(&p, (uint64_t)res->inference_ms);
+	p_u64(&p, res->api_calls);
+	p_double(&p, res->cost_usd);
+	p_str(&p, hash);
+	if ((n = stmt_run(db, ST_COMPLETE, &p)) != 1)
+		return n;
+	p.n = 0;
+	p_str(&p, hash);
+	return stmt_run(db, ST_CACHE_PUT, &p) < 0 ? -1 : 1;
+}
+
+static long
+record_failed(struct db *db, const char *hash, const struct gen_result *res)
+{
+	struct params	 p = { .n = 0 };
+
+	p_str(&p, res->error_kind);
+	p_str(&p, res->error_message);
+	p_u64(&p, res->api_calls);
+	p_double(&p, res->cost_usd);
+	p_str(&p, hash);
+	return stmt_run(db, ST_FAIL, &p);
+}
+
+int
+db_finish(struct db *db, const char *hash, const struct gen_result *res,
+    const char *url)
+{
+	long	 n;
+
+	if (db_ensure(db) == -1)
+		return -1;
+	/* The status row and the image cache change together or not at all. */
+	if (mysql_autocommit(db->m, 0) != 0) {
+		fault(db, "begin", mysql_errno(db->m), mysql_error(db->m));
+		return -1;
+	}
+	n = res->ok ? record_completed(db, hash, res, url) :
+	    record_failed(db, hash, res);
+	if (db->m == NULL)
+		return -1;
+	if (n < 0) {
+		mysql_rollback(db->m);
+		mysql_autocommit(db->m, 1);
+		return -1;
+	}
+	if (mysql_commit(db->m) != 0) {
+		fault(db, "commit", mysql_errno(db->m), mysql_error(db->m));
+		return -1;
+	}
+	mysql_autocommit(db->m, 1);
+	return n == 1;
+}

@@ -1,0 +1,98 @@
+/*
+ * db.h: every SQL statement the responder runs, behind typed functions.
+ * Each worker thread owns one struct db (one connection, its prepared
+ * statements and the named locks it holds). Statements are prepared with
+ * bound parameters only.
+ *
+ * Error convention: functions return -1 on a database fault, after
+ * logging it; the connection is dropped when the server went away, and
+ * db_ensure() reconnects on the next request. Callers answer 503.
+ */
+#ifndef PP_DB_H
+#define PP_DB_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "req.h"
+
+struct cfg;
+struct db;
+
+enum gen_status {
+	GS_PENDING,
+	GS_GENERATING,
+	GS_COMPLETED,
+	GS_FAILED,
+	GS__MAX
+};
+
+/* What a request needs to know about one generation_status row. */
+struct gen_row {
+	enum gen_status	 status;
+	char		 url[2048];	/* generated_url */
+	char		 file[160];	/* file_name in the store, or "" */
+	char		 content_type[32];
+	char		 error_kind[32];
+	char		 error_message[256];
+	int64_t		 file_size;
+	int64_t		 completed_at;	/* unix seconds, 0 if none */
+	uint64_t	 owner_conn;	/* connection id of the generator */
+	int		 lease_expired;
+	unsigned	 attempts;
+};
+
+struct db	*db_new(const struct cfg *);
+void		 db_free(struct db *);
+
+/* Connect if not connected. Returns 0, or -1 if the server is away. */
+int	db_ensure(struct db *);
+
+/*
+ * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
+ * total_requests + 1. Returns 1 if this call created the row (the caller
+ * is the generator), 2 if the row existed (the request was counted), -1.
+ */
+int	db_elect(struct db *, const char *hash, const struct img_req *,
+	    const char *model, unsigned lease_ms);
+
+/* Read the row of hash. Returns 1 found, 0 absent, -1. */
+int	db_fetch(struct db *, const char *hash, struct gen_row *);
+
+/*
+ * GET_LOCK on the hash's lock name, waiting up to timeout_ms. Returns 1
+ * when held, 0 on timeout, -1. Only the generator holds it for long;
+ * waiters take it just to learn that the generator let go.
+ */
+int	db_lock(struct db *, const char *hash, int64_t timeout_ms);
+int	db_unlock(struct db *, const char *hash);
+
+/*
+ * Mark our own pending row generating (the elected generator, holding
+ * the lock). Returns 1 done, 0 if the row is no longer ours, -1.
+ */
+int	db_start(struct db *, const char *hash, unsigned lease_ms);
+
+/*
+ * Take over the row from a generator that is gone (caller holds the
+ * lock): only if it is still pending/generating under old_owner.
+ * Returns 1 if we are now the generator, 0 if not, -1.
+ */
+int	db_takeover(struct db *, const char *hash, uint64_t old_owner,
+	    unsigned lease_ms);
+
+/*
+ * Complete the row from the image cache, if the cache has the image (its
+ * status row was cleaned up earlier). Returns 1 completed, 0 not cached.
+ */
+int	db_complete_from_cache(struct db *, const char *hash);
+
+/*
+ * Record a finished generation: completed (and into image_cache) when
+ * res->ok, else failed. url is the public URL to record. Returns 1 if
+ * recorded, 0 if another generator had already finished the row, -1.
+ */
+int	db_finish(struct db *, const char *hash, const struct gen_result *,
+	    const char *url);
+
+#endif

@@ -1,0 +1,292 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "db.h"
+#include "flight.h"
+#include "gen.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+/* How long the elected generator may wait for its own lock. */
+#define GENERATOR_LOCK_MS	5000
+/* A pending row's generator is between INSERT and GET_LOCK: retry soon. */
+#define PENDING_RETRY_MS	2
+
+static const char *const outcome_names[OUT__MAX] = {
+	"hit", "generated", "waited", "failed", "timeout", "db_error"
+};
+
+const char *
+gen_outcome_name(enum outcome o)
+{
+	return outcome_names[o];
+}
+
+static void
+status_log(struct rq *rq, const char *state, const char *detail)
+{
+	log_info(rq->id, "Generation Status: %.12s %s%s%s", rq->hash, state,
+	    detail ? " " : "", detail ? detail : "");
+}
+
+/* The row a finished generation would read back, without reading it. */
+static void
+row_from_result(const struct gen_result *g, const char *url,
+    struct gen_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->status = g->ok ? GS_COMPLETED : GS_FAILED;
+	strlcpy_chk(row->url, url, sizeof(row->url));
+	strlcpy_chk(row->file, g->file, sizeof(row->file));
+	strlcpy_chk(row->content_type, g->content_type,
+	    sizeof(row->content_type));
+	strlcpy_chk(row->error_kind, g->error_kind, sizeof(row->error_kind));
+	strlcpy_chk(row->error_message, g->error_message,
+	    sizeof(row->error_message));
+	row->file_size = g->file_size;
+	row->completed_at = wall_ms() / 1000;
+}
+
+/*
+ * Record g, retrying while the database is away: the image exists and
+ * must not be lost because of a short outage. Gives up at deadline.
+ */
+static int
+record(struct rq *rq, const struct gen_result *g, const char *url,
+    int64_t deadline)
+{
+	int	 rc;
+
+	while ((rc = db_finish(rq->w->db, rq->hash, g, url)) == -1 &&
+	    now_ms() < deadline)
+		sleep_ms(200);
+	return rc;
+}
+
+/*
+ * We are the generator and hold the lock: run the backend, record the
+ * outcome, let go of the lock and tell this process's waiters.
+ */
+static void
+generate(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	struct worker		*w = rq->w;
+	const struct cfg	*c = w->cfg;
+	struct gen_result	 g;
+	struct gen_job		 job;
+	struct flight_result	 fr;
+	char			 url[2048] = "";
+	int			 rc;
+
+	memset(&g, 0, sizeof(g));
+	job.hash = rq->hash;
+	job.req = r;
+	job.model = c->model;
+	job.deadline_ms = now_ms() + c->gen_timeout_ms;
+	job.rid = rq->id;
+	status_log(rq, "generating", NULL);
+	w->backend->generate(w->backend_ctx, &job, &g);
+	if (g.ok && g.file[0] != '\0' &&
+	    store_public_url(c, g.file, url, sizeof(url)) == -1)
+		gen_result_fail(&g, "internal", "image URL too long");
+	else if (g.ok && g.file[0] == '\0')
+		strlcpy_chk(url, g.url, sizeof(url));
+	rc = record(rq, &g, url, job.deadline_ms + 10000);
+	db_unlock(w->db, rq->hash);
+	if (rc == 0 && db_fetch(w->db, rq->hash, &res->row) == 1) {
+		/* Someone else finished first; answer with theirs. */
+	} else
+		row_from_result(&g, url, &res->row);
+	res->outcome = res->row.status == GS_COMPLETED ? OUT_GENERATED :
+	    OUT_FAILED;
+	res->retry_after = g.ok ? 0 : g.retry_after;
+	status_log(rq, g.ok ? "completed" : "failed",
+	    g.ok ? NULL : g.error_kind);
+	fr.kind = FLIGHT_ROW;
+	fr.row = res->row;
+	flight_publish(rq->hash, &fr);
+}
+
+/* Unlock and copy row into the flight result. */
+static void
+settle(struct rq *rq, const struct gen_row *row, struct flight_result *fr)
+{
+	db_unlock(rq->w->db, rq->hash);
+	fr->kind = FLIGHT_ROW;
+	fr->row = *row;
+}
+
+/*
+ * Wait on the database for the generation to finish. Returns with *fr
+ * filled. May turn this request into the generator (takeover), in which
+ * case *took is set and res is final.
+ */
+static void
+wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
+    struct flight_result *fr, struct resolution *res, int *took)
+{
+	struct worker	*w = rq->w;
+	struct gen_row	 row;
+	int		 rc;
+
+	for (;;) {
+		rc = db_lock(w->db, rq->hash, deadline - now_ms());
+		if (rc == 0) {
+			fr->kind = FLIGHT_TIMEOUT;
+			return;
+		}
+		if (rc == -1 || (rc = db_fetch(w->db, rq->hash, &row)) == -1) {
+			fr->kind = FLIGHT_DBERR;
+			return;
+		}
+		if (rc == 0 || row.status == GS_COMPLETED ||
+		    row.status == GS_FAILED) {
+			if (rc == 0) {
+				row.status = GS_FAILED;
+				strlcpy_chk(row.error_kind, "removed",
+				    sizeof(row.error_kind));
+			}
+			settle(rq, &row, fr);
+			return;
+		}
+		if (row.status == GS_GENERATING || row.lease_expired) {
+			/* We hold the lock, so its generator is gone. */
+			rc = db_takeover(w->db, rq->hash, row.owner_conn,
+			    w->cfg->pending_lease_ms);
+			if (rc == 1) {
+				status_log(rq, "takeover", NULL);
+				*took = 1;
+				generate(rq, r, res);
+				fr->kind = FLIGHT_ROW;
+				fr->row = res->row;
+				return;
+			}
+		}
+		db_unlock(w->db, rq->hash);
+		if (now_ms() >= deadline) {
+			fr->kind = FLIGHT_TIMEOUT;
+			return;
+		}
+		sleep_ms(PENDING_RETRY_MS);
+	}
+}
+
+static void
+from_flight(const struct flight_result *fr, struct resolution *res)
+{
+	switch (fr->kind) {
+	case FLIGHT_ROW:
+		res->row = fr->row;
+		res->outcome = fr->row.status == GS_COMPLETED ? OUT_WAITED :
+		    OUT_FAILED;
+		break;
+	case FLIGHT_TIMEOUT:
+		res->outcome = OUT_TIMEOUT;
+		break;
+	case FLIGHT_DBERR:
+		res->outcome = OUT_DBERR;
+		break;
+	}
+}
+
+/*
+ * Wait for another generator, sharing the wait with this process's other
+ * waiters of the same hash.
+ */
+static void
+wait_for(struct rq *rq, const struct img_req *r, int64_t deadline,
+    struct resolution *res)
+{
+	struct flight		*f;
+	struct flight_result	 fr;
+	int			 took;
+
+	for (;;) {
+		took = 0;
+		if (flight_join(rq->hash, &f)) {
+			wait_db(rq, r, deadline, &fr, res, &took);
+			flight_land(f, &fr);
+			if (took)
+				return;
+		} else if (flight_wait(f, deadline, &fr) == -1)
+			fr.kind = FLIGHT_TIMEOUT;
+		/* A leader with an earlier deadline gave up; we have time. */
+		if (fr.kind == FLIGHT_TIMEOUT && now_ms() < deadline)
+			continue;
+		from_flight(&fr, res);
+		return;
+	}
+}
+
+/* We won the election: take our lock, then generate. */
+static void
+elected(struct rq *rq, const struct img_req *r, int64_t deadline,
+    struct resolution *res)
+{
+	struct db	*db = rq->w->db;
+	int		 rc;
+
+	if (db_lock(db, rq->hash, GENERATOR_LOCK_MS) != 1) {
+		res->outcome = OUT_DBERR;
+		return;
+	}
+	if ((rc = db_complete_from_cache(db, rq->hash)) == 1 &&
+	    db_fetch(db, rq->hash, &res->row) == 1) {
+		/* The image outlived its status row: no new generation. */
+		db_unlock(db, rq->hash);
+		status_log(rq, "completed", "from image cache");
+		res->outcome = OUT_HIT;
+		return;
+	}
+	if (rc == -1 || (rc = db_start(db, rq->hash,
+	    rq->w->cfg->gen_timeout_ms + 10000)) == -1) {
+		db_unlock(db, rq->hash);
+		res->outcome = OUT_DBERR;
+		return;
+	}
+	if (rc == 0) {
+		/* Our pending lease ran out and a waiter took over. */
+		db_unlock(db, rq->hash);
+		wait_for(rq, r, deadline, res);
+		return;
+	}
+	generate(rq, r, res);
+}
+
+void
+gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	struct worker	*w = rq->w;
+	int64_t		 deadline = rq->t0 + w->cfg->max_wait_ms;
+	int		 rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = db_elect(w->db, rq->hash, r, w->cfg->model,
+	    w->cfg->pending_lease_ms);
+	if (rc == -1) {
+		res->outcome = OUT_DBERR;
+		return;
+	}
+	if (rc == 1) {
+		status_log(rq, "pending", NULL);
+		elected(rq, r, deadline, res);
+		return;
+	}
+	if ((rc = db_fetch(w->db, rq->hash, &res->row)) == -1) {
+		res->outcome = OUT_DBERR;
+		return;
+	}
+	if (rc == 1 && res->row.status == GS_COMPLETED) {
+		res->outcome = OUT_HIT;
+		return;
+	}
+	if (rc == 1 && res->row.status == GS_FAILED) {
+		res->outcome = OUT_FAILED;
+		return;
+	}
+	wait_for(rq, r, deadline, res);
+}

@@ -1,0 +1,42 @@
+/*
+ * http.h: writing FastCGI responses. Every status code, header and
+ * plain-text reason goes out through here, so header values are checked
+ * in one place: no CR, LF or other control byte ever reaches a header.
+ */
+#ifndef PP_HTTP_H
+#define PP_HTTP_H
+
+#include <stdint.h>
+
+struct rq;
+
+/* The reason phrase of status ("Found", "Bad Request", ...). */
+const char	*http_reason(int status);
+
+/*
+ * Start a response: the Status line. Headers follow with http_header();
+ * http_end_headers() ends them.
+ */
+void	http_begin(struct rq *, int status);
+
+/* Is value safe as a header value (printable ASCII only)? */
+int	http_value_safe(const char *value);
+
+/*
+ * Add a header. Returns -1, writing nothing, if value holds a byte that
+ * is not printable ASCII (a header-injection attempt or a bug).
+ */
+int	http_header(struct rq *, const char *name, const char *value);
+void	http_end_headers(struct rq *);
+
+/*
+ * A complete plain-text answer of one line: status, reason, and an
+ * optional extra header (name NULL for none). Never cached.
+ */
+void	http_text(struct rq *, int status, const char *hname,
+	    const char *hvalue, const char *line);
+
+/* An HTTP-date (RFC 9110) for unix time t, in out (at least 30 bytes). */
+void	http_date(int64_t t, char *out, size_t outsz);
+
+#endif

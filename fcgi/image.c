@@ -1,0 +1,207 @@
+/*
+ * image.c: the image page. Parse, resolve (gen.c), and answer with a
+ * redirect or the bytes, as configured.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "cfg.h"
+#include "gen.h"
+#include "hash.h"
+#include "http.h"
+#include "log.h"
+#include "page.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+/* Headers common to both ways of answering with a finished image. */
+static void
+image_headers(struct rq *rq, const struct gen_row *row, const char *etag)
+{
+	const struct cfg	*c = rq->w->cfg;
+	char			 v[64];
+
+	snprintf(v, sizeof(v), "public, max-age=%u", c->cache_max_age);
+	http_header(rq, "Cache-Control", v);
+	http_header(rq, "ETag", etag);
+	if (row->completed_at > 0) {
+		http_date(row->completed_at, v, sizeof(v));
+		http_header(rq, "Last-Modified", v);
+	}
+}
+
+static int
+not_modified(struct rq *rq, const char *etag)
+{
+	const char	*inm;
+
+	inm = FCGX_GetParam("HTTP_IF_NONE_MATCH", rq->w->fcgx.envp);
+	return inm != NULL && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0);
+}
+
+static void
+answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
+{
+	char	 url[2048];
+
+	if (row->file[0] != '\0') {
+		if (!store_name_valid(row->file) ||
+		    store_public_url(rq->w->cfg, row->file, url, sizeof(url))) {
+			http_text(rq, 500, NULL, NULL, "bad image record");
+			return;
+		}
+	} else
+		strlcpy_chk(url, row->url, sizeof(url));
+	if (url[0] == '\0' || !http_value_safe(url)) {
+		log_error(rq->id, "refused to redirect to an unsafe URL");
+		http_text(rq, 500, NULL, NULL, "bad image record");
+		return;
+	}
+	http_begin(rq, 302);
+	http_header(rq, "Location", url);
+	image_headers(rq, row, etag);
+	http_header(rq, "Content-Type", "text/plain; charset=utf-8");
+	http_end_headers(rq);
+	if (!rq->head)
+		FCGX_PutS("found\n", rq->out);
+}
+
+/* Copy the file to the client: used where no X-* offload is configured. */
+static void
+stream_file(struct rq *rq, int fd, off_t size)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+
+	(void)size;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (FCGX_PutStr(buf, (int)n, rq->out) < 0)
+			break;
+}
+
+static void
+answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
+{
+	const struct cfg	*c = rq->w->cfg;
+	char			 path[4096], v[4096];
+	struct stat		 st;
+	int			 fd = -1;
+
+	if (!store_name_valid(row->file)) {
+		http_text(rq, 502, NULL, NULL,
+		    "image is not in the local store");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->store_dir, row->file);
+	if (c->inline_send == SEND_STREAM || c->inline_send == SEND_X_SENDFILE) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(fd, &st) == -1) {
+			log_error(rq->id, "open %s: %s", row->file,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			http_text(rq, 500, NULL, NULL, "image file missing");
+			return;
+		}
+	}
+	if (not_modified(rq, etag)) {
+		http_begin(rq, 304);
+		image_headers(rq, row, etag);
+		http_end_headers(rq);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	http_begin(rq, 200);
+	http_header(rq, "Content-Type", row->content_type[0] ?
+	    row->content_type : "application/octet-stream");
+	image_headers(rq, row, etag);
+	switch (c->inline_send) {
+	case SEND_X_ACCEL:
+		snprintf(v, sizeof(v), "%s%s", c->x_accel_prefix, row->file);
+		http_header(rq, "X-Accel-Redirect", v);
+		http_end_headers(rq);
+		break;
+	case SEND_X_SENDFILE:
+		http_header(rq, "X-Sendfile", path);
+		http_end_headers(rq);
+		break;
+	case SEND_STREAM:
+	default:
+		snprintf(v, sizeof(v), "%lld", (long long)st.st_size);
+		http_header(rq, "Content-Length", v);
+		http_end_headers(rq);
+		if (!rq->head)
+			stream_file(rq, fd, st.st_size);
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+answer_failed(struct rq *rq, const struct resolution *res)
+{
+	char	 line[320], ra[16];
+
+	snprintf(line, sizeof(line), "generation failed: %s",
+	    res->row.error_kind[0] ? res->row.error_kind : "error");
+	if (res->retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%u", res->retry_after);
+		http_text(rq, 503, "Retry-After", ra, line);
+	} else
+		http_text(rq, 502, NULL, NULL, line);
+}
+
+void
+page_image(struct rq *rq)
+{
+	const struct cfg	*c = rq->w->cfg;
+	struct img_req		 r;
+	struct resolution	 res;
+	const char		*reason = NULL;
+	char			 etag[40];
+	int			 rc;
+
+	if ((rc = req_parse_image(rq->path, rq->query, &c->lim, &r,
+	    &reason)) != 0) {
+		rq->outcome = "bad_request";
+		http_text(rq, rc, NULL, NULL, reason);
+		return;
+	}
+	hash_image(&r, c->model, rq->hash);
+	log_debug(rq->id, "prompt %.12s: %s", rq->hash, r.prompt);
+	gen_resolve(rq, &r, &res);
+	img_req_free(&r);
+	rq->outcome = gen_outcome_name(res.outcome);
+	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
+	switch (res.outcome) {
+	case OUT_HIT:
+	case OUT_GENERATED:
+	case OUT_WAITED:
+		if (c->delivery == DELIVERY_INLINE)
+			answer_inline(rq, &res.row, etag);
+		else
+			answer_redirect(rq, &res.row, etag);
+		break;
+	case OUT_FAILED:
+		answer_failed(rq, &res);
+		break;
+	case OUT_TIMEOUT:
+		http_text(rq, 504, "Retry-After", "5",
+		    "image is still being generated; retry shortly");
+		break;
+	case OUT_DBERR:
+	default:
+		http_text(rq, 503, "Retry-After", "5",
+		    "database unavailable; retry shortly");
+		break;
+	}
+}

@@ -1,0 +1,220 @@
+/*
+ * main.c: start-up and the accept loop.
+ *
+ * promptpix is a FastCGI responder. spawn-fcgi (or mod_fcgid) hands it
+ * a listening socket as file descriptor 0; it runs cfg.threads worker
+ * threads that each accept, answer and loop, each with its own database
+ * connection.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "page.h"
+#include "supervise.h"
+#include "util.h"
+#include "worker.h"
+
+#define URI_MAX	16384
+
+static struct cfg	 config;
+static pthread_mutex_t	 accept_mtx = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong	 request_seq;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: promptpix [-t] [-c config]\n"
+	    "  -c FILE  configuration (default: $PROMPTPIX_CONF, then "
+	    "promptpix.conf beside the program)\n"
+	    "  -t       check the configuration and exit\n");
+	exit(2);
+}
+
+/*
+ * Split the request URI into path and query, strip the configured base
+ * path. Returns 0, or an HTTP status for a URI we will not route.
+ */
+static int
+split_uri(struct rq *rq, FCGX_ParamArray env)
+{
+	const struct cfg	*c = rq->w->cfg;
+	const char		*uri, *q;
+	size_t			 blen = strlen(c->base_path);
+	char			*path;
+
+	if ((uri = FCGX_GetParam("REQUEST_URI", env)) == NULL &&
+	    (uri = FCGX_GetParam("SCRIPT_NAME", env)) == NULL)
+		return 404;
+	if (strlen(uri) > URI_MAX)
+		return 414;
+	path = xstrdup(uri);
+	if ((q = strchr(path, '?')) != NULL) {
+		path[q - path] = '\0';
+		rq->query = q + 1;
+	}
+	rq->path = path;
+	/*
+	 * Keep the leading '/' of what follows the base path. The move
+	 * stays before the path's old terminator, so rq->query, which
+	 * points past it, is untouched.
+	 */
+	if (strncmp(path, c->base_path, blen) != 0)
+		return 404;
+	memmove(path, path + blen - 1, strlen(path + blen - 1) + 1);
+	return 0;
+}
+
+static void
+handle(struct worker *w)
+{
+	FCGX_ParamArray	 env = w->fcgx.envp;
+	struct rq	 rq;
+	int		 rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.w = w;
+	rq.out = w->fcgx.out;
+	rq.t0 = now_ms();
+	snprintf(rq.id, sizeof(rq.id), "%x-%lx", (unsigned)getpid(),
+	    atomic_fetch_add(&request_seq, 1) + 1);
+	if ((rq.method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
+		rq.method = "GET";
+	rq.head = strcmp(rq.method, "HEAD") == 0;
+	if ((rc = split_uri(&rq, env)) != 0) {
+		rq.outcome = "not_found";
+		http_text(&rq, rc, NULL, NULL,
+		    rc == 414 ? "request URI too long" : "not found");
+	} else
+		page_dispatch(&rq);
+	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld",
+	    rq.method, rq.hash[0] ? rq.hash : "-",
+	    rq.outcome ? rq.outcome : "-", rq.status,
+	    (long long)(now_ms() - rq.t0));
+	free(rq.path);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	int		 rc;
+
+	mysql_thread_init();
+	w->db = db_new(w->cfg);
+	w->backend_ctx = w->backend->init(w->cfg);
+	FCGX_InitRequest(&w->fcgx, 0, 0);
+	for (;;) {
+		/* libfcgi's accept is not safe to enter from two threads. */
+		pthread_mutex_lock(&accept_mtx);
+		rc = FCGX_Accept_r(&w->fcgx);
+		pthread_mutex_unlock(&accept_mtx);
+		if (rc < 0)
+			break;
+		handle(w);
+		FCGX_Finish_r(&w->fcgx);
+	}
+	w->backend->free(w->backend_ctx);
+	db_free(w->db);
+	mysql_thread_end();
+	return NULL;
+}
+
+/* Where the config is: -c, then $PROMPTPIX_CONF, then beside argv[0]. */
+static const char *
+config_path(const char *opt, const char *argv0, char *buf, size_t bufsz)
+{
+	const char	*env, *slash;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv("PROMPTPIX_CONF")) != NULL && *env != '\0')
+		return env;
+	if ((slash = strrchr(argv0, '/')) != NULL)
+		snprintf(buf, bufsz, "%.*s/promptpix.conf",
+		    (int)(slash - argv0), argv0);
+	else
+		snprintf(buf, bufsz, "promptpix.conf");
+	return buf;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*copt = NULL, *path;
+	char		 err[512], buf[4096];
+	struct worker	*ws;
+	pthread_t	*tids;
+	int		 ch, check = 0;
+
+	while ((ch = getopt(argc, argv, "c:t")) != -1) {
+		switch (ch) {
+		case 'c':
+			copt = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	path = config_path(copt, argv[0], buf, sizeof(buf));
+	if (cfg_load(path, &config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "promptpix: %s\n", err);
+		return 1;
+	}
+	if (backend_find(config.backend) == NULL) {
+		fprintf(stderr, "promptpix: %s: unknown backend \"%s\"\n", path,
+		    config.backend);
+		return 1;
+	}
+	if (check) {
+		fprintf(stderr, "promptpix: %s: configuration ok\n", path);
+		return 0;
+	}
+	log_set_level(config.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (config.processes > 1 && supervise(config.processes) != 0) {
+		cfg_free(&config);
+		return 0;
+	}
+	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
+		fprintf(stderr, "promptpix: library initialisation failed\n");
+		return 1;
+	}
+	ws = xcalloc(config.threads, sizeof(*ws));
+	tids = xcalloc(config.threads, sizeof(*tids));
+	log_info(NULL, "starting: %u threads, backend %s, delivery %s",
+	    config.threads, config.backend,
+	    config.delivery == DELIVERY_INLINE ? "inline" : "redirect");
+	for (unsigned i = 0; i < config.threads; i++) {
+		ws[i].idx = (int)i;
+		ws[i].cfg = &config;
+		ws[i].backend = backend_find(config.backend);
+		if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0) {
+			log_error(NULL, "cannot start thread %u", i);
+			return 1;
+		}
+	}
+	for (unsigned i = 0; i < config.threads; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	free(ws);
+	cfg_free(&config);
+	mysql_library_end();
+	return 0;
+}

@@ -1,0 +1,37 @@
+#include <string.h>
+
+#include "http.h"
+#include "page.h"
+#include "req.h"
+#include "worker.h"
+
+static const struct page_def pages[PAGE__MAX] = {
+	[PAGE_IMAGE] = { "image", page_image },
+};
+
+static int
+route(const char *path)
+{
+	if (req_is_image_path(path))
+		return PAGE_IMAGE;
+	return -1;
+}
+
+void
+page_dispatch(struct rq *rq)
+{
+	int	 p = route(rq->path);
+
+	if (p < 0) {
+		rq->outcome = "not_found";
+		http_text(rq, 404, NULL, NULL, "not found");
+		return;
+	}
+	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+		rq->outcome = "bad_method";
+		http_text(rq, 405, "Allow", "GET, HEAD",
+		    "method not allowed (use GET or HEAD)");
+		return;
+	}
+	pages[p].handle(rq);
+}

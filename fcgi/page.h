@@ -1,0 +1,29 @@
+/*
+ * page.h: the pages the responder serves, routed through one table.
+ * Each handler answers exactly once through http.h.
+ */
+#ifndef PP_PAGE_H
+#define PP_PAGE_H
+
+struct rq;
+
+enum page {
+	PAGE_IMAGE,		/* /{W}x{H}.{ext}?text=... */
+	PAGE__MAX
+};
+
+struct page_def {
+	const char	*name;		/* for logs */
+	void		(*handle)(struct rq *);
+};
+
+/*
+ * Route rq->path (already stripped of the configured base path) to a
+ * page and answer: 404 for an unknown path, 405 for a method other than
+ * GET or HEAD.
+ */
+void	page_dispatch(struct rq *);
+
+void	page_image(struct rq *);
+
+#endif

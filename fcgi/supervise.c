@@ -1,0 +1,86 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervise.h"
+#include "util.h"
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Fork one child. Returns its pid in the parent, 0 in the child. */
+static pid_t
+spawn(pid_t parent)
+{
+	pid_t	 pid = fork();
+
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		/* Do not outlive the supervisor, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+	}
+	return pid;
+}
+
+int
+supervise(unsigned n)
+{
+	struct sigaction	 sa;
+	pid_t			*kids = xcalloc(n, sizeof(*kids));
+	pid_t			 self = getpid(), pid;
+	int			 status;
+	unsigned		 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (i = 0; i < n; i++) {
+		if ((kids[i] = spawn(self)) == 0) {
+			free(kids);
+			return 0;
+		}
+		if (kids[i] < 0) {
+			log_error(NULL, "fork: %s", strerror(errno));
+			return -1;
+		}
+	}
+	while (!stopping) {
+		if ((pid = waitpid(-1, &status, 0)) < 0)
+			continue;	/* EINTR: a signal; check stopping */
+		for (i = 0; i < n && kids[i] != pid; i++)
+			continue;
+		if (i == n || stopping)
+			continue;
+		log_warn(NULL, "responder %d ended (%s %d); starting another",
+		    (int)pid, WIFSIGNALED(status) ? "signal" : "status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) :
+		    WEXITSTATUS(status));
+		sleep_ms(100);	/* no fork storm if children die at once */
+		if ((kids[i] = spawn(self)) == 0) {
+			free(kids);
+			return 0;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGTERM);
+	while (wait(&status) > 0 || errno == EINTR)
+		continue;
+	free(kids);
+	return 1;
+}

@@ -1,0 +1,16 @@
+/*
+ * supervise.h: running several responder processes on one socket.
+ * The parent forks n children that inherit the listening socket (fd 0)
+ * and stderr, replaces any that dies, and on SIGTERM or SIGINT stops
+ * them all and returns.
+ */
+#ifndef PP_SUPERVISE_H
+#define PP_SUPERVISE_H
+
+/*
+ * Returns 0 in a child (which goes on to serve) and 1 in the parent once
+ * it has stopped all children; -1 if it could not fork at all.
+ */
+int	supervise(unsigned n);
+
+#endif

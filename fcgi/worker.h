@@ -1,0 +1,43 @@
+/*
+ * worker.h: the state of one responder thread, and of the request it is
+ * answering. A process runs cfg->threads workers; each owns its database
+ * connection and backend context, so nothing here needs a lock.
+ */
+#ifndef PP_WORKER_H
+#define PP_WORKER_H
+
+#include <stdint.h>
+
+#include <fcgiapp.h>
+
+struct backend;
+struct cfg;
+struct db;
+
+struct worker {
+	int			 idx;
+	const struct cfg	*cfg;
+	struct db		*db;
+	const struct backend	*backend;
+	void			*backend_ctx;
+	FCGX_Request		 fcgx;
+};
+
+/* Per-request state; lives on the worker's stack for one request. */
+struct rq {
+	struct worker	*w;
+	FCGX_Stream	*out;
+	char		 id[24];	/* request id, for log lines */
+	const char	*method;
+	int		 head;		/* HEAD: headers only */
+	char		*path;		/* owned; decoded of nothing */
+	const char	*query;		/* points into the request URI copy */
+	int64_t		 t0;		/* now_ms() at arrival */
+	/* Filled while answering, for the request log line. */
+	int		 status;
+	const char	*outcome;
+	char		 hash[65];
+	int64_t		 waited_ms;
+};
+
+#endif

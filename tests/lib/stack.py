@@ -1,0 +1,300 @@
+"""Real servers for tests and the demo: MariaDB, spawn-fcgi + promptpix,
+nginx. Each runs from a private directory on free loopback ports and is
+stopped by stop(). Nothing here is a mock: only the paid image API is
+ever replaced (tests/lib/falstub.py)."""
+
+import configparser
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DB_PASSWORD = "pp-test-secret-7f3a9c"   # grepped for in logs by the tests
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred, timeout, what):
+    """Wait for a server to come up: there is no event to wait on for a
+    process binding its port, so poll briefly."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def can_connect(addr):
+    fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
+    with socket.socket(fam) as s:
+        s.settimeout(0.5)
+        s.connect(addr)
+    return True
+
+
+def which(*names):
+    for n in names:
+        p = shutil.which(n) or (os.path.exists("/usr/sbin/" + n) and "/usr/sbin/" + n)
+        if p:
+            return p
+    raise RuntimeError("none of %s is installed (make deps)" % (names,))
+
+
+class MariaDB:
+    """A private mariadbd with its own datadir, socket and port."""
+
+    def __init__(self, base, keep=False):
+        self.dir = os.path.join(base, "mysql")
+        self.datadir = os.path.join(self.dir, "data")
+        self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.port = free_port()
+        self.proc = None
+        self.keep = keep
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        log = open(os.path.join(self.dir, "install.log"), "w")
+        if not os.path.isdir(os.path.join(self.datadir, "mysql")):
+            subprocess.run(
+                [which("mariadb-install-db", "mysql_install_db"), "--no-defaults",
+                 "--datadir=" + self.datadir, "--user=root", "--skip-test-db",
+                 "--auth-root-authentication-method=socket"],
+                stdout=log, stderr=log, check=True)
+        args = [which("mariadbd", "mysqld"), "--no-defaults",
+                "--datadir=" + self.datadir, "--socket=" + self.socket,
+                "--port=%d" % self.port, "--bind-address=127.0.0.1",
+                "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
+                "--log-error=" + os.path.join(self.dir, "error.log"),
+                "--skip-name-resolve", "--skip-log-bin",
+                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+                "--innodb-flush-log-at-trx-commit=2", "--max-connections=600"]
+        if os.geteuid() == 0:
+            args.append("--user=root")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log,
+                                     start_new_session=True)
+        wait_until(lambda: self.proc.poll() is None and can_connect(self.socket)
+                   and self.query("SELECT 1") == [["1"]], 60, "mariadbd")
+
+    def client(self, db=None):
+        a = [which("mariadb", "mysql"), "--no-defaults", "--socket=" + self.socket,
+             "-uroot", "-N", "-B"]
+        return a + ([db] if db else [])
+
+    def query(self, q, db=None):
+        """Run q as root; rows as lists of strings (NULL as None)."""
+        out = subprocess.run(self.client(db) + ["-e", q], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            raise RuntimeError("SQL failed: %s: %s" % (q[:200], out.stderr.strip()))
+        rows = []
+        for line in out.stdout.splitlines():
+            rows.append([None if v == "NULL" else v for v in line.split("\t")])
+        return rows
+
+    def create_database(self, name, user="promptpix", password=DB_PASSWORD):
+        self.query("CREATE DATABASE IF NOT EXISTS `%s`" % name)
+        self.query("CREATE USER IF NOT EXISTS '%s'@'localhost' IDENTIFIED BY '%s'"
+                   % (user, password))
+        self.query("GRANT ALL ON `%s`.* TO '%s'@'localhost'" % (name, user))
+        self.migrate(name)
+
+    def migrate(self, name):
+        env = dict(os.environ)
+        out = subprocess.run(
+            [os.path.join(ROOT, "sql", "migrate.sh"), "--no-defaults",
+             "--socket=" + self.socket, "-uroot", name],
+            capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            raise RuntimeError("migration failed: " + out.stderr)
+        return out.stdout
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def write_conf(path, overrides):
+    """conf/promptpix.conf with overrides {(section, key): value}: the
+    shipped file is what the tests run."""
+    text = open(os.path.join(ROOT, "conf", "promptpix.conf")).read()
+    for (sec, key), val in overrides.items():
+        block = re.search(r"(?ms)^\[%s\]\n(.*?)(?=^\[|\Z)" % re.escape(sec), text)
+        if block is None:
+            text += "\n[%s]\n%s = %s\n" % (sec, key, val)
+            continue
+        body = block.group(1)
+        pat = re.compile(r"(?m)^;?%s = .*$" % re.escape(key))
+        if pat.search(body):
+            body = pat.sub(lambda m: "%s = %s" % (key, val), body, count=1)
+        else:
+            body = "%s = %s\n" % (key, val) + body
+        text = text[:block.start(1)] + body + text[block.end(1):]
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Responders:
+    """promptpix under spawn-fcgi -n on a unix socket; [server] processes
+    children under its own supervisor."""
+
+    def __init__(self, base, binary, conf, name="pp"):
+        self.dir = base
+        self.socket = os.path.join(base, name + ".sock")
+        self.log = os.path.join(base, name + ".log")
+        self.binary = binary
+        self.conf = conf
+        self.proc = None
+
+    def start(self, env_extra=None):
+        env = dict(os.environ)
+        env["PROMPTPIX_DB_PASSWORD"] = DB_PASSWORD
+        env.update(env_extra or {})
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0666", "--",
+             self.binary, "-c", self.conf],
+            stdout=logf, stderr=logf, env=env, start_new_session=True)
+        wait_until(lambda: self.proc.poll() is None and can_connect(self.socket),
+                   10, "promptpix on " + self.socket)
+
+    def children(self):
+        """PIDs of the serving processes (the supervisor's children, or
+        the one process itself)."""
+        try:
+            kids = open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)).read().split()
+        except OSError:
+            kids = []
+        return [int(k) for k in kids] or [self.proc.pid]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def log_text(self):
+        try:
+            return open(self.log, errors="replace").read()
+        except OSError:
+            return ""
+
+
+NGINX_WRAPPER = """
+%(user)s
+worker_processes 2;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log %(dir)s/nginx-access.log;
+    client_body_temp_path %(dir)s/tmp/body;
+    fastcgi_temp_path %(dir)s/tmp/fastcgi;
+    proxy_temp_path %(dir)s/tmp/proxy;
+    uwsgi_temp_path %(dir)s/tmp/uwsgi;
+    scgi_temp_path %(dir)s/tmp/scgi;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+%(server)s
+}
+"""
+
+
+class Nginx:
+    """nginx with the shipped nginx/promptpix.conf server block, its
+    production paths replaced by this run's."""
+
+    def __init__(self, base, port, socket_path, store_dir, extra_conf=""):
+        self.dir = os.path.join(base, "nginx")
+        self.port = port
+        self.socket = socket_path
+        self.store = store_dir
+        self.extra = extra_conf
+        self.proc = None
+
+    def render(self):
+        server = open(os.path.join(ROOT, "nginx", "promptpix.conf")).read()
+        server = server.replace("listen 80;", "listen 127.0.0.1:%d;" % self.port)
+        server = server.replace("/run/promptpix/promptpix.sock", self.socket)
+        server = server.replace("/var/lib/promptpix/img/", self.store.rstrip("/") + "/")
+        server = server.replace("include fastcgi_params;",
+                                "include /etc/nginx/fastcgi_params;")
+        return NGINX_WRAPPER % {
+            "user": "user root;" if os.geteuid() == 0 else "",
+            "dir": self.dir, "server": server + self.extra}
+
+    def start(self):
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(self.render())
+        self.proc = subprocess.Popen(
+            [which("nginx"), "-p", self.dir, "-c", conf, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr.log"), "w"),
+            start_new_session=True)
+        wait_until(lambda: self.proc.poll() is None and can_connect(("127.0.0.1", self.port)),
+                   10, "nginx on port %d" % self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return "<%d %r %r>" % (self.status, self.headers, self.body[:200])
+
+
+def http_get(port, target, method="GET", headers=None, timeout=60, body=None):
+    """One request on a fresh connection; redirects are not followed."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.putrequest(method, target, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        if body is not None:
+            c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body)
+        r = c.getresponse()
+        data = r.read()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        c.close()

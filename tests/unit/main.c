@@ -1,0 +1,15 @@
+#include "t.h"
+
+int	t_passed, t_failed;
+
+int
+main(void)
+{
+	test_text();
+	test_req();
+	test_hash();
+	test_cfg();
+	test_store();
+	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
+	return t_failed ? 1 : 0;
+}

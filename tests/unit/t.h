@@ -1,0 +1,26 @@
+/* t.h: a minimal test harness for the pure modules. */
+#ifndef T_H
+#define T_H
+
+#include <stdio.h>
+
+extern int	t_passed, t_failed;
+
+#define T_CHECK(cond, ...) do {						\
+	if (cond)							\
+		t_passed++;						\
+	else {								\
+		t_failed++;						\
+		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	}								\
+} while (0)
+
+void	test_text(void);
+void	test_req(void);
+void	test_hash(void);
+void	test_cfg(void);
+void	test_store(void);
+
+#endif
