@@ -33,6 +33,7 @@
 static struct cfg	 config;
 static pthread_mutex_t	 accept_mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong	 request_seq;
+static atomic_int	 inflight;
 
 static void
 usage(void)
@@ -124,12 +125,38 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&accept_mtx);
 		if (rc < 0)
 			break;
+		atomic_fetch_add(&inflight, 1);
 		handle(w);
 		FCGX_Finish_r(&w->fcgx);
+		atomic_fetch_sub(&inflight, 1);
 	}
 	w->backend->free(w->backend_ctx);
 	db_free(w->db);
 	mysql_thread_end();
+	return NULL;
+}
+
+/*
+ * SIGTERM and SIGINT are blocked in every thread and taken here: stop
+ * accepting, let the requests in progress finish (a generation must get
+ * recorded, not cut off), then leave. A stuck request is abandoned after
+ * the generation timeout.
+ */
+static void *
+signal_main(void *arg)
+{
+	sigset_t	*set = arg;
+	int64_t		 end;
+	int		 sig = 0;
+
+	sigwait(set, &sig);
+	log_info(NULL, "signal %d: finishing %d requests", sig,
+	    atomic_load(&inflight));
+	FCGX_ShutdownPending();
+	end = now_ms() + config.gen_timeout_ms + 5000;
+	while (atomic_load(&inflight) > 0 && now_ms() < end)
+		sleep_ms(10);
+	_exit(0);
 	return NULL;
 }
 
@@ -157,7 +184,8 @@ main(int argc, char *argv[])
 	const char	*copt = NULL, *path;
 	char		 err[512], buf[4096];
 	struct worker	*ws;
-	pthread_t	*tids;
+	pthread_t	*tids, sigtid;
+	sigset_t	 stopset;
 	int		 ch, check = 0;
 
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
@@ -194,6 +222,14 @@ main(int argc, char *argv[])
 	}
 	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
+		return 1;
+	}
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
+	if (pthread_create(&sigtid, NULL, signal_main, &stopset) != 0) {
+		log_error(NULL, "cannot start the signal thread");
 		return 1;
 	}
 	ws = xcalloc(config.threads, sizeof(*ws));

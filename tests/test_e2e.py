@@ -1,0 +1,259 @@
+"""End to end through nginx, spawn-fcgi, promptpix and MariaDB: the
+behaviour a user and an operator see."""
+
+import concurrent.futures
+import os
+import threading
+import time
+import urllib.parse
+
+from tests.lib import images, stack
+
+SUNSET = "/1024x1024.jpg?text=A%20beautiful%20sunset"
+
+
+def fire(f, targets, method="GET"):
+    """Send all targets at once (one thread each, released together)."""
+    barrier = threading.Barrier(len(targets))
+
+    def one(t):
+        barrier.wait()
+        t0 = time.monotonic()
+        r = f.get(t, method=method)
+        r.elapsed = time.monotonic() - t0
+        return r
+
+    with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
+        return list(ex.map(one, targets))
+
+
+def status_row(f, cols="status, total_requests, api_calls_made"):
+    return f.sql("SELECT %s FROM generation_status" % cols)
+
+
+def test_cache_hit(env):
+    with env.front() as f:
+        first = f.get(SUNSET)
+        assert first.status == 302, first
+        loc = first.header("location")
+        assert loc.startswith("/img/") and loc.endswith(".jpg"), loc
+        hit = f.get(SUNSET)
+        assert hit.status == 302 and hit.header("location") == loc, hit
+        # The same image however the prompt is spelled.
+        same = f.get("/1024x1024.jpeg?text=++A+beautiful++sunset+")
+        assert same.header("location") == loc, same
+        assert status_row(f) == [["completed", "3", "1"]]
+        assert "max-age=" in hit.header("cache-control")
+        assert hit.header("etag") and hit.header("last-modified")
+        img = f.get(loc)
+        assert img.status == 200 and img.header("content-type") == "image/jpeg"
+        assert images.size(img.body) == ("jpeg", 1024, 1024)
+        assert "outcome=hit status=302" in f.log()
+
+
+def test_seed_three_terminal_scenario(env):
+    """The seed's test, with its 2-second placeholder: request 1 starts
+    the generation, requests 2 and 3 arrive while it runs and wait; all
+    three get the same image and only one API call is made."""
+    with env.front(overrides={("placeholder", "delay"): "2"}) as f:
+        results = [None] * 3
+
+        def term(i):
+            results[i] = f.get(SUNSET)
+            results[i].done = time.monotonic()
+
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=term, args=(0,))]
+        ts[0].start()
+        # Terminals 2 and 3 start once terminal 1's generation is running.
+        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        for i in (1, 2):
+            ts.append(threading.Thread(target=term, args=(i,)))
+            ts[-1].start()
+        for t in ts:
+            t.join()
+        locs = {r.header("location") for r in results}
+        assert [r.status for r in results] == [302, 302, 302], results
+        assert len(locs) == 1, locs
+        assert 2.0 <= results[0].done - t0 < 5.0
+        assert status_row(f) == [["completed", "3", "1"]]
+        log = f.log()
+        assert log.count("outcome=generated") == 1 and log.count("outcome=waited") == 2, log
+        for state in ("pending", "generating", "completed"):
+            assert "Generation Status: " in log and (" %s" % state) in log
+
+
+def test_fifty_concurrent_identical_requests_one_generation(env):
+    with env.front(processes=2, threads=32,
+                   overrides={("placeholder", "delay"): "1"}) as f:
+        rs = fire(f, ["/512x512.png?text=crowd%20of%20players"] * 50)
+        assert [r.status for r in rs] == [302] * 50, [r.status for r in rs]
+        assert len({r.header("location") for r in rs}) == 1
+        assert status_row(f) == [["completed", "50", "1"]]
+        # Both processes took part.
+        pids = {line.split("promptpix[")[1].split("]")[0]
+                for line in f.log().splitlines() if "outcome=" in line}
+        assert len(pids) == 2, pids
+
+
+def test_twenty_distinct_prompts_twenty_generations(env):
+    with env.front(processes=2, threads=16) as f:
+        rs = fire(f, ["/256x256.jpg?text=prompt%%20%d" % i for i in range(20)])
+        assert [r.status for r in rs] == [302] * 20
+        assert len({r.header("location") for r in rs}) == 20
+        rows = f.sql("SELECT status, COUNT(*), SUM(api_calls_made), SUM(total_requests)"
+                     " FROM generation_status GROUP BY status")
+        assert rows == [["completed", "20", "20", "20"]], rows
+
+
+def test_max_wait_exceeded_gives_504(env):
+    with env.front(overrides={("placeholder", "delay"): "2",
+                              ("server", "max_wait"): "0.5"}) as f:
+        gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
+        gen.start()
+        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        t0 = time.monotonic()
+        w = f.get(SUNSET)
+        waited = time.monotonic() - t0
+        assert w.status == 504, w
+        assert w.header("retry-after") == "5"
+        assert w.header("cache-control") == "no-store"
+        assert 0.3 < waited < 1.5, waited
+        gen.join()
+        # The generator itself still finishes and records the image.
+        assert gen.r.status == 302
+        assert status_row(f) == [["completed", "2", "1"]]
+
+
+def test_head(env):
+    with env.front() as f:
+        h = f.get(SUNSET, method="HEAD")
+        assert h.status == 302 and h.header("location") and h.body == b"", h
+        g = f.get(SUNSET)
+        assert g.header("location") == h.header("location")
+        assert status_row(f) == [["completed", "2", "1"]]
+
+
+def check_inline(f, ext, fmt):
+    r = f.get("/640x360.%s?text=inline%%20bytes" % ext)
+    assert r.status == 200, r
+    assert r.header("location") is None
+    assert images.size(r.body) == (fmt, 640, 360)
+    assert r.header("content-type") == "image/" + fmt
+    assert r.header("etag") and "max-age" in r.header("cache-control")
+    again = f.get("/640x360.%s?text=inline%%20bytes" % ext)
+    assert again.status == 200 and again.body == r.body
+    nm = f.get("/640x360.%s?text=inline%%20bytes" % ext,
+               headers={"If-None-Match": r.header("etag")})
+    assert nm.status == 304 and nm.body == b"", nm
+    head = f.get("/640x360.%s?text=inline%%20bytes" % ext, method="HEAD")
+    assert head.status == 200 and head.body == b""
+
+
+def test_inline_stream(env):
+    with env.front(overrides={("store", "delivery"): "inline"}) as f:
+        check_inline(f, "png", "png")
+        check_inline(f, "jpg", "jpeg")
+
+
+def test_inline_x_accel_redirect(env):
+    with env.front(overrides={("store", "delivery"): "inline",
+                              ("store", "inline_send"): "x-accel-redirect"}) as f:
+        check_inline(f, "jpeg", "jpeg")
+        # The internal location is not reachable from outside.
+        assert f.get("/_promptpix_store/").status == 404
+
+
+BAD = [
+    ("/1024x1024.jpg", 400),
+    ("/1024x1024.jpg?text=", 400),
+    ("/1024x1024.jpg?text=a&text=b", 400),
+    ("/1024x1024.jpg?text=a&bogus=1", 400),
+    ("/1024x1024.jpg?text=a%0d%0aSet-Cookie:%20x=1", 400),
+    ("/1024x1024.jpg?text=%C0%AF", 400),
+    ("/1024x1024.jpg?text=a%00b", 400),
+    ("/1024x1024.jpg?text=a&seed=-3", 400),
+    ("/0x1024.jpg?text=a", 400),
+    ("/4096x4096.jpg?text=a", 400),
+    ("/01024x1024.jpg?text=a", 400),
+    ("/1024x1024.gif?text=a", 400),
+    ("/1024x1024.jpg?text=" + "a" * 1001, 400),
+    ("/1024x1024.jpg?text=a'%20OR%201=1--", None),   # valid prompt: a real image
+    ("/nothing-here", 404),
+    ("/img/../../etc/passwd", 400),             # refused by nginx itself
+    ("/img/%2e%2e/%2e%2e/etc/passwd", 400),
+]
+
+
+def test_bad_input_4xx_and_no_row(env):
+    with env.front() as f:
+        for target, want in BAD:
+            if want is None:
+                continue
+            r = f.get(target)
+            assert r.status == want, (target, r)
+            if target.startswith("/img/"):
+                continue
+            # One plain line with the reason.
+            assert r.header("content-type").startswith("text/plain"), r
+            assert r.body.count(b"\n") == 1 and r.body.endswith(b"\n"), r.body
+            assert len(r.body) < 200
+        assert f.rows() == 0
+        r = f.get("/1024x1024.jpg?text=a", method="POST", body=b"x=1")
+        assert r.status == 405 and r.header("allow") == "GET, HEAD", r
+        r = f.get("/1024x1024.jpg?text=a", method="DELETE")
+        assert r.status == 405
+        assert f.rows() == 0
+        # SQL in the prompt is only a prompt.
+        r = f.get("/1024x1024.jpg?text=a'%20OR%201=1--")
+        assert r.status == 302
+        assert f.sql("SELECT prompt FROM generation_status") == [["a' OR 1=1--"]]
+
+
+def test_failed_generation_answers_everyone_502_at_once(env):
+    # A store under a regular file cannot be written: the generation fails.
+    blocker = os.path.join(env.base, "not-a-dir")
+    open(blocker, "w").close()
+    with env.front(overrides={("store", "dir"): blocker + "/img",
+                              ("placeholder", "delay"): "1"}) as f:
+        gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
+        gen.start()
+        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        rs = fire(f, [SUNSET] * 3)
+        gen.join()
+        assert gen.r.status == 502 and b"store" in gen.r.body, gen.r
+        assert [r.status for r in rs] == [502] * 3, rs
+        assert all(r.elapsed < 1.5 for r in rs)
+        rows = f.sql("SELECT status, error_kind, api_calls_made, total_requests FROM generation_status")
+        assert rows == [["failed", "store", "1", "4"]], rows
+        assert "Generation Status: " in f.log() and " failed store" in f.log()
+
+
+def test_image_cache_outlives_status_rows(env):
+    with env.front() as f:
+        a = f.get(SUNSET)
+        f.sql("DELETE FROM generation_status")
+        b = f.get(SUNSET)
+        assert b.status == 302 and b.header("location") == a.header("location")
+        assert status_row(f) == [["completed", "1", "0"]]
+        assert f.sql("SELECT COUNT(*) FROM image_cache") == [["1"]]
+
+
+def test_database_down_gives_quick_503(env):
+    with env.front(overrides={("database", "socket"): "/nonexistent/mysqld.sock"}) as f:
+        t0 = time.monotonic()
+        r = f.get(SUNSET)
+        assert r.status == 503 and r.header("retry-after"), r
+        assert time.monotonic() - t0 < 1.0
+
+
+def test_secrets_never_logged(env):
+    with env.front(overrides={("server", "log_level"): "debug"}) as f:
+        f.get(SUNSET)
+        f.get("/1024x1024.jpg?text=%FF")
+        assert stack.DB_PASSWORD not in f.log()
+        # The prompt is logged only at debug level.
+        assert "A beautiful sunset" in f.log()
+    with env.front() as f:
+        f.get(SUNSET)
+        assert "A beautiful sunset" not in f.log()
