@@ -27,6 +27,12 @@ enum stmt_id {
 };
 
 #define LEASE	"NOW(3) + INTERVAL ? MICROSECOND"
+/*
+ * A generation counts its paid call when it starts (so a generator that
+ * is killed mid-call is still counted); when it finishes, this corrects
+ * the count to the calls the backend really made (retries, or none).
+ */
+#define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_ELECT] =
@@ -47,13 +53,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_UNLOCK] = "SELECT RELEASE_LOCK(?)",
 	[ST_START] =
 	"UPDATE generation_status SET status = 'generating',"
-	" started_at = NOW(3), attempts = attempts + 1, lease_until = " LEASE
+	" started_at = NOW(3), attempts = attempts + 1,"
+	" api_calls_made = api_calls_made + 1, lease_until = " LEASE
 	" WHERE prompt_hash = ? AND status = 'pending'"
 	" AND owner_conn = CONNECTION_ID()",
 	[ST_TAKEOVER] =
 	"UPDATE generation_status SET status = 'generating',"
 	" owner_conn = CONNECTION_ID(), owner_host = ?, started_at = NOW(3),"
-	" attempts = attempts + 1, lease_until = " LEASE
+	" attempts = attempts + 1, api_calls_made = api_calls_made + 1,"
+	" lease_until = " LEASE
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
 	" AND owner_conn <=> ?",
 	[ST_FROM_CACHE] =
@@ -70,7 +78,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	" generated_url = ?, file_name = NULLIF(?, ''), file_size = ?,"
 	" content_type = ?, image_width = ?, image_height = ?,"
 	" upstream_request_id = NULLIF(?, ''), upstream_ms = ?,"
-	" inference_ms = ?, api_calls_made = api_calls_made + ?,"
+	" inference_ms = ?, api_calls_made = " CALLS ","
 	" cost_usd = cost_usd + ?, error_kind = NULL, error_message = NULL,"
 	" completed_at = NOW(3), lease_until = NULL"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
@@ -88,7 +96,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	" content_type = generation_status.content_type",
 	[ST_FAIL] =
 	"UPDATE generation_status SET status = 'failed', error_kind = ?,"
-	" error_message = ?, api_calls_made = api_calls_made + ?,"
+	" error_message = ?, api_calls_made = " CALLS ","
 	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
 };

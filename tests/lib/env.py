@@ -39,9 +39,10 @@ class Front:
         self.port = stack.free_port()
         self.nginx = stack.Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
 
-    def start(self):
+    def start(self, nginx=True):
         self.pp.start()
-        self.nginx.start()
+        if nginx:
+            self.nginx.start()
         return self
 
     def stop(self):

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The demo stack behind `make run`, `make start`, `make stop` and
+`make sql`: a private MariaDB under var/ (never the system one), the
+responders under spawn-fcgi, and nginx on 127.0.0.1:PORT.
+
+    python3 tests/stack.py run|start [--port N] [--build DIR]
+    python3 tests/stack.py stop|sql
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from tests.lib import stack  # noqa: E402
+
+VAR = os.path.join(stack.ROOT, "var")
+PIDFILE = os.path.join(VAR, "stack.pid")
+
+
+def db_password():
+    """The demo database password, kept in a file only root can read."""
+    path = os.path.join(VAR, "secrets", "db-password")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (secrets.token_urlsafe(24) + "\n").encode())
+        os.close(fd)
+    return path, open(path).read().strip()
+
+
+def run(port, build):
+    if stack_running():
+        sys.exit("promptpix is already running (make stop first)")
+    try:
+        stack.can_connect(("127.0.0.1", port))
+        sys.exit("port %d is in use; choose another with PORT=" % port)
+    except OSError:
+        pass
+    os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
+    store = os.path.join(VAR, "img")
+    os.makedirs(store, exist_ok=True)
+    pwfile, pw = db_password()
+    db = stack.MariaDB(VAR)
+    parts = []
+
+    def shutdown(*_):
+        for p in reversed(parts):
+            p.stop()
+        db.stop()
+        if os.path.exists(PIDFILE) and open(PIDFILE).read().strip() == str(os.getpid()):
+            os.unlink(PIDFILE)
+        print("\nstopped.")
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    with open(PIDFILE, "w") as f:
+        f.write(str(os.getpid()))
+    print("starting MariaDB under var/mysql ...", flush=True)
+    db.start()
+    db.create_database("promptpix", password=pw)
+    conf = os.path.join(VAR, "promptpix.conf")
+    stack.write_conf(conf, {
+        ("server", "processes"): 2,
+        ("database", "socket"): db.socket,
+        ("database", "password_file"): pwfile,
+        ("store", "dir"): store,
+    })
+    pp = stack.Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
+    pp.socket = os.path.join(VAR, "promptpix.sock")
+    pp.start(env_extra={"PROMPTPIX_DB_PASSWORD": pw})
+    parts.append(pp)
+    ngx = stack.Nginx(VAR, port, pp.socket, store)
+    ngx.start()
+    parts.append(ngx)
+    url = "http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset" % port
+    print("""
+promptpix is running (placeholder backend, 2 s per new image).
+
+  try:   curl -i "%s"
+  open:  %s
+  SQL:   echo 'SELECT prompt, status, total_requests, api_calls_made FROM generation_status' | make -s sql
+  log:   var/log/pp.log
+
+Ctrl-C (or make stop) stops everything this started.""" % (url, url), flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def stack_running():
+    try:
+        pid = int(open(PIDFILE).read())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def start(port, build):
+    if stack_running():
+        sys.exit("promptpix is already running (make stop first)")
+    os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
+    log = open(os.path.join(VAR, "log", "stack.log"), "w")
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "run",
+                          "--port", str(port), "--build", build],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        stack.wait_until(lambda: p.poll() is None and "Ctrl-C" in open(log.name).read(),
+                         120, "the stack")
+    except RuntimeError:
+        sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
+    print("promptpix is running in the background on http://127.0.0.1:%d/ (make stop)" % port)
+    print("try: curl -i \"http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset\"" % port)
+
+
+def stop():
+    pid = stack_running()
+    if not pid:
+        print("promptpix is not running")
+        return
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            print("stopped")
+            return
+        time.sleep(0.05)
+    sys.exit("pid %d did not stop" % pid)
+
+
+def sql():
+    sock = os.path.join(VAR, "mysql", "mysqld.sock")
+    if not os.path.exists(sock):
+        sys.exit("no running instance (make start, or make run in another terminal)")
+    args = [stack.which("mariadb", "mysql"), "--no-defaults", "--socket=" + sock,
+            "-uroot", "promptpix"]
+    if sys.stdin.isatty():
+        args.append("-t")
+    os.execv(args[0], args)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["run", "start", "stop", "sql"])
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--build", default="build")
+    a = ap.parse_args()
+    if a.cmd == "run":
+        run(a.port, a.build)
+    elif a.cmd == "start":
+        start(a.port, a.build)
+    elif a.cmd == "stop":
+        stop()
+    else:
+        sql()
+
+
+if __name__ == "__main__":
+    main()
