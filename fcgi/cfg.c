@@ -39,6 +39,11 @@ static const struct opt opts[] = {
 	{ "server", "max_wait", OPT_SECONDS, O(max_wait_ms), 0.05, 600 },
 	{ "server", "log_level", OPT_LOGLEVEL, O(log_level), 0, 0 },
 	{ "server", "base_path", OPT_PATH_PREFIX, O(base_path), 0, 0 },
+	{ "server", "hit_cache_entries", OPT_UINT, O(hit_cache_entries),
+	    0, 10000000 },
+	{ "server", "hit_cache_ttl", OPT_SECONDS, O(hit_cache_ttl_ms), 0, 86400 },
+	{ "server", "count_flush_interval", OPT_SECONDS, O(count_flush_ms),
+	    0.01, 60 },
 	{ "limits", "min_dimension", OPT_UINT, O(lim.min_dim), 1, 8192 },
 	{ "limits", "max_dimension", OPT_UINT, O(lim.max_dim), 1, 8192 },
 	{ "limits", "max_prompt_bytes", OPT_UINT, O(lim.max_prompt), 1, 8000 },
@@ -93,6 +98,9 @@ cfg_defaults(struct cfg *c)
 	c->max_wait_ms = 30000;
 	c->log_level = LOG_INFO;
 	c->base_path = xstrdup("/");
+	c->hit_cache_entries = 10000;
+	c->hit_cache_ttl_ms = 60000;
+	c->count_flush_ms = 1000;
 	c->lim.min_dim = 64;
 	c->lim.max_dim = 2048;
 	c->lim.max_prompt = 1000;

@@ -30,6 +30,9 @@ struct cfg {
 	unsigned		 max_wait_ms;
 	int			 log_level;
 	char			*base_path;	/* URL prefix, ends in '/' */
+	unsigned		 hit_cache_entries;
+	unsigned		 hit_cache_ttl_ms;
+	unsigned		 count_flush_ms;
 	/* [limits] */
 	struct req_limits	 lim;
 	/* [database] */

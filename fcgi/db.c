@@ -23,6 +23,7 @@ enum stmt_id {
 	ST_COMPLETE,
 	ST_CACHE_PUT,
 	ST_FAIL,
+	ST_ADD_REQUESTS,
 	ST__MAX
 };
 
@@ -46,7 +47,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
 	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
 	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
-	" COALESCE(UNIX_TIMESTAMP(completed_at), 0), COALESCE(owner_conn, 0),"
+	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0),"
+	" COALESCE(owner_conn, 0),"
 	" lease_until IS NULL OR lease_until < NOW(3), attempts"
 	" FROM generation_status WHERE prompt_hash = ?",
 	[ST_LOCK] = "SELECT GET_LOCK(?, ?)",
@@ -99,6 +101,9 @@ static const char *const stmt_sql[ST__MAX] = {
 	" error_message = ?, api_calls_made = " CALLS ","
 	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	[ST_ADD_REQUESTS] =
+	"UPDATE generation_status SET total_requests = total_requests + ?"
+	" WHERE prompt_hash = ?",
 };
 
 struct db {
@@ -419,7 +424,7 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	r_str(&r[4], row->error_kind, sizeof(row->error_kind), &len[4]);
 	r_str(&r[5], row->error_message, sizeof(row->error_message), &len[5]);
 	r_i64(&r[6], &row->file_size);
-	r_i64(&r[7], &row->completed_at);
+	r_i64(&r[7], &row->completed_ms);
 	r_i64(&r[8], &owner);
 	r_i64(&r[9], &expired);
 	r_i64(&r[10], &attempts);
@@ -588,4 +593,14 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	}
 	mysql_autocommit(db->m, 1);
 	return n == 1;
+}
+
+int
+db_add_requests(struct db *db, const char *hash, unsigned long n)
+{
+	struct params	 p = { .n = 0 };
+
+	p_u64(&p, n);
+	p_str(&p, hash);
+	return stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
 }

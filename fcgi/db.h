@@ -36,7 +36,7 @@ struct gen_row {
 	char		 error_kind[32];
 	char		 error_message[256];
 	int64_t		 file_size;
-	int64_t		 completed_at;	/* unix seconds, 0 if none */
+	int64_t		 completed_ms;	/* unix milliseconds, 0 if none */
 	uint64_t	 owner_conn;	/* connection id of the generator */
 	int		 lease_expired;
 	unsigned	 attempts;
@@ -94,5 +94,8 @@ int	db_complete_from_cache(struct db *, const char *hash);
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    const char *url);
+
+/* Add n to the row's total_requests (batched hit counts). 0 or -1. */
+int	db_add_requests(struct db *, const char *hash, unsigned long n);
 
 #endif

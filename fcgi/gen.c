@@ -3,9 +3,11 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "counts.h"
 #include "db.h"
 #include "flight.h"
 #include "gen.h"
+#include "hitcache.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -48,7 +50,7 @@ row_from_result(const struct gen_result *g, const char *url,
 	strlcpy_chk(row->error_message, g->error_message,
 	    sizeof(row->error_message));
 	row->file_size = g->file_size;
-	row->completed_at = wall_ms() / 1000;
+	row->completed_ms = wall_ms();
 }
 
 /*
@@ -89,7 +91,9 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = rq->id;
 	status_log(rq, "generating", NULL);
+	rq->backend_ms = now_ms();
 	w->backend->generate(w->backend_ctx, &job, &g);
+	rq->backend_ms = now_ms() - rq->backend_ms;
 	if (g.ok && g.file[0] != '\0' &&
 	    store_public_url(c, g.file, url, sizeof(url)) == -1)
 		gen_result_fail(&g, "internal", "image URL too long");
@@ -257,14 +261,14 @@ elected(struct rq *rq, const struct img_req *r, int64_t deadline,
 	generate(rq, r, res);
 }
 
-void
-gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
+/* Everything but the in-memory hit: the database decides. */
+static void
+resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
 	struct worker	*w = rq->w;
 	int64_t		 deadline = rq->t0 + w->cfg->max_wait_ms;
 	int		 rc;
 
-	memset(res, 0, sizeof(*res));
 	rc = db_elect(w->db, rq->hash, r, w->cfg->model,
 	    w->cfg->pending_lease_ms);
 	if (rc == -1) {
@@ -289,4 +293,19 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		return;
 	}
 	wait_for(rq, r, deadline, res);
+}
+
+void
+gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (hitcache_get(rq->hash, &res->row)) {
+		/* Counted in memory, added to the row by the flusher. */
+		counts_add(rq->hash);
+		res->outcome = OUT_HIT;
+		return;
+	}
+	resolve_db(rq, r, res);
+	if (res->row.status == GS_COMPLETED && res->outcome != OUT_FAILED)
+		hitcache_put(rq->hash, &res->row);
 }

@@ -31,8 +31,8 @@ image_headers(struct rq *rq, const struct gen_row *row, const char *etag)
 	snprintf(v, sizeof(v), "public, max-age=%u", c->cache_max_age);
 	http_header(rq, "Cache-Control", v);
 	http_header(rq, "ETag", etag);
-	if (row->completed_at > 0) {
-		http_date(row->completed_at, v, sizeof(v));
+	if (row->completed_ms > 0) {
+		http_date(row->completed_ms / 1000, v, sizeof(v));
 		http_header(rq, "Last-Modified", v);
 	}
 }
@@ -181,6 +181,8 @@ page_image(struct rq *rq)
 	gen_resolve(rq, &r, &res);
 	img_req_free(&r);
 	rq->outcome = gen_outcome_name(res.outcome);
+	if (res.outcome == OUT_WAITED && res.row.completed_ms > 0)
+		rq->wake_ms = wall_ms() - res.row.completed_ms;
 	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
 	switch (res.outcome) {
 	case OUT_HIT:

@@ -20,7 +20,9 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "counts.h"
 #include "db.h"
+#include "hitcache.h"
 #include "http.h"
 #include "log.h"
 #include "page.h"
@@ -87,6 +89,7 @@ handle(struct worker *w)
 	int		 rc;
 
 	memset(&rq, 0, sizeof(rq));
+	rq.wake_ms = -1;
 	rq.w = w;
 	rq.out = w->fcgx.out;
 	rq.t0 = now_ms();
@@ -101,10 +104,11 @@ handle(struct worker *w)
 		    rc == 414 ? "request URI too long" : "not found");
 	} else
 		page_dispatch(&rq);
-	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld",
-	    rq.method, rq.hash[0] ? rq.hash : "-",
-	    rq.outcome ? rq.outcome : "-", rq.status,
-	    (long long)(now_ms() - rq.t0));
+	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld"
+	    " wake_ms=%lld backend_ms=%lld", rq.method,
+	    rq.hash[0] ? rq.hash : "-", rq.outcome ? rq.outcome : "-",
+	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.wake_ms,
+	    (long long)rq.backend_ms);
 	free(rq.path);
 }
 
@@ -136,26 +140,55 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Add the hits counted in memory to their rows, every interval. */
+static void *
+flusher_main(void *arg)
+{
+	struct db	*db;
+
+	(void)arg;
+	mysql_thread_init();
+	db = db_new(&config);
+	for (;;) {
+		sleep_ms(config.count_flush_ms);
+		counts_flush(db);
+	}
+	return NULL;
+}
+
 /*
- * SIGTERM and SIGINT are blocked in every thread and taken here: stop
+ * SIGTERM, SIGINT and SIGUSR1 are blocked in every thread and taken
+ * here. SIGUSR1 flushes the hit counts now. SIGTERM and SIGINT stop
  * accepting, let the requests in progress finish (a generation must get
- * recorded, not cut off), then leave. A stuck request is abandoned after
- * the generation timeout.
+ * recorded, not cut off), flush the counts, then leave. A stuck request
+ * is abandoned after the generation timeout.
  */
 static void *
 signal_main(void *arg)
 {
 	sigset_t	*set = arg;
+	struct db	*db;
 	int64_t		 end;
 	int		 sig = 0;
 
-	sigwait(set, &sig);
+	mysql_thread_init();
+	db = db_new(&config);
+	for (;;) {
+		sigwait(set, &sig);
+		if (sig != SIGUSR1)
+			break;
+		log_info(NULL, "counts flushed on request: %d rows",
+		    counts_flush(db));
+	}
 	log_info(NULL, "signal %d: finishing %d requests", sig,
 	    atomic_load(&inflight));
 	FCGX_ShutdownPending();
 	end = now_ms() + config.gen_timeout_ms + 5000;
 	while (atomic_load(&inflight) > 0 && now_ms() < end)
 		sleep_ms(10);
+	if (counts_flush(db) < 0)
+		log_error(NULL, "exiting with %u hit counts unwritten",
+		    counts_pending());
 	_exit(0);
 	return NULL;
 }
@@ -184,7 +217,7 @@ main(int argc, char *argv[])
 	const char	*copt = NULL, *path;
 	char		 err[512], buf[4096];
 	struct worker	*ws;
-	pthread_t	*tids, sigtid;
+	pthread_t	*tids, sigtid, flushtid;
 	sigset_t	 stopset;
 	int		 ch, check = 0;
 
@@ -227,9 +260,12 @@ main(int argc, char *argv[])
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);
+	sigaddset(&stopset, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
-	if (pthread_create(&sigtid, NULL, signal_main, &stopset) != 0) {
-		log_error(NULL, "cannot start the signal thread");
+	hitcache_init(config.hit_cache_entries, config.hit_cache_ttl_ms);
+	if (pthread_create(&sigtid, NULL, signal_main, &stopset) != 0 ||
+	    pthread_create(&flushtid, NULL, flusher_main, NULL) != 0) {
+		log_error(NULL, "cannot start the service threads");
 		return 1;
 	}
 	ws = xcalloc(config.threads, sizeof(*ws));

@@ -10,13 +10,15 @@
 #include "supervise.h"
 #include "util.h"
 
-static volatile sig_atomic_t	 stopping;
+static volatile sig_atomic_t	 stopping, flushing;
 
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGUSR1)
+		flushing = 1;
+	else
+		stopping = 1;
 }
 
 /* Fork one child. Returns its pid in the parent, 0 in the child. */
@@ -28,6 +30,7 @@ spawn(pid_t parent)
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
 		/* Do not outlive the supervisor, however it ends. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -46,9 +49,10 @@ supervise(unsigned n)
 	unsigned		 i;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
+	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	for (i = 0; i < n; i++) {
 		if ((kids[i] = spawn(self)) == 0) {
 			free(kids);
@@ -60,8 +64,15 @@ supervise(unsigned n)
 		}
 	}
 	while (!stopping) {
-		if ((pid = waitpid(-1, &status, 0)) < 0)
-			continue;	/* EINTR: a signal; check stopping */
+		if ((pid = waitpid(-1, &status, 0)) < 0) {
+			/* EINTR: a signal. SIGUSR1 is passed on to all. */
+			if (flushing) {
+				flushing = 0;
+				for (i = 0; i < n; i++)
+					kill(kids[i], SIGUSR1);
+			}
+			continue;
+		}
 		for (i = 0; i < n && kids[i] != pid; i++)
 			continue;
 		if (i == n || stopping)

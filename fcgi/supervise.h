@@ -1,8 +1,8 @@
 /*
  * supervise.h: running several responder processes on one socket.
  * The parent forks n children that inherit the listening socket (fd 0)
- * and stderr, replaces any that dies, and on SIGTERM or SIGINT stops
- * them all and returns.
+ * and stderr, replaces any that dies, passes SIGUSR1 on to them, and on
+ * SIGTERM or SIGINT stops them all and returns.
  */
 #ifndef PP_SUPERVISE_H
 #define PP_SUPERVISE_H

@@ -37,7 +37,8 @@ struct rq {
 	int		 status;
 	const char	*outcome;
 	char		 hash[65];
-	int64_t		 waited_ms;
+	int64_t		 backend_ms;	/* time in the backend, if generator */
+	int64_t		 wake_ms;	/* waiter: answer time - completion */
 };
 
 #endif

@@ -70,6 +70,18 @@ class Front:
     def log(self):
         return self.pp.log_text()
 
+    def flush(self):
+        """Have every responder add its in-memory hit counts to the rows
+        now (SIGUSR1), and wait until each says it has."""
+        import signal
+        mark = "counts flushed on request"
+        before = self.log().count(mark)
+        kids = self.pp.children()
+        for pid in kids:
+            os.kill(pid, signal.SIGUSR1)
+        stack.wait_until(lambda: self.log().count(mark) >= before + len(kids), 10,
+                         "hit counts flushed")
+
 
 class Env:
     def __init__(self, build):
