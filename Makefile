@@ -42,11 +42,18 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	    -Ifcgi -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
+$(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
+
 unit: $(UNIT)
 	$(UNIT)
 
 test: $(BUILD)/promptpix $(UNIT)
 	python3 tests/run.py --build $(BUILD)
+
+# Figures and ratios measured in one run (a few minutes); see README.
+bench: $(BUILD)/promptpix $(BUILD)/bare
+	python3 tests/bench/bench.py --build $(BUILD)
 
 run: deps $(BUILD)/promptpix
 	python3 tests/stack.py run --port $(PORT) --build $(BUILD)
@@ -66,4 +73,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit test run start stop sql deps clean
+.PHONY: all unit test bench run start stop sql deps clean
