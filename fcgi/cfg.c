@@ -61,6 +61,10 @@ static const struct opt opts[] = {
 	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600 },
 	{ "generation", "pending_lease", OPT_SECONDS,
 	    O(pending_lease_ms), 0.1, 600 },
+	{ "generation", "retry_backoff", OPT_SECONDS, O(retry_backoff_ms),
+	    0, 86400 },
+	{ "generation", "retry_backoff_max", OPT_SECONDS,
+	    O(retry_backoff_max_ms), 0, 864000 },
 	{ "generation", "cost_per_megapixel", OPT_DOUBLE,
 	    O(cost_per_megapixel), 0, 100 },
 	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600 },
@@ -113,6 +117,8 @@ cfg_defaults(struct cfg *c)
 	c->model = xstrdup("fal-ai/flux/schnell");
 	c->gen_timeout_ms = 30000;
 	c->pending_lease_ms = 10000;
+	c->retry_backoff_ms = 30000;
+	c->retry_backoff_max_ms = 3600000;
 	c->cost_per_megapixel = 0.003;
 	c->placeholder_delay_ms = 2000;
 	c->store_dir = xstrdup("/var/lib/promptpix/img");

@@ -49,6 +49,8 @@ struct cfg {
 	char			*model;
 	unsigned		 gen_timeout_ms;
 	unsigned		 pending_lease_ms;
+	unsigned		 retry_backoff_ms;
+	unsigned		 retry_backoff_max_ms;
 	double			 cost_per_megapixel;
 	/* [placeholder] */
 	unsigned		 placeholder_delay_ms;

@@ -24,6 +24,7 @@ enum stmt_id {
 	ST_CACHE_PUT,
 	ST_FAIL,
 	ST_ADD_REQUESTS,
+	ST_RETRY,
 	ST__MAX
 };
 
@@ -49,7 +50,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
 	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0),"
 	" COALESCE(owner_conn, 0),"
-	" lease_until IS NULL OR lease_until < NOW(3), attempts"
+	" lease_until IS NULL OR lease_until < NOW(3), attempts,"
+	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0),"
+	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
+	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0)"
 	" FROM generation_status WHERE prompt_hash = ?",
 	[ST_LOCK] = "SELECT GET_LOCK(?, ?)",
 	[ST_UNLOCK] = "SELECT RELEASE_LOCK(?)",
@@ -99,8 +103,17 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_FAIL] =
 	"UPDATE generation_status SET status = 'failed', error_kind = ?,"
 	" error_message = ?, api_calls_made = " CALLS ","
-	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL"
+	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL,"
+	" retryable = ?,"
+	" next_attempt_at = NOW(3) + INTERVAL LEAST(? << LEAST(attempts - 1, 20),"
+	" ?) MICROSECOND"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	[ST_RETRY] =
+	"UPDATE generation_status SET status = 'pending',"
+	" owner_conn = CONNECTION_ID(), owner_host = ?,"
+	" lease_until = " LEASE ", started_at = NULL, completed_at = NULL"
+	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
+	" AND next_attempt_at <= NOW(3)",
 	[ST_ADD_REQUESTS] =
 	"UPDATE generation_status SET total_requests = total_requests + ?"
 	" WHERE prompt_hash = ?",
@@ -407,10 +420,11 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 {
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[11];
+	MYSQL_BIND	 r[13];
 	unsigned long	 len[6];
 	char		 status[16];
-	int64_t		 owner = 0, expired = 0, attempts = 0;
+	int64_t		 owner = 0, expired = 0, attempts = 0, due = 0;
+	int64_t		 retry_in = 0;
 	int		 rc;
 
 	memset(row, 0, sizeof(*row));
@@ -428,6 +442,8 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	r_i64(&r[8], &owner);
 	r_i64(&r[9], &expired);
 	r_i64(&r[10], &attempts);
+	r_i64(&r[11], &due);
+	r_i64(&r[12], &retry_in);
 	if (mysql_stmt_bind_result(st, r) != 0 ||
 	    mysql_stmt_store_result(st) != 0) {
 		fault(db, "result", mysql_stmt_errno(st), mysql_stmt_error(st));
@@ -452,6 +468,8 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	row->owner_conn = (uint64_t)owner;
 	row->lease_expired = expired != 0;
 	row->attempts = (unsigned)attempts;
+	row->retry_due = due != 0;
+	row->retry_in = (unsigned)retry_in;
 	return 1;
 }
 
@@ -552,8 +570,13 @@ record_completed(struct db *db, const char *hash,
 	return stmt_run(db, ST_CACHE_PUT, &p) < 0 ? -1 : 1;
 }
 
+/*
+ * The next attempt waits backoff, doubled for each attempt made, up to
+ * backoff_max; a permanent failure waits for an operator.
+ */
 static long
-record_failed(struct db *db, const char *hash, const struct gen_result *res)
+record_failed(struct db *db, const char *hash, const struct gen_result *res,
+    unsigned backoff_ms, unsigned backoff_max_ms)
 {
 	struct params	 p = { .n = 0 };
 
@@ -561,13 +584,16 @@ record_failed(struct db *db, const char *hash, const struct gen_result *res)
 	p_str(&p, res->error_message);
 	p_u64(&p, res->api_calls);
 	p_double(&p, res->cost_usd);
+	p_u64(&p, res->permanent ? 0 : 1);
+	p_u64(&p, (uint64_t)backoff_ms * 1000);
+	p_u64(&p, (uint64_t)backoff_max_ms * 1000);
 	p_str(&p, hash);
 	return stmt_run(db, ST_FAIL, &p);
 }
 
 int
 db_finish(struct db *db, const char *hash, const struct gen_result *res,
-    const char *url)
+    const char *url, unsigned backoff_ms, unsigned backoff_max_ms)
 {
 	long	 n;
 
@@ -579,7 +605,7 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 		return -1;
 	}
 	n = res->ok ? record_completed(db, hash, res, url) :
-	    record_failed(db, hash, res);
+	    record_failed(db, hash, res, backoff_ms, backoff_max_ms);
 	if (db->m == NULL)
 		return -1;
 	if (n < 0) {
@@ -603,4 +629,18 @@ db_add_requests(struct db *db, const char *hash, unsigned long n)
 	p_u64(&p, n);
 	p_str(&p, hash);
 	return stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
+}
+
+int
+db_retry(struct db *db, const char *hash, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	p_str(&p, db->owner_host);
+	p_u64(&p, (uint64_t)lease_ms * 1000);
+	p_str(&p, hash);
+	if ((n = stmt_run(db, ST_RETRY, &p)) < 0)
+		return -1;
+	return n == 1;
 }

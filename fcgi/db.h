@@ -40,6 +40,8 @@ struct gen_row {
 	uint64_t	 owner_conn;	/* connection id of the generator */
 	int		 lease_expired;
 	unsigned	 attempts;
+	int		 retry_due;	/* failed, retryable, backoff over */
+	unsigned	 retry_in;	/* seconds until it is, if retryable */
 };
 
 struct db	*db_new(const struct cfg *);
@@ -93,7 +95,14 @@ int	db_complete_from_cache(struct db *, const char *hash);
  * recorded, 0 if another generator had already finished the row, -1.
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
-	    const char *url);
+	    const char *url, unsigned backoff_ms, unsigned backoff_max_ms);
+
+/*
+ * Claim a failed row whose backoff is over for a new attempt: it becomes
+ * pending under this connection, like a fresh election. Returns 1 if
+ * this call won (the caller generates), 0 if not, -1.
+ */
+int	db_retry(struct db *, const char *hash, unsigned lease_ms);
 
 /* Add n to the row's total_requests (batched hit counts). 0 or -1. */
 int	db_add_requests(struct db *, const char *hash, unsigned long n);

@@ -61,9 +61,11 @@ static int
 record(struct rq *rq, const struct gen_result *g, const char *url,
     int64_t deadline)
 {
-	int	 rc;
+	const struct cfg	*c = rq->w->cfg;
+	int			 rc;
 
-	while ((rc = db_finish(rq->w->db, rq->hash, g, url)) == -1 &&
+	while ((rc = db_finish(rq->w->db, rq->hash, g, url,
+	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1 &&
 	    now_ms() < deadline)
 		sleep_ms(200);
 	return rc;
@@ -288,7 +290,19 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_HIT;
 		return;
 	}
-	if (rc == 1 && res->row.status == GS_FAILED) {
+	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
+		/* Its backoff is over: one request wins the next attempt. */
+		if ((rc = db_retry(w->db, rq->hash, w->cfg->pending_lease_ms))
+		    == -1) {
+			res->outcome = OUT_DBERR;
+			return;
+		}
+		if (rc == 1) {
+			status_log(rq, "pending", "retry");
+			elected(rq, r, deadline, res);
+			return;
+		}
+	} else if (rc == 1 && res->row.status == GS_FAILED) {
 		res->outcome = OUT_FAILED;
 		return;
 	}

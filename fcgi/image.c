@@ -153,9 +153,13 @@ answer_failed(struct rq *rq, const struct resolution *res)
 
 	snprintf(line, sizeof(line), "generation failed: %s",
 	    res->row.error_kind[0] ? res->row.error_kind : "error");
+	/* The upstream asked us to back off: say so. */
 	if (res->retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%u", res->retry_after);
 		http_text(rq, 503, "Retry-After", ra, line);
+	} else if (res->row.retry_in > 0) {
+		snprintf(ra, sizeof(ra), "%u", res->row.retry_in);
+		http_text(rq, 502, "Retry-After", ra, line);
 	} else
 		http_text(rq, 502, NULL, NULL, line);
 }
