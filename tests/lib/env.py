@@ -15,15 +15,21 @@ _seq = itertools.count(1)
 class Front:
     """nginx + spawn-fcgi/promptpix on free ports, with a fresh database."""
 
-    def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra=""):
+    def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
+                 share_with=None):
+        """share_with: another Front whose database and image store this
+        one uses too (a second web host of the same service)."""
         self.env = env
         n = next(_seq)
         self.dir = os.path.join(env.base, "front%d" % n)
         os.makedirs(self.dir)
-        self.dbname = "pp_t%d" % n
-        self.store = os.path.join(self.dir, "img")
-        os.makedirs(self.store)
-        env.db.create_database(self.dbname)
+        if share_with is not None:
+            self.dbname, self.store = share_with.dbname, share_with.store
+        else:
+            self.dbname = "pp_t%d" % n
+            self.store = os.path.join(self.dir, "img")
+            os.makedirs(self.store)
+            env.db.create_database(self.dbname)
         self.conf = os.path.join(self.dir, "promptpix.conf")
         ov = {
             ("server", "processes"): processes,

@@ -1,0 +1,68 @@
+"""The database going away is not a crash, and two web hosts on one
+database still make one generation per image."""
+
+import threading
+import time
+
+from tests.lib import stack
+from tests.test_e2e import SUNSET, fire
+
+
+def test_database_outage_and_recovery(env):
+    # One process, so that the warm image is surely in its memory.
+    with env.front(processes=1, threads=8,
+                   overrides={("placeholder", "delay"): "3",
+                              ("database", "connect_timeout"): "0.5"}) as f:
+        f.get("/256x256.jpg?text=warm")            # a completed image, held in memory
+        pids = sorted(f.pp.children())
+        slow = threading.Thread(target=lambda: setattr(slow, "r", f.get(SUNSET)))
+        slow.start()
+        stack.wait_until(lambda: f.sql("SELECT status FROM generation_status WHERE prompt = "
+                                       "'A beautiful sunset'") == [["generating"]], 5, "generating")
+        env.db.stop()
+        try:
+            t0 = time.monotonic()
+            r = f.get("/256x256.jpg?text=while%20down")
+            assert r.status == 503 and r.header("retry-after"), r
+            assert time.monotonic() - t0 < 1.0
+            # A known image is still answered from memory.
+            assert f.get("/256x256.jpg?text=warm").status == 302
+        finally:
+            env.db.start()
+        # The generation in flight during the outage is recorded, not lost.
+        slow.join()
+        assert slow.r.status == 302, slow.r
+        assert f.get("/256x256.jpg?text=while%20down").status == 302
+        f.flush()
+        rows = f.sql("SELECT prompt, status, api_calls_made FROM generation_status ORDER BY prompt")
+        assert rows == [["A beautiful sunset", "completed", "1"],
+                        ["warm", "completed", "1"],
+                        ["while down", "completed", "1"]], rows
+        assert sorted(f.pp.children()) == pids      # nothing crashed or restarted
+
+
+def test_two_hosts_one_database(env):
+    a = env.front(processes=2, threads=32, overrides={("placeholder", "delay"): "1"})
+    b = env.front(processes=2, threads=32, share_with=a,
+                  overrides={("placeholder", "delay"): "1"})
+    with a, b:
+        barrier = threading.Barrier(100)
+        results = [None] * 100
+
+        def one(i):
+            front = a if i % 2 else b
+            barrier.wait()
+            results[i] = front.get("/768x512.png?text=two%20hosts")
+
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert [r.status for r in results] == [302] * 100, results
+        assert len({r.header("location") for r in results}) == 1
+        a.flush()
+        b.flush()
+        assert a.sql("SELECT total_requests, api_calls_made FROM generation_status") == [["100", "1"]]
+        # Each host answered its half.
+        assert a.log().count("outcome=") == 50 and b.log().count("outcome=") == 50
