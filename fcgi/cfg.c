@@ -47,6 +47,11 @@ static const struct opt opts[] = {
 	{ "limits", "min_dimension", OPT_UINT, O(lim.min_dim), 1, 8192 },
 	{ "limits", "max_dimension", OPT_UINT, O(lim.max_dim), 1, 8192 },
 	{ "limits", "max_prompt_bytes", OPT_UINT, O(lim.max_prompt), 1, 8000 },
+	{ "limits", "new_images_per_minute", OPT_UINT,
+	    O(new_images_per_minute), 0, 1000000 },
+	{ "limits", "new_images_burst", OPT_UINT, O(new_images_burst),
+	    1, 1000000 },
+	{ "limits", "trusted_proxies", OPT_STR, O(trusted_proxies), 0, 0 },
 	{ "database", "host", OPT_STR, O(db_host), 0, 0 },
 	{ "database", "port", OPT_UINT, O(db_port), 0, 65535 },
 	{ "database", "socket", OPT_STR, O(db_socket), 0, 0 },
@@ -108,6 +113,9 @@ cfg_defaults(struct cfg *c)
 	c->lim.min_dim = 64;
 	c->lim.max_dim = 2048;
 	c->lim.max_prompt = 1000;
+	c->new_images_per_minute = 30;
+	c->new_images_burst = 30;
+	c->trusted_proxies = xstrdup("");
 	c->db_host = xstrdup("localhost");
 	c->db_port = 3306;
 	c->db_user = xstrdup("promptpix");

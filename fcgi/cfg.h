@@ -35,6 +35,9 @@ struct cfg {
 	unsigned		 count_flush_ms;
 	/* [limits] */
 	struct req_limits	 lim;
+	unsigned		 new_images_per_minute;
+	unsigned		 new_images_burst;
+	char			*trusted_proxies;
 	/* [database] */
 	char			*db_host;
 	unsigned		 db_port;

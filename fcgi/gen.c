@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <fcgiapp.h>
+
 #include "backend.h"
 #include "cfg.h"
 #include "counts.h"
@@ -9,6 +11,7 @@
 #include "gen.h"
 #include "hitcache.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -19,7 +22,8 @@
 #define PENDING_RETRY_MS	2
 
 static const char *const outcome_names[OUT__MAX] = {
-	"hit", "generated", "waited", "failed", "timeout", "db_error"
+	"hit", "generated", "waited", "failed", "timeout", "db_error",
+	"rate_limited"
 };
 
 const char *
@@ -93,6 +97,7 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = rq->id;
 	status_log(rq, "generating", NULL);
+	rq->generator = 1;
 	rq->backend_ms = now_ms();
 	w->backend->generate(w->backend_ctx, &job, &g);
 	rq->backend_ms = now_ms() - rq->backend_ms;
@@ -309,6 +314,37 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 	wait_for(rq, r, deadline, res);
 }
 
+/*
+ * Take a token for a request that may start a generation. Without one,
+ * the request may still wait for or read an image that exists; only a
+ * new one (or a retry that is due) is refused, before anything is
+ * written. Returns 1 if res is final.
+ */
+static int
+limited(struct rq *rq, struct resolution *res)
+{
+	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	unsigned	 wait;
+	int		 rc;
+
+	ratelimit_client(FCGX_GetParam("REMOTE_ADDR", env),
+	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
+	    rq->w->cfg->trusted_proxies, rq->client, sizeof(rq->client));
+	if ((wait = ratelimit_take(rq->client)) == 0) {
+		rq->charged = 1;
+		return 0;
+	}
+	if ((rc = db_fetch(rq->w->db, rq->hash, &res->row)) == -1) {
+		res->outcome = OUT_DBERR;
+		return 1;
+	}
+	if (rc == 1 && !(res->row.status == GS_FAILED && res->row.retry_due))
+		return 0;
+	res->outcome = OUT_LIMITED;
+	res->retry_after = wait;
+	return 1;
+}
+
 void
 gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
@@ -319,7 +355,12 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_HIT;
 		return;
 	}
+	if (ratelimit_enabled() && limited(rq, res))
+		return;
 	resolve_db(rq, r, res);
+	/* Only a request that started a generation keeps its token. */
+	if (rq->charged && !rq->generator)
+		ratelimit_refund(rq->client);
 	if (res->row.status == GS_COMPLETED && res->outcome != OUT_FAILED)
 		hitcache_put(rq->hash, &res->row);
 }

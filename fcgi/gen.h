@@ -28,6 +28,7 @@ enum outcome {
 	OUT_FAILED,		/* the generation failed */
 	OUT_TIMEOUT,		/* max_wait passed first */
 	OUT_DBERR,		/* the database is unavailable */
+	OUT_LIMITED,		/* the client may not start new images now */
 	OUT__MAX
 };
 

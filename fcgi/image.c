@@ -204,6 +204,11 @@ page_image(struct rq *rq)
 		http_text(rq, 504, "Retry-After", "5",
 		    "image is still being generated; retry shortly");
 		break;
+	case OUT_LIMITED:
+		snprintf(etag, sizeof(etag), "%u", res.retry_after);
+		http_text(rq, 429, "Retry-After", etag,
+		    "too many new images from your address; retry later");
+		break;
 	case OUT_DBERR:
 	default:
 		http_text(rq, 503, "Retry-After", "5",

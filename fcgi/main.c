@@ -26,6 +26,7 @@
 #include "http.h"
 #include "log.h"
 #include "page.h"
+#include "ratelimit.h"
 #include "supervise.h"
 #include "util.h"
 #include "worker.h"
@@ -249,6 +250,10 @@ main(int argc, char *argv[])
 	}
 	log_set_level(config.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	/* Shared by the children, so made before they are forked. */
+	if (ratelimit_init(config.new_images_per_minute,
+	    config.new_images_burst) == -1)
+		return 1;
 	if (config.processes > 1 && supervise(config.processes) != 0) {
 		cfg_free(&config);
 		return 0;

@@ -39,6 +39,9 @@ struct rq {
 	char		 hash[65];
 	int64_t		 backend_ms;	/* time in the backend, if generator */
 	int64_t		 wake_ms;	/* waiter: answer time - completion */
+	char		 client[64];	/* address, for the rate limit */
+	int		 charged;	/* took a rate-limit token */
+	int		 generator;	/* started a generation */
 };
 
 #endif

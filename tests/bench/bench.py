@@ -252,7 +252,8 @@ server {
         out()
 
         # 5. cold distinct prompts
-        f5 = env.front(processes=PROCS, threads=THREADS, overrides={("placeholder", "delay"): "0"}).start()
+        f5 = env.front(processes=PROCS, threads=THREADS, overrides={("placeholder", "delay"): "0",
+                       ("limits", "new_images_per_minute"): 0}).start()
         since = len(f5.log())
         targets = ["/256x256.jpg?text=distinct%%20%d" % i for i in range(500)]
         t0 = time.monotonic()

@@ -142,7 +142,7 @@ def write_conf(path, overrides):
             text += "\n[%s]\n%s = %s\n" % (sec, key, val)
             continue
         body = block.group(1)
-        pat = re.compile(r"(?m)^;?%s = .*$" % re.escape(key))
+        pat = re.compile(r"(?m)^;?%s\s*=.*$" % re.escape(key))
         if pat.search(body):
             body = pat.sub(lambda m: "%s = %s" % (key, val), body, count=1)
         else:
