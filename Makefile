@@ -55,6 +55,10 @@ test: $(BUILD)/promptpix $(UNIT)
 bench: $(BUILD)/promptpix $(BUILD)/bare
 	python3 tests/bench/bench.py --build $(BUILD)
 
+# A bounded soak of mixed traffic (SOAK_SECONDS, default 120).
+soak: $(BUILD)/promptpix
+	python3 tests/soak.py --build $(BUILD)
+
 run: deps $(BUILD)/promptpix
 	python3 tests/stack.py run --port $(PORT) --build $(BUILD)
 
@@ -73,4 +77,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit test bench run start stop sql deps clean
+.PHONY: all unit test bench soak run start stop sql deps clean
