@@ -41,7 +41,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" owner_conn, owner_host, lease_until, created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1,"
 	" CONNECTION_ID(), ?, " LEASE ", NOW(3))"
-	" ON DUPLICATE KEY UPDATE total_requests = total_requests + 1",
+	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
+	" (status = 'completed'), total_requests = total_requests + 1",
 	[ST_FETCH] =
 	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
 	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
@@ -71,7 +72,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" g.file_name = c.file_name, g.file_size = c.file_size,"
 	" g.content_type = c.content_type, g.image_width = c.image_width,"
 	" g.image_height = c.image_height, g.started_at = NOW(3),"
-	" g.completed_at = NOW(3), g.lease_until = NULL"
+	" g.completed_at = NOW(3), g.lease_until = NULL,"
+	" g.cache_hits = g.cache_hits + 1"
 	" WHERE g.prompt_hash = ? AND g.status IN ('pending', 'generating')",
 	[ST_COMPLETE] =
 	"UPDATE generation_status SET status = 'completed',"

@@ -52,6 +52,7 @@ int	db_ensure(struct db *);
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
  * total_requests + 1. Returns 1 if this call created the row (the caller
  * is the generator), 2 if the row existed (the request was counted), -1.
+ * A request that finds the row completed also counts in cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
 	    const char *model, unsigned lease_ms);
@@ -83,7 +84,8 @@ int	db_takeover(struct db *, const char *hash, uint64_t old_owner,
 
 /*
  * Complete the row from the image cache, if the cache has the image (its
- * status row was cleaned up earlier). Returns 1 completed, 0 not cached.
+ * status row was cleaned up earlier), counting it in cache_hits.
+ * Returns 1 completed, 0 not cached.
  */
 int	db_complete_from_cache(struct db *, const char *hash);
 
