@@ -22,5 +22,7 @@ void	test_req(void);
 void	test_hash(void);
 void	test_cfg(void);
 void	test_store(void);
+void	test_metrics(void);
+void	test_token(void);
 
 #endif
