@@ -21,7 +21,7 @@ PORT	?= 8080
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c metrics.c token.c
 SRCS	 = $(PURE) backend.c placeholder.c db.c flight.c gen.c http.c \
-	   page.c image.c supervise.c main.c
+	   page.c image.c stats.c supervise.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "hash.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 enum stmt_id {
@@ -23,6 +24,7 @@ enum stmt_id {
 	ST_COMPLETE,
 	ST_CACHE_PUT,
 	ST_FAIL,
+	ST_STATS,
 	ST__MAX
 };
 
@@ -101,6 +103,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	" error_message = ?, api_calls_made = " CALLS ","
 	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	[ST_STATS] = "CALL get_generation_stats()",
 };
 
 struct db {
@@ -210,6 +213,7 @@ static void
 fault(struct db *db, const char *what, unsigned err, const char *msg)
 {
 	log_error(NULL, "database: %s: %s (%u)", what, msg, err);
+	metrics_db_error(MDB_QUERY);
 	if ((err >= 2000 && err < 3000) || err == 1053 || err == 1927)
 		db_disconnect(db);
 }
@@ -259,9 +263,10 @@ db_ensure(struct db *db)
 	mysql_options(db->m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
 	if (mysql_real_connect(db->m,
 	    c->db_socket ? NULL : c->db_host, c->db_user, c->db_password,
-	    c->db_name, c->db_port, c->db_socket, 0) == NULL) {
+	    c->db_name, c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
 		log_error(NULL, "database: connect: %s (%u)",
 		    mysql_error(db->m), mysql_errno(db->m));
+		metrics_db_error(MDB_CONNECT);
 		mysql_close(db->m);
 		db->m = NULL;
 		return -1;
@@ -590,4 +595,111 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	}
 	mysql_autocommit(db->m, 1);
 	return n == 1;
+}
+
+/* The columns of get_generation_stats(), in order. */
+enum {
+	SC_PERIOD, SC_IMAGES, SC_PENDING, SC_GENERATING, SC_COMPLETED,
+	SC_FAILED, SC_REQUESTS, SC_MADE, SC_SAVED, SC_PERCENT, SC_SPENT,
+	SC_USD_SAVED, SC_HITS, SC_P50, SC_P95, SC_IN_FLIGHT, SC_WAITERS,
+	SC__MAX
+};
+
+static void
+r_u64(MYSQL_BIND *b, uint64_t *v)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
+/* Read the rows of the procedure's result set into out. */
+static int
+stats_rows(MYSQL_STMT *st, struct gen_stats *out, int *nrows)
+{
+	MYSQL_BIND	 r[SC__MAX];
+	unsigned long	 len[SC__MAX];
+	my_bool		 isnull[SC__MAX];
+	struct gen_stats row;
+	uint64_t	 p50, p95, waiters;
+	int		 rc;
+
+	memset(&row, 0, sizeof(row));
+	r_str(&r[SC_PERIOD], row.period, sizeof(row.period), &len[SC_PERIOD]);
+	r_u64(&r[SC_IMAGES], &row.unique_images);
+	r_u64(&r[SC_PENDING], &row.by_status[GS_PENDING]);
+	r_u64(&r[SC_GENERATING], &row.by_status[GS_GENERATING]);
+	r_u64(&r[SC_COMPLETED], &row.by_status[GS_COMPLETED]);
+	r_u64(&r[SC_FAILED], &row.by_status[GS_FAILED]);
+	r_u64(&r[SC_REQUESTS], &row.total_requests);
+	r_u64(&r[SC_MADE], &row.api_calls_made);
+	r_u64(&r[SC_SAVED], &row.api_calls_saved);
+	r_str(&r[SC_PERCENT], row.savings_percent,
+	    sizeof(row.savings_percent), &len[SC_PERCENT]);
+	r_str(&r[SC_SPENT], row.cost_usd_spent, sizeof(row.cost_usd_spent),
+	    &len[SC_SPENT]);
+	r_str(&r[SC_USD_SAVED], row.cost_usd_saved,
+	    sizeof(row.cost_usd_saved), &len[SC_USD_SAVED]);
+	r_u64(&r[SC_HITS], &row.cache_hits);
+	r_u64(&r[SC_P50], &p50);
+	r_u64(&r[SC_P95], &p95);
+	r_u64(&r[SC_IN_FLIGHT], &row.in_flight);
+	r_u64(&r[SC_WAITERS], &waiters);
+	for (int i = 0; i < SC__MAX; i++)
+		r[i].is_null = &isnull[i];
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0)
+		return -1;
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (*nrows == DB_STATS_PERIODS)
+			continue;	/* more rows than periods: ignored */
+		r_term(row.period, sizeof(row.period), len[SC_PERIOD]);
+		r_term(row.savings_percent, sizeof(row.savings_percent),
+		    len[SC_PERCENT]);
+		r_term(row.cost_usd_spent, sizeof(row.cost_usd_spent),
+		    len[SC_SPENT]);
+		r_term(row.cost_usd_saved, sizeof(row.cost_usd_saved),
+		    len[SC_USD_SAVED]);
+		row.gen_ms_p50 = isnull[SC_P50] ? -1 : (int64_t)p50;
+		row.gen_ms_p95 = isnull[SC_P95] ? -1 : (int64_t)p95;
+		out[(*nrows)++] = row;
+	}
+	mysql_stmt_free_result(st);
+	return rc == MYSQL_NO_DATA ? 0 : -1;
+}
+
+int
+db_generation_stats(struct db *db, struct gen_stats *out)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	int		 nrows = 0, bad = 0, rc;
+
+	if ((st = stmt_exec(db, ST_STATS, &p)) == NULL)
+		return db->m == NULL ? -1 : -2;
+	/*
+	 * A CALL answers with its SELECT's result set and then a final
+	 * status; every one must be read before the connection can run
+	 * anything else.
+	 */
+	do {
+		if (mysql_stmt_field_count(st) == 0)
+			continue;
+		if (nrows > 0 || mysql_stmt_field_count(st) != SC__MAX ||
+		    stats_rows(st, out, &nrows) == -1) {
+			bad = 1;
+			mysql_stmt_free_result(st);
+		}
+	} while ((rc = mysql_stmt_next_result(st)) == 0);
+	if (rc > 0) {
+		fault(db, "stats", mysql_stmt_errno(st), mysql_stmt_error(st));
+		return db->m == NULL ? -1 : -2;
+	}
+	if (bad || nrows != DB_STATS_PERIODS) {
+		log_error(NULL, "database: get_generation_stats(): unexpected "
+		    "result (is sql/002_stats.sql applied?)");
+		return -2;
+	}
+	return 0;
 }

@@ -97,4 +97,32 @@ int	db_complete_from_cache(struct db *, const char *hash);
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    const char *url);
 
+/* One row of CALL get_generation_stats(): the figures of one period. */
+struct gen_stats {
+	char		 period[16];		/* "today" or "all_time" */
+	uint64_t	 unique_images;
+	uint64_t	 by_status[GS__MAX];	/* images by status */
+	uint64_t	 total_requests;
+	uint64_t	 api_calls_made;
+	uint64_t	 api_calls_saved;
+	char		 savings_percent[16];	/* DECIMAL text: "75.00" */
+	char		 cost_usd_spent[32];	/* DECIMAL text: "0.050000" */
+	char		 cost_usd_saved[32];
+	uint64_t	 cache_hits;
+	int64_t		 gen_ms_p50;		/* -1: nothing timed */
+	int64_t		 gen_ms_p95;
+	uint64_t	 in_flight;		/* pending + generating */
+};
+
+#define DB_STATS_PERIODS	2		/* today, all_time */
+
+/*
+ * CALL get_generation_stats() (sql/002_stats.sql): the procedure is the
+ * one definition of the figures, for operators and for the endpoint
+ * alike. Fills out[0] (today) and out[1] (all_time). Returns 0; -1 when
+ * the database is unreachable (answer 503); -2 when the call failed on
+ * a connected server, e.g. the migration is missing (answer 500).
+ */
+int	db_generation_stats(struct db *, struct gen_stats *out);
+
 #endif

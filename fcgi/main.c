@@ -23,6 +23,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "page.h"
 #include "supervise.h"
 #include "util.h"
@@ -101,10 +102,13 @@ handle(struct worker *w)
 		    rc == 414 ? "request URI too long" : "not found");
 	} else
 		page_dispatch(&rq);
-	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld",
-	    rq.method, rq.hash[0] ? rq.hash : "-",
+	if (rq.woke_us > 0)
+		metrics_wakeup(now_us() - rq.woke_us);
+	metrics_request(rq.outcome);
+	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
+	    "waited_ms=%lld", rq.method, rq.hash[0] ? rq.hash : "-",
 	    rq.outcome ? rq.outcome : "-", rq.status,
-	    (long long)(now_ms() - rq.t0));
+	    (long long)(now_ms() - rq.t0), (long long)rq.waited_ms);
 	free(rq.path);
 }
 
@@ -126,8 +130,10 @@ worker_main(void *arg)
 		if (rc < 0)
 			break;
 		atomic_fetch_add(&inflight, 1);
+		metrics_requests_in_flight(1);
 		handle(w);
 		FCGX_Finish_r(&w->fcgx);
+		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);
 	}
 	w->backend->free(w->backend_ctx);
@@ -186,6 +192,7 @@ main(int argc, char *argv[])
 	struct worker	*ws;
 	pthread_t	*tids, sigtid;
 	sigset_t	 stopset;
+	unsigned	 slot = 0;
 	int		 ch, check = 0;
 
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
@@ -216,10 +223,15 @@ main(int argc, char *argv[])
 	}
 	log_set_level(config.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	if (config.processes > 1 && supervise(config.processes) != 0) {
+	/* Before the fork, so that every process counts into one region. */
+	if (metrics_init(config.processes) == -1)
+		log_warn(NULL, "metrics: no shared memory; /metrics covers "
+		    "one process only");
+	if (config.processes > 1 && supervise(config.processes, &slot) != 0) {
 		cfg_free(&config);
 		return 0;
 	}
+	metrics_use_slot(slot);
 	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;

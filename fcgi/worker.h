@@ -37,7 +37,9 @@ struct rq {
 	int		 status;
 	const char	*outcome;
 	char		 hash[65];
-	int64_t		 waited_ms;
+	int64_t		 waited_ms;	/* waiting for another's generation */
+	int64_t		 woke_us;	/* now_us() when the awaited result
+					   became known; 0 if none */
 };
 
 #endif
