@@ -19,9 +19,10 @@ BUILD	?= build
 PORT	?= 8080
 
 # The pure modules: no I/O, unit-tested on their own.
-PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c
+PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
+	   metrics.c token.c
 SRCS	 = $(PURE) backend.c placeholder.c db.c flight.c gen.c http.c \
-	   page.c image.c supervise.c hitcache.c counts.c main.c
+	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests

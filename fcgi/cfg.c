@@ -79,6 +79,7 @@ static const struct opt opts[] = {
 	{ "store", "inline_send", OPT_INLINE_SEND, O(inline_send), 0, 0 },
 	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0 },
 	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000 },
+	{ "stats", "token", OPT_STR, O(stats_token), 0, 0 },
 };
 
 static const char *const delivery_names[DELIVERY__MAX] = {

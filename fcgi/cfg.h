@@ -64,6 +64,8 @@ struct cfg {
 	enum inline_send	 inline_send;
 	char			*x_accel_prefix;
 	unsigned		 cache_max_age;
+	/* [stats] */
+	char			*stats_token;	/* NULL: no token; never logged */
 };
 
 /*

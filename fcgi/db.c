@@ -10,6 +10,7 @@
 #include "db.h"
 #include "hash.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 enum stmt_id {
@@ -24,7 +25,9 @@ enum stmt_id {
 	ST_CACHE_PUT,
 	ST_FAIL,
 	ST_ADD_REQUESTS,
+	ST_RESTORE_REQUESTS,
 	ST_RETRY,
+	ST_STATS,
 	ST__MAX
 };
 
@@ -43,7 +46,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" owner_conn, owner_host, lease_until, created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1,"
 	" CONNECTION_ID(), ?, " LEASE ", NOW(3))"
-	" ON DUPLICATE KEY UPDATE total_requests = total_requests + 1",
+	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
+	" (status = 'completed'), total_requests = total_requests + 1",
 	[ST_FETCH] =
 	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
 	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
@@ -77,7 +81,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" g.file_name = c.file_name, g.file_size = c.file_size,"
 	" g.content_type = c.content_type, g.image_width = c.image_width,"
 	" g.image_height = c.image_height, g.started_at = NOW(3),"
-	" g.completed_at = NOW(3), g.lease_until = NULL"
+	" g.completed_at = NOW(3), g.lease_until = NULL,"
+	" g.cache_hits = g.cache_hits + 1"
 	" WHERE g.prompt_hash = ? AND g.status IN ('pending', 'generating')",
 	[ST_COMPLETE] =
 	"UPDATE generation_status SET status = 'completed',"
@@ -115,8 +120,22 @@ static const char *const stmt_sql[ST__MAX] = {
 	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
 	" AND next_attempt_at <= NOW(3)",
 	[ST_ADD_REQUESTS] =
-	"UPDATE generation_status SET total_requests = total_requests + ?"
-	" WHERE prompt_hash = ?",
+	"UPDATE generation_status SET total_requests = total_requests + ?,"
+	" cache_hits = cache_hits + ? WHERE prompt_hash = ?",
+	/* The status row was cleaned up meanwhile: bring it back. */
+	[ST_RESTORE_REQUESTS] =
+	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
+	" width, height, format, seed, model, status, generated_url, file_name,"
+	" file_size, content_type, image_width, image_height, total_requests,"
+	" cache_hits, created_at, started_at, completed_at)"
+	" SELECT UUID(), prompt_hash, prompt, dimensions,"
+	" SUBSTRING_INDEX(dimensions, 'x', 1), SUBSTRING_INDEX(dimensions, 'x', -1),"
+	" format, seed, model, 'completed', generated_url, file_name, file_size,"
+	" content_type, image_width, image_height, ?, ?, NOW(3), NOW(3), NOW(3)"
+	" FROM image_cache WHERE prompt_hash = ?"
+	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
+	" cache_hits = cache_hits + ?",
+	[ST_STATS] = "CALL get_generation_stats()",
 };
 
 struct db {
@@ -226,6 +245,7 @@ static void
 fault(struct db *db, const char *what, unsigned err, const char *msg)
 {
 	log_error(NULL, "database: %s: %s (%u)", what, msg, err);
+	metrics_db_error(MDB_QUERY);
 	if ((err >= 2000 && err < 3000) || err == 1053 || err == 1927)
 		db_disconnect(db);
 }
@@ -275,9 +295,10 @@ db_ensure(struct db *db)
 	mysql_options(db->m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
 	if (mysql_real_connect(db->m,
 	    c->db_socket ? NULL : c->db_host, c->db_user, c->db_password,
-	    c->db_name, c->db_port, c->db_socket, 0) == NULL) {
+	    c->db_name, c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
 		log_error(NULL, "database: connect: %s (%u)",
 		    mysql_error(db->m), mysql_errno(db->m));
+		metrics_db_error(MDB_CONNECT);
 		mysql_close(db->m);
 		db->m = NULL;
 		return -1;
@@ -626,9 +647,21 @@ db_add_requests(struct db *db, const char *hash, unsigned long n)
 {
 	struct params	 p = { .n = 0 };
 
+	long		 rows;
+
+	/* Every request counted in memory was a hit. */
+	p_u64(&p, n);
 	p_u64(&p, n);
 	p_str(&p, hash);
-	return stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
+	if ((rows = stmt_run(db, ST_ADD_REQUESTS, &p)) != 0)
+		return rows < 0 ? -1 : 0;
+	p.n = 0;
+	p_u64(&p, n);
+	p_u64(&p, n);
+	p_str(&p, hash);
+	p_u64(&p, n);
+	p_u64(&p, n);
+	return stmt_run(db, ST_RESTORE_REQUESTS, &p) < 0 ? -1 : 0;
 }
 
 int
@@ -643,4 +676,111 @@ db_retry(struct db *db, const char *hash, unsigned lease_ms)
 	if ((n = stmt_run(db, ST_RETRY, &p)) < 0)
 		return -1;
 	return n == 1;
+}
+
+/* The columns of get_generation_stats(), in order. */
+enum {
+	SC_PERIOD, SC_IMAGES, SC_PENDING, SC_GENERATING, SC_COMPLETED,
+	SC_FAILED, SC_REQUESTS, SC_MADE, SC_SAVED, SC_PERCENT, SC_SPENT,
+	SC_USD_SAVED, SC_HITS, SC_P50, SC_P95, SC_IN_FLIGHT, SC_WAITERS,
+	SC__MAX
+};
+
+static void
+r_u64(MYSQL_BIND *b, uint64_t *v)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
+/* Read the rows of the procedure's result set into out. */
+static int
+stats_rows(MYSQL_STMT *st, struct gen_stats *out, int *nrows)
+{
+	MYSQL_BIND	 r[SC__MAX];
+	unsigned long	 len[SC__MAX];
+	my_bool		 isnull[SC__MAX];
+	struct gen_stats row;
+	uint64_t	 p50, p95, waiters;
+	int		 rc;
+
+	memset(&row, 0, sizeof(row));
+	r_str(&r[SC_PERIOD], row.period, sizeof(row.period), &len[SC_PERIOD]);
+	r_u64(&r[SC_IMAGES], &row.unique_images);
+	r_u64(&r[SC_PENDING], &row.by_status[GS_PENDING]);
+	r_u64(&r[SC_GENERATING], &row.by_status[GS_GENERATING]);
+	r_u64(&r[SC_COMPLETED], &row.by_status[GS_COMPLETED]);
+	r_u64(&r[SC_FAILED], &row.by_status[GS_FAILED]);
+	r_u64(&r[SC_REQUESTS], &row.total_requests);
+	r_u64(&r[SC_MADE], &row.api_calls_made);
+	r_u64(&r[SC_SAVED], &row.api_calls_saved);
+	r_str(&r[SC_PERCENT], row.savings_percent,
+	    sizeof(row.savings_percent), &len[SC_PERCENT]);
+	r_str(&r[SC_SPENT], row.cost_usd_spent, sizeof(row.cost_usd_spent),
+	    &len[SC_SPENT]);
+	r_str(&r[SC_USD_SAVED], row.cost_usd_saved,
+	    sizeof(row.cost_usd_saved), &len[SC_USD_SAVED]);
+	r_u64(&r[SC_HITS], &row.cache_hits);
+	r_u64(&r[SC_P50], &p50);
+	r_u64(&r[SC_P95], &p95);
+	r_u64(&r[SC_IN_FLIGHT], &row.in_flight);
+	r_u64(&r[SC_WAITERS], &waiters);
+	for (int i = 0; i < SC__MAX; i++)
+		r[i].is_null = &isnull[i];
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0)
+		return -1;
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (*nrows == DB_STATS_PERIODS)
+			continue;	/* more rows than periods: ignored */
+		r_term(row.period, sizeof(row.period), len[SC_PERIOD]);
+		r_term(row.savings_percent, sizeof(row.savings_percent),
+		    len[SC_PERCENT]);
+		r_term(row.cost_usd_spent, sizeof(row.cost_usd_spent),
+		    len[SC_SPENT]);
+		r_term(row.cost_usd_saved, sizeof(row.cost_usd_saved),
+		    len[SC_USD_SAVED]);
+		row.gen_ms_p50 = isnull[SC_P50] ? -1 : (int64_t)p50;
+		row.gen_ms_p95 = isnull[SC_P95] ? -1 : (int64_t)p95;
+		out[(*nrows)++] = row;
+	}
+	mysql_stmt_free_result(st);
+	return rc == MYSQL_NO_DATA ? 0 : -1;
+}
+
+int
+db_generation_stats(struct db *db, struct gen_stats *out)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	int		 nrows = 0, bad = 0, rc;
+
+	if ((st = stmt_exec(db, ST_STATS, &p)) == NULL)
+		return db->m == NULL ? -1 : -2;
+	/*
+	 * A CALL answers with its SELECT's result set and then a final
+	 * status; every one must be read before the connection can run
+	 * anything else.
+	 */
+	do {
+		if (mysql_stmt_field_count(st) == 0)
+			continue;
+		if (nrows > 0 || mysql_stmt_field_count(st) != SC__MAX ||
+		    stats_rows(st, out, &nrows) == -1) {
+			bad = 1;
+			mysql_stmt_free_result(st);
+		}
+	} while ((rc = mysql_stmt_next_result(st)) == 0);
+	if (rc > 0) {
+		fault(db, "stats", mysql_stmt_errno(st), mysql_stmt_error(st));
+		return db->m == NULL ? -1 : -2;
+	}
+	if (bad || nrows != DB_STATS_PERIODS) {
+		log_error(NULL, "database: get_generation_stats(): unexpected "
+		    "result (is sql/002_stats.sql applied?)");
+		return -2;
+	}
+	return 0;
 }

@@ -54,6 +54,7 @@ int	db_ensure(struct db *);
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
  * total_requests + 1. Returns 1 if this call created the row (the caller
  * is the generator), 2 if the row existed (the request was counted), -1.
+ * A request that finds the row completed also counts in cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
 	    const char *model, unsigned lease_ms);
@@ -85,7 +86,8 @@ int	db_takeover(struct db *, const char *hash, uint64_t old_owner,
 
 /*
  * Complete the row from the image cache, if the cache has the image (its
- * status row was cleaned up earlier). Returns 1 completed, 0 not cached.
+ * status row was cleaned up earlier), counting it in cache_hits.
+ * Returns 1 completed, 0 not cached.
  */
 int	db_complete_from_cache(struct db *, const char *hash);
 
@@ -104,7 +106,39 @@ int	db_finish(struct db *, const char *hash, const struct gen_result *,
  */
 int	db_retry(struct db *, const char *hash, unsigned lease_ms);
 
-/* Add n to the row's total_requests (batched hit counts). 0 or -1. */
+/*
+ * Add n hits to the row's total_requests and cache_hits; if a cleanup
+ * removed the row meanwhile, bring it back from the image cache with
+ * them. 0 or -1.
+ */
 int	db_add_requests(struct db *, const char *hash, unsigned long n);
+
+/* One row of CALL get_generation_stats(): the figures of one period. */
+struct gen_stats {
+	char		 period[16];		/* "today" or "all_time" */
+	uint64_t	 unique_images;
+	uint64_t	 by_status[GS__MAX];	/* images by status */
+	uint64_t	 total_requests;
+	uint64_t	 api_calls_made;
+	uint64_t	 api_calls_saved;
+	char		 savings_percent[16];	/* DECIMAL text: "75.00" */
+	char		 cost_usd_spent[32];	/* DECIMAL text: "0.050000" */
+	char		 cost_usd_saved[32];
+	uint64_t	 cache_hits;
+	int64_t		 gen_ms_p50;		/* -1: nothing timed */
+	int64_t		 gen_ms_p95;
+	uint64_t	 in_flight;		/* pending + generating */
+};
+
+#define DB_STATS_PERIODS	2		/* today, all_time */
+
+/*
+ * CALL get_generation_stats() (sql/002_stats.sql): the procedure is the
+ * one definition of the figures, for operators and for the endpoint
+ * alike. Fills out[0] (today) and out[1] (all_time). Returns 0; -1 when
+ * the database is unreachable (answer 503); -2 when the call failed on
+ * a connected server, e.g. the migration is missing (answer 500).
+ */
+int	db_generation_stats(struct db *, struct gen_stats *out);
 
 #endif

@@ -21,6 +21,8 @@ enum flight_kind {
 struct flight_result {
 	enum flight_kind	 kind;
 	struct gen_row		 row;
+	int64_t			 at_us;	/* now_us() when the row became known
+					   in this process (FLIGHT_ROW) */
 };
 
 struct flight;

@@ -12,6 +12,7 @@
 #include "hitcache.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -87,7 +88,8 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	struct gen_result	 g;
 	struct gen_job		 job;
 	struct flight_result	 fr;
-	char			 url[2048] = "";
+	char			 url[2048] = "", detail[80];
+	int64_t			 t0, us;
 	int			 rc;
 
 	memset(&g, 0, sizeof(g));
@@ -98,9 +100,15 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	job.rid = rq->id;
 	status_log(rq, "generating", NULL);
 	rq->generator = 1;
-	rq->backend_ms = now_ms();
+	metrics_generating(1);
+	t0 = now_us();
 	w->backend->generate(w->backend_ctx, &job, &g);
-	rq->backend_ms = now_ms() - rq->backend_ms;
+	us = now_us() - t0;
+	rq->backend_ms = us / 1000;
+	metrics_generating(-1);
+	metrics_generation(g.ok ? MG_COMPLETED :
+	    strcmp(g.error_kind, "timeout") == 0 ? MG_TIMEOUT : MG_FAILED,
+	    us, g.api_calls);
 	if (g.ok && g.file[0] != '\0' &&
 	    store_public_url(c, g.file, url, sizeof(url)) == -1)
 		gen_result_fail(&g, "internal", "image URL too long");
@@ -115,20 +123,28 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	res->outcome = res->row.status == GS_COMPLETED ? OUT_GENERATED :
 	    OUT_FAILED;
 	res->retry_after = g.ok ? 0 : g.retry_after;
-	status_log(rq, g.ok ? "completed" : "failed",
-	    g.ok ? NULL : g.error_kind);
+	snprintf(detail, sizeof(detail), "%s%sms=%lld calls=%u",
+	    g.ok ? "" : g.error_kind, g.ok ? "" : " ", (long long)(us / 1000),
+	    g.api_calls);
+	status_log(rq, g.ok ? "completed" : "failed", detail);
 	fr.kind = FLIGHT_ROW;
 	fr.row = res->row;
+	fr.at_us = now_us();
 	flight_publish(rq->hash, &fr);
 }
 
-/* Unlock and copy row into the flight result. */
+/*
+ * Unlock and copy row into the flight result; at_us is when we got the
+ * lock, i.e. when the generator let go.
+ */
 static void
-settle(struct rq *rq, const struct gen_row *row, struct flight_result *fr)
+settle(struct rq *rq, const struct gen_row *row, int64_t at_us,
+    struct flight_result *fr)
 {
 	db_unlock(rq->w->db, rq->hash);
 	fr->kind = FLIGHT_ROW;
 	fr->row = *row;
+	fr->at_us = at_us;
 }
 
 /*
@@ -142,10 +158,12 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 {
 	struct worker	*w = rq->w;
 	struct gen_row	 row;
+	int64_t		 locked_us;
 	int		 rc;
 
 	for (;;) {
 		rc = db_lock(w->db, rq->hash, deadline - now_ms());
+		locked_us = now_us();
 		if (rc == 0) {
 			fr->kind = FLIGHT_TIMEOUT;
 			return;
@@ -161,7 +179,7 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 				strlcpy_chk(row.error_kind, "removed",
 				    sizeof(row.error_kind));
 			}
-			settle(rq, &row, fr);
+			settle(rq, &row, locked_us, fr);
 			return;
 		}
 		if (row.status == GS_GENERATING || row.lease_expired) {
@@ -170,10 +188,15 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 			    w->cfg->pending_lease_ms);
 			if (rc == 1) {
 				status_log(rq, "takeover", NULL);
+				metrics_takeover();
 				*took = 1;
+				/* A generator now, not a waiter. */
+				metrics_waiters(-1);
 				generate(rq, r, res);
+				metrics_waiters(1);
 				fr->kind = FLIGHT_ROW;
 				fr->row = res->row;
+				fr->at_us = now_us();
 				return;
 			}
 		}
@@ -206,31 +229,53 @@ from_flight(const struct flight_result *fr, struct resolution *res)
 
 /*
  * Wait for another generator, sharing the wait with this process's other
- * waiters of the same hash.
+ * waiters of the same hash. Returns 1 if this request took over and
+ * generated (res is final), 0 with fr filled otherwise.
+ */
+static int
+wait_shared(struct rq *rq, const struct img_req *r, int64_t deadline,
+    struct flight_result *fr, struct resolution *res)
+{
+	struct flight	*f;
+	int		 took;
+
+	for (;;) {
+		took = 0;
+		if (flight_join(rq->hash, &f)) {
+			wait_db(rq, r, deadline, fr, res, &took);
+			flight_land(f, fr);
+			if (took)
+				return 1;
+		} else if (flight_wait(f, deadline, fr) == -1)
+			fr->kind = FLIGHT_TIMEOUT;
+		/* A leader with an earlier deadline gave up; we have time. */
+		if (fr->kind == FLIGHT_TIMEOUT && now_ms() < deadline)
+			continue;
+		return 0;
+	}
+}
+
+/*
+ * Wait for the generation, counted as a waiter (the gauge, and the wait
+ * and wake-up times for the request log and the metrics).
  */
 static void
 wait_for(struct rq *rq, const struct img_req *r, int64_t deadline,
     struct resolution *res)
 {
-	struct flight		*f;
 	struct flight_result	 fr;
+	int64_t			 t0 = now_ms();
 	int			 took;
 
-	for (;;) {
-		took = 0;
-		if (flight_join(rq->hash, &f)) {
-			wait_db(rq, r, deadline, &fr, res, &took);
-			flight_land(f, &fr);
-			if (took)
-				return;
-		} else if (flight_wait(f, deadline, &fr) == -1)
-			fr.kind = FLIGHT_TIMEOUT;
-		/* A leader with an earlier deadline gave up; we have time. */
-		if (fr.kind == FLIGHT_TIMEOUT && now_ms() < deadline)
-			continue;
-		from_flight(&fr, res);
+	metrics_waiters(1);
+	took = wait_shared(rq, r, deadline, &fr, res);
+	metrics_waiters(-1);
+	rq->waited_ms = now_ms() - t0;
+	if (took)
 		return;
-	}
+	if (fr.kind == FLIGHT_ROW)
+		rq->woke_us = fr.at_us;
+	from_flight(&fr, res);
 }
 
 /* We won the election: take our lock, then generate. */

@@ -16,6 +16,7 @@ static const struct {
 	{ 302, "Found" },
 	{ 304, "Not Modified" },
 	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
 	{ 403, "Forbidden" },
 	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" },
@@ -83,6 +84,24 @@ http_text(struct rq *rq, int status, const char *hname, const char *hvalue,
 		FCGX_PutS(line, rq->out);
 		FCGX_PutS("\n", rq->out);
 	}
+}
+
+void
+http_send(struct rq *rq, int status, const char *ctype, const char *hname,
+    const char *hvalue, const char *body, size_t len)
+{
+	char	 n[24];
+
+	http_begin(rq, status);
+	http_header(rq, "Content-Type", ctype);
+	http_header(rq, "Cache-Control", "no-store");
+	snprintf(n, sizeof(n), "%zu", len);
+	http_header(rq, "Content-Length", n);
+	if (hname != NULL)
+		http_header(rq, hname, hvalue);
+	http_end_headers(rq);
+	if (!rq->head)
+		FCGX_PutStr(body, (int)len, rq->out);
 }
 
 void

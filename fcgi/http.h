@@ -6,6 +6,7 @@
 #ifndef PP_HTTP_H
 #define PP_HTTP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct rq;
@@ -35,6 +36,15 @@ void	http_end_headers(struct rq *);
  */
 void	http_text(struct rq *, int status, const char *hname,
 	    const char *hvalue, const char *line);
+
+/*
+ * A complete answer with a body of len bytes of type ctype (JSON, the
+ * metrics text) and an optional extra header (hname NULL for none).
+ * Never cached.
+ */
+void	http_send(struct rq *, int status, const char *ctype,
+	    const char *hname, const char *hvalue, const char *body,
+	    size_t len);
 
 /* An HTTP-date (RFC 9110) for unix time t, in out (at least 30 bytes). */
 void	http_date(int64_t t, char *out, size_t outsz);

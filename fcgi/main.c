@@ -25,6 +25,7 @@
 #include "hitcache.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "page.h"
 #include "ratelimit.h"
 #include "supervise.h"
@@ -105,11 +106,14 @@ handle(struct worker *w)
 		    rc == 414 ? "request URI too long" : "not found");
 	} else
 		page_dispatch(&rq);
-	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld"
-	    " wake_ms=%lld backend_ms=%lld", rq.method,
+	if (rq.woke_us > 0)
+		metrics_wakeup(now_us() - rq.woke_us);
+	metrics_request(rq.outcome);
+	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
+	    "waited_ms=%lld wake_ms=%lld backend_ms=%lld", rq.method,
 	    rq.hash[0] ? rq.hash : "-", rq.outcome ? rq.outcome : "-",
-	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.wake_ms,
-	    (long long)rq.backend_ms);
+	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
+	    (long long)rq.wake_ms, (long long)rq.backend_ms);
 	free(rq.path);
 }
 
@@ -131,8 +135,10 @@ worker_main(void *arg)
 		if (rc < 0)
 			break;
 		atomic_fetch_add(&inflight, 1);
+		metrics_requests_in_flight(1);
 		handle(w);
 		FCGX_Finish_r(&w->fcgx);
+		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);
 	}
 	w->backend->free(w->backend_ctx);
@@ -220,6 +226,7 @@ main(int argc, char *argv[])
 	struct worker	*ws;
 	pthread_t	*tids, sigtid, flushtid;
 	sigset_t	 stopset;
+	unsigned	 slot = 0;
 	int		 ch, check = 0;
 
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
@@ -254,10 +261,14 @@ main(int argc, char *argv[])
 	if (ratelimit_init(config.new_images_per_minute,
 	    config.new_images_burst) == -1)
 		return 1;
-	if (config.processes > 1 && supervise(config.processes) != 0) {
+	if (metrics_init(config.processes) == -1)
+		log_warn(NULL, "metrics: no shared memory; /metrics covers "
+		    "one process only");
+	if (config.processes > 1 && supervise(config.processes, &slot) != 0) {
 		cfg_free(&config);
 		return 0;
 	}
+	metrics_use_slot(slot);
 	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;

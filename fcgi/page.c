@@ -6,12 +6,17 @@
 #include "worker.h"
 
 static const struct page_def pages[PAGE__MAX] = {
-	[PAGE_IMAGE] = { "image", page_image },
+	[PAGE_IMAGE] = { "image", page_image, NULL },
+	[PAGE_STATS] = { "stats", page_stats, "/api/generation/stats" },
+	[PAGE_METRICS] = { "metrics", page_metrics, "/metrics" },
 };
 
 static int
 route(const char *path)
 {
+	for (int i = 0; i < PAGE__MAX; i++)
+		if (pages[i].path != NULL && strcmp(path, pages[i].path) == 0)
+			return i;
 	if (req_is_image_path(path))
 		return PAGE_IMAGE;
 	return -1;

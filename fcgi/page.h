@@ -9,12 +9,15 @@ struct rq;
 
 enum page {
 	PAGE_IMAGE,		/* /{W}x{H}.{ext}?text=... */
+	PAGE_STATS,		/* /api/generation/stats */
+	PAGE_METRICS,		/* /metrics */
 	PAGE__MAX
 };
 
 struct page_def {
 	const char	*name;		/* for logs */
 	void		(*handle)(struct rq *);
+	const char	*path;		/* exact path, or NULL (see route()) */
 };
 
 /*
@@ -25,5 +28,7 @@ struct page_def {
 void	page_dispatch(struct rq *);
 
 void	page_image(struct rq *);
+void	page_stats(struct rq *);
+void	page_metrics(struct rq *);
 
 #endif

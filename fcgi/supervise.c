@@ -40,7 +40,7 @@ spawn(pid_t parent)
 }
 
 int
-supervise(unsigned n)
+supervise(unsigned n, unsigned *slot)
 {
 	struct sigaction	 sa;
 	pid_t			*kids = xcalloc(n, sizeof(*kids));
@@ -56,6 +56,7 @@ supervise(unsigned n)
 	for (i = 0; i < n; i++) {
 		if ((kids[i] = spawn(self)) == 0) {
 			free(kids);
+			*slot = i;
 			return 0;
 		}
 		if (kids[i] < 0) {
@@ -84,6 +85,7 @@ supervise(unsigned n)
 		sleep_ms(100);	/* no fork storm if children die at once */
 		if ((kids[i] = spawn(self)) == 0) {
 			free(kids);
+			*slot = i;
 			return 0;
 		}
 	}

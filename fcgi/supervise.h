@@ -8,9 +8,11 @@
 #define PP_SUPERVISE_H
 
 /*
- * Returns 0 in a child (which goes on to serve) and 1 in the parent once
- * it has stopped all children; -1 if it could not fork at all.
+ * Returns 0 in a child (which goes on to serve), with *slot set to its
+ * place (0..n-1; a replacement takes the place of the child it
+ * replaces), and 1 in the parent once it has stopped all children; -1
+ * if it could not fork at all.
  */
-int	supervise(unsigned n);
+int	supervise(unsigned n, unsigned *slot);
 
 #endif

@@ -20,6 +20,8 @@ char	*xstrndup(const char *, size_t);
 
 /* Milliseconds on the monotonic clock: for deadlines and durations. */
 int64_t	 now_ms(void);
+/* Microseconds on the monotonic clock: for short durations (metrics). */
+int64_t	 now_us(void);
 /* Milliseconds since the epoch: for wall-clock stamps. */
 int64_t	 wall_ms(void);
 void	 sleep_ms(int64_t);

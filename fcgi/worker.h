@@ -42,6 +42,9 @@ struct rq {
 	char		 client[64];	/* address, for the rate limit */
 	int		 charged;	/* took a rate-limit token */
 	int		 generator;	/* started a generation */
+	int64_t		 waited_ms;	/* waiting for another's generation */
+	int64_t		 woke_us;	/* now_us() when the awaited result
+					   became known; 0 if none */
 };
 
 #endif

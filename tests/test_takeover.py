@@ -39,3 +39,10 @@ def test_killed_generator_is_replaced_once(env):
         # The supervisor replaced the dead process.
         stack.wait_until(lambda: len(f.pp.children()) == 2 and pid not in f.pp.children(),
                          5, "replacement process")
+        # The replacement took the dead process's metrics slot: what was
+        # in flight there is gone, what it counted stays.
+        m = f.get("/metrics").body.decode().splitlines()
+        for line in ("promptpix_generations_in_flight 0", "promptpix_waiters 0",
+                     "promptpix_takeovers_total 1",
+                     'promptpix_generations_total{result="completed"} 1'):
+            assert line in m, (line, m)

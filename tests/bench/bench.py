@@ -130,7 +130,7 @@ def coalesce(f, port, delay_tag, n=200):
 
 
 def wake_from_log(f, since):
-    ws = [int(m) for m in re.findall(r"outcome=waited status=\d+ ms=\d+ wake_ms=(-?\d+)", f.log()[since:])]
+    ws = [int(m) for m in re.findall(r"outcome=waited status=\d+ ms=\d+ waited_ms=-?\d+ wake_ms=(-?\d+)", f.log()[since:])]
     return ws
 
 
@@ -260,7 +260,7 @@ server {
         with concurrent.futures.ThreadPoolExecutor(32) as ex:
             sts = list(ex.map(lambda t: stack.http_get(f5.port, t).status, targets))
         wall = time.monotonic() - t0
-        lines = re.findall(r"outcome=generated status=302 ms=(\d+) wake_ms=-?\d+ backend_ms=(\d+)", f5.log()[since:])
+        lines = re.findall(r"outcome=generated status=302 ms=(\d+) waited_ms=-?\d+ wake_ms=-?\d+ backend_ms=(\d+)", f5.log()[since:])
         over = [int(ms) - int(b) for ms, b in lines]
         calls = f5.sql("SELECT SUM(api_calls_made), COUNT(*) FROM generation_status")[0]
         out("5. cold distinct prompts: 500 at concurrency 32, backend delay 0 (256x256 JPEG drawn)")

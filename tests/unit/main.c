@@ -11,6 +11,8 @@ main(void)
 	test_cfg();
 	test_store();
 	test_ratelimit();
+	test_metrics();
+	test_token();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -1,0 +1,198 @@
+/*
+ * stats.c: the monitoring pages. GET /api/generation/stats answers JSON
+ * (built with json-c) from CALL get_generation_stats(); GET /metrics
+ * answers the Prometheus text of metrics.c. Both require the [stats]
+ * token when one is configured. README.stats.md describes every field.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+#include <json.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "page.h"
+#include "token.h"
+#include "util.h"
+#include "worker.h"
+
+#define JSON_TYPE	"application/json; charset=utf-8"
+#define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+/* Send obj as the answer, on one line like every other answer; put obj. */
+static void
+send_json(struct rq *rq, int status, const char *hname, const char *hvalue,
+    json_object *obj)
+{
+	const char	*text;
+	char		*line;
+	size_t		 len;
+
+	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+	    &len);
+	if (text == NULL) {
+		fprintf(stderr, "promptpix: out of memory (json)\n");
+		abort();
+	}
+	line = xmalloc(len + 1);
+	memcpy(line, text, len);
+	line[len] = '\n';
+	http_send(rq, status, JSON_TYPE, hname, hvalue, line, len + 1);
+	free(line);
+	json_object_put(obj);
+}
+
+/* {"success": false, "error": msg} with status. */
+static void
+json_error(struct rq *rq, int status, const char *hname, const char *hvalue,
+    const char *msg)
+{
+	json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "success", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	send_json(rq, status, hname, hvalue, o);
+}
+
+/*
+ * Apply the [stats] token. Returns 0 when the request may go on, or the
+ * status (401, 403) of the refusal it has sent: JSON when json is set,
+ * else one line of plain text.
+ */
+static int
+check_token(struct rq *rq, int json)
+{
+	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	int		 rc;
+
+	rc = token_check(rq->w->cfg->stats_token,
+	    FCGX_GetParam("HTTP_AUTHORIZATION", env), rq->query);
+	if (rc == 0)
+		return 0;
+	rq->outcome = rc == 401 ? "unauthorized" : "forbidden";
+	if (json)
+		json_error(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
+		    "Bearer realm=\"promptpix\"", rc == 401 ?
+		    "access token required" : "wrong access token");
+	else
+		http_text(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
+		    "Bearer realm=\"promptpix\"", rc == 401 ?
+		    "access token required" : "wrong access token");
+	return rc;
+}
+
+/* A DECIMAL's text as a JSON number, printed exactly as SQL gave it. */
+static json_object *
+decimal(const char *text)
+{
+	return json_object_new_double_s(strtod(text, NULL),
+	    text[0] != '\0' ? text : "0");
+}
+
+static json_object *
+u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static json_object *
+ms_or_null(int64_t v)
+{
+	return v < 0 ? NULL : json_object_new_int64(v);
+}
+
+static json_object *
+period_json(const struct gen_stats *s)
+{
+	static const char *const names[GS__MAX] = {
+		"pending", "generating", "completed", "failed"
+	};
+	json_object	*o = json_object_new_object();
+	json_object	*by = json_object_new_object();
+
+	json_object_object_add(o, "unique_images", u64(s->unique_images));
+	for (int i = 0; i < GS__MAX; i++)
+		json_object_object_add(by, names[i], u64(s->by_status[i]));
+	json_object_object_add(o, "images_by_status", by);
+	json_object_object_add(o, "total_requests", u64(s->total_requests));
+	json_object_object_add(o, "api_calls_made", u64(s->api_calls_made));
+	json_object_object_add(o, "api_calls_saved", u64(s->api_calls_saved));
+	json_object_object_add(o, "savings_percent",
+	    decimal(s->savings_percent));
+	json_object_object_add(o, "cost_usd_spent", decimal(s->cost_usd_spent));
+	json_object_object_add(o, "cost_usd_saved", decimal(s->cost_usd_saved));
+	json_object_object_add(o, "cache_hits", u64(s->cache_hits));
+	json_object_object_add(o, "generation_ms_p50", ms_or_null(s->gen_ms_p50));
+	json_object_object_add(o, "generation_ms_p95", ms_or_null(s->gen_ms_p95));
+	json_object_object_add(o, "in_flight_generations", u64(s->in_flight));
+	return o;
+}
+
+/*
+ * GET /api/generation/stats: 200 with the figures; 401/403 without the
+ * configured token; 503 when the database is unreachable; 500 when the
+ * procedure failed (not migrated?). Every answer is JSON.
+ */
+void
+page_stats(struct rq *rq)
+{
+	struct gen_stats	 s[DB_STATS_PERIODS];
+	json_object		*o, *st, *cur;
+	char			 msg[64], now[32];
+	struct tm		 tm;
+	time_t			 t = time(NULL);
+	int			 rc;
+
+	if (check_token(rq, 1) != 0)
+		return;
+	if ((rc = db_generation_stats(rq->w->db, s)) != 0) {
+		rq->outcome = rc == -1 ? "db_error" : "error";
+		if (rc == -1)
+			json_error(rq, 503, "Retry-After", "5",
+			    "database unavailable");
+		else
+			json_error(rq, 500, NULL, NULL, "failed to get stats");
+		return;
+	}
+	rq->outcome = "stats";
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	st = json_object_new_object();
+	json_object_object_add(st, "today", period_json(&s[0]));
+	json_object_object_add(st, "all_time", period_json(&s[1]));
+	cur = json_object_new_object();
+	json_object_object_add(cur, "in_flight_generations",
+	    u64(s[1].in_flight));
+	json_object_object_add(cur, "waiters",
+	    json_object_new_int64(metrics_waiters_now()));
+	json_object_object_add(st, "current", cur);
+	json_object_object_add(st, "generated_at", json_object_new_string(now));
+	o = json_object_new_object();
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "stats", st);
+	snprintf(msg, sizeof(msg), "Saved %llu API calls today!",
+	    (unsigned long long)s[0].api_calls_saved);
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	send_json(rq, 200, NULL, NULL, o);
+}
+
+/* GET /metrics: the Prometheus text; 401/403 without the token. */
+void
+page_metrics(struct rq *rq)
+{
+	char	*text;
+	size_t	 len;
+
+	if (check_token(rq, 0) != 0)
+		return;
+	rq->outcome = "metrics";
+	text = metrics_render(&len);
+	http_send(rq, 200, METRICS_TYPE, NULL, NULL, text, len);
+	free(text);
+}
