@@ -116,9 +116,8 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 		strlcpy_chk(url, g.url, sizeof(url));
 	rc = record(rq, &g, url, job.deadline_ms + 10000);
 	db_unlock(w->db, rq->hash);
-	if (rc == 0 && db_fetch(w->db, rq->hash, &res->row) == 1) {
-		/* Someone else finished first; answer with theirs. */
-	} else
+	/* rc 0: another generator finished first; answer with theirs. */
+	if (rc != 0 || db_fetch(w->db, rq->hash, &res->row) != 1)
 		row_from_result(&g, url, &res->row);
 	res->outcome = res->row.status == GS_COMPLETED ? OUT_GENERATED :
 	    OUT_FAILED;

@@ -75,12 +75,11 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 
 /* Copy the file to the client: used where no X-* offload is configured. */
 static void
-stream_file(struct rq *rq, int fd, off_t size)
+stream_file(struct rq *rq, int fd)
 {
 	char	 buf[65536];
 	ssize_t	 n;
 
-	(void)size;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		if (FCGX_PutStr(buf, (int)n, rq->out) < 0)
 			break;
@@ -139,7 +138,7 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 		http_header(rq, "Content-Length", v);
 		http_end_headers(rq);
 		if (!rq->head)
-			stream_file(rq, fd, st.st_size);
+			stream_file(rq, fd);
 		break;
 	}
 	if (fd >= 0)
