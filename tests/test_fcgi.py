@@ -107,8 +107,8 @@ def front_params(front, target, base="/", method="GET", host="127.0.0.1:8080"):
          "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "HTTP_HOST": host}
     if front == "nginx":
         p.update({"SCRIPT_NAME": path, "DOCUMENT_URI": path,
-                  "SCRIPT_FILENAME": "/usr/share/nginx/html" + path,
                   "DOCUMENT_ROOT": "/usr/share/nginx/html", "REQUEST_SCHEME": "http",
+                  "CONTENT_TYPE": "", "CONTENT_LENGTH": "", "REMOTE_USER": "",
                   "SERVER_SOFTWARE": "nginx/1.22.1", "REDIRECT_STATUS": "200"})
     elif front == "apache":
         p.update({"SCRIPT_NAME": path, "SCRIPT_FILENAME": "proxy:fcgi://promptpix/",

@@ -82,7 +82,6 @@ FcgidMinProcessesPerClass 0
 FcgidMaxRequestsPerProcess %(max_requests)d
 FcgidIOTimeout 75
 FcgidConnectTimeout 20
-%(initenv)s
 DocumentRoot %(docroot)s
 <Directory %(docroot)s>
     AllowOverride FileInfo Options AuthConfig Limit Indexes
@@ -153,7 +152,7 @@ class Apache:
     promptpix.conf) that mod_fcgid runs."""
 
     def __init__(self, base, port, mode, socket_path=None, store_dir=None,
-                 docroot=None, initenv=None, max_requests=20, extra="",
+                 docroot=None, max_requests=20, extra="",
                  loglevel=None):
         self.dir = os.path.join(base, "apache")
         self.port = port
@@ -161,7 +160,6 @@ class Apache:
         self.socket = socket_path
         self.store = store_dir
         self.docroot = docroot
-        self.initenv = initenv or {}
         self.max_requests = max_requests
         self.extra = extra
         # mod_fcgid's spawn and exit lines (with exit codes) at info.
@@ -185,8 +183,6 @@ class Apache:
         if self.mode == "proxy":
             body = render_vhost(self.port, self.socket, self.store, self.extra)
         elif self.mode == "fcgid":
-            d["initenv"] = "\n".join('FcgidInitialEnv %s "%s"' % kv
-                                     for kv in self.initenv.items())
             body = FCGID_HOST % d + self.extra
         else:
             raise ValueError("mode must be proxy or fcgid: %r" % self.mode)
