@@ -68,8 +68,9 @@ MaxSpareThreads 128
 FCGID_HOST = """\
 FcgidIPCDir %(dir)s/fcgid
 FcgidProcessTableFile %(dir)s/fcgid_shm
-# 50 simultaneous waiters hold 50 processes (one request at a time
-# each), plus one generator: the class limit must exceed that, and the
+# 50 simultaneous clients of one image (a generator and 49 waiters) hold
+# 50 processes, one request at a time each: the class limit must be at
+# least that (and FcgidMaxProcesses, all classes together), and the
 # spawn score must let them start within a second or two (each spawn
 # adds FcgidSpawnScore, each second takes FcgidTimeScore off; spawning
 # stops at FcgidSpawnScoreUpLimit).
