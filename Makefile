@@ -17,6 +17,8 @@ endif
 
 BUILD	?= build
 PORT	?= 8080
+# The demo's web server: nginx, apache (mod_proxy_fcgi) or fcgid (mod_fcgid).
+FRONT	?= nginx
 
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
@@ -61,10 +63,10 @@ soak: $(BUILD)/promptpix
 	python3 tests/soak.py --build $(BUILD)
 
 run: deps $(BUILD)/promptpix
-	python3 tests/stack.py run --port $(PORT) --build $(BUILD)
+	python3 tests/stack.py run --port $(PORT) --build $(BUILD) --front $(FRONT)
 
 start: deps $(BUILD)/promptpix
-	python3 tests/stack.py start --port $(PORT) --build $(BUILD)
+	python3 tests/stack.py start --port $(PORT) --build $(BUILD) --front $(FRONT)
 
 stop:
 	python3 tests/stack.py stop

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
 default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
 libcurl4-openssl-dev mariadb-server mariadb-client nginx-light
-apache2 libapache2-mod-fcgid wrk"
+apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -38,6 +38,8 @@ static struct cfg	 config;
 static pthread_mutex_t	 accept_mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong	 request_seq;
 static atomic_int	 inflight;
+static const char	*conf_path;
+static atomic_flag	 conf_param_seen = ATOMIC_FLAG_INIT;
 
 static void
 usage(void)
@@ -50,8 +52,37 @@ usage(void)
 }
 
 /*
+ * The path of a request target in absolute form
+ * ("http://host:port/1024x1024.jpg?text=a", which an HTTP/1.1 server
+ * must accept): Apache passes it as REQUEST_URI unchanged, nginx passes
+ * only the path. Returns a pointer into uri at the path's '/', uri
+ * itself when it has no scheme, or NULL when there is no path.
+ */
+static const char *
+skip_authority(const char *uri)
+{
+	size_t	 n;
+
+	if (uri[0] == '/')
+		return uri;
+	n = strspn(uri, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	if (n == 0 || strncmp(uri + n, "://", 3) != 0)
+		return uri;
+	uri += n + 3;
+	uri += strcspn(uri, "/?#");
+	return *uri == '/' ? uri : NULL;
+}
+
+/*
  * Split the request URI into path and query, strip the configured base
  * path. Returns 0, or an HTTP status for a URI we will not route.
+ *
+ * Every front sends the target as the client wrote it in REQUEST_URI
+ * (nginx, mod_proxy_fcgi, and mod_fcgid after the .htaccess rewrite,
+ * where SCRIPT_NAME is promptpix.fcgi instead); that is what we route
+ * on, so the image URL is the same behind all of them. A fragment
+ * (nginx lets "#" through) is not part of the query.
  */
 static int
 split_uri(struct rq *rq, FCGX_ParamArray env)
@@ -61,12 +92,17 @@ split_uri(struct rq *rq, FCGX_ParamArray env)
 	size_t			 blen = strlen(c->base_path);
 	char			*path;
 
-	if ((uri = FCGX_GetParam("REQUEST_URI", env)) == NULL &&
-	    (uri = FCGX_GetParam("SCRIPT_NAME", env)) == NULL)
+	if ((uri = FCGX_GetParam("REQUEST_URI", env)) == NULL ||
+	    *uri == '\0')
+		uri = FCGX_GetParam("SCRIPT_NAME", env);
+	if (uri == NULL)
 		return 404;
 	if (strlen(uri) > URI_MAX)
 		return 414;
+	if ((uri = skip_authority(uri)) == NULL)
+		return 404;
 	path = xstrdup(uri);
+	path[strcspn(path, "#")] = '\0';
 	if ((q = strchr(path, '?')) != NULL) {
 		path[q - path] = '\0';
 		rq->query = q + 1;
@@ -81,6 +117,26 @@ split_uri(struct rq *rq, FCGX_ParamArray env)
 		return 404;
 	memmove(path, path + blen - 1, strlen(path + blen - 1) + 1);
 	return 0;
+}
+
+/*
+ * "SetEnv PROMPTPIX_CONF" in an .htaccess reaches us as a request
+ * parameter, long after the configuration was read: mod_fcgid gives the
+ * process only FcgidInitialEnv variables. Say so once instead of
+ * silently using another file.
+ */
+static void
+check_conf_param(FCGX_ParamArray env)
+{
+	const char	*p = FCGX_GetParam("PROMPTPIX_CONF", env);
+
+	if (p == NULL || strcmp(p, conf_path) == 0 ||
+	    atomic_flag_test_and_set(&conf_param_seen))
+		return;
+	log_warn(NULL, "PROMPTPIX_CONF=%s from the web server is not used: "
+	    "the configuration was read from %s at start-up (use "
+	    "FcgidInitialEnv, or promptpix.conf beside the program)", p,
+	    conf_path);
 }
 
 static void
@@ -100,6 +156,7 @@ handle(struct worker *w)
 	if ((rq.method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
 		rq.method = "GET";
 	rq.head = strcmp(rq.method, "HEAD") == 0;
+	check_conf_param(env);
 	if ((rc = split_uri(&rq, env)) != 0) {
 		rq.outcome = "not_found";
 		http_text(&rq, rc, NULL, NULL,
@@ -241,7 +298,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	path = config_path(copt, argv[0], buf, sizeof(buf));
+	path = conf_path = config_path(copt, argv[0], buf, sizeof(buf));
 	if (cfg_load(path, &config, err, sizeof(err)) == -1) {
 		fprintf(stderr, "promptpix: %s\n", err);
 		return 1;

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """The demo stack behind `make run`, `make start`, `make stop` and
 `make sql`: a private MariaDB under var/ (never the system one), the
-responders under spawn-fcgi, and nginx on 127.0.0.1:PORT.
+responders under spawn-fcgi, and nginx on 127.0.0.1:PORT. FRONT=apache
+puts Apache with apache/promptpix.conf (mod_proxy_fcgi) in front of the
+same responders; FRONT=fcgid has Apache's mod_fcgid run promptpix.fcgi
+from var/htdocs/ with apache/htaccess, as on a shared host.
 
-    python3 tests/stack.py run|start [--port N] [--build DIR]
+    python3 tests/stack.py run|start [--port N] [--build DIR] [--front nginx|apache|fcgid]
     python3 tests/stack.py stop|sql
 """
 
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lib import stack  # noqa: E402
+from tests.lib import apache, stack  # noqa: E402
 
 VAR = os.path.join(stack.ROOT, "var")
 PIDFILE = os.path.join(VAR, "stack.pid")
@@ -35,7 +39,40 @@ def db_password():
     return path, open(path).read().strip()
 
 
-def run(port, build):
+def fcgid_site(port, build, db, pw, store):
+    """var/htdocs/ as a shared-hosting directory: .htaccess, the program
+    as promptpix.fcgi and promptpix.conf beside it. The store stays
+    var/img/ (the other fronts' images), aliased by the host's config."""
+    docroot = os.path.join(VAR, "htdocs")
+    os.makedirs(docroot, exist_ok=True)
+    shutil.copy(os.path.join(stack.ROOT, "apache", "htaccess"), os.path.join(docroot, ".htaccess"))
+    shutil.copy(os.path.join(os.path.abspath(build), "promptpix"),
+                os.path.join(docroot, "promptpix.fcgi"))
+    # mod_fcgid's processes run as Apache's user: a copy of the password
+    # it can read, outside the document root.
+    private = os.path.join(VAR, "fcgid-private")
+    os.makedirs(private, mode=0o700, exist_ok=True)
+    pwfile = os.path.join(private, "db-password")
+    with open(pwfile, "w") as f:
+        f.write(pw + "\n")
+    os.chmod(pwfile, 0o600)
+    stack.write_conf(os.path.join(docroot, "promptpix.conf"), {
+        ("server", "processes"): 1,
+        ("server", "threads"): 1,
+        ("database", "socket"): db.socket,
+        ("database", "password_file"): pwfile,
+        ("store", "dir"): store,
+    })
+    apache.share(docroot)
+    apache.share(db.socket)
+    apache.share(store, writable=True)
+    apache.share(private, writable=True)
+    alias = ('Alias /img/ "%s/"\n<Directory "%s">\n    Require all granted\n</Directory>\n'
+             % (store, store))
+    return apache.Apache(VAR, port, "fcgid", docroot=docroot, extra=alias)
+
+
+def run(port, build, front="nginx"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     try:
@@ -73,23 +110,35 @@ def run(port, build):
         ("database", "password_file"): pwfile,
         ("store", "dir"): store,
     })
-    pp = stack.Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
-    pp.socket = os.path.join(VAR, "promptpix.sock")
-    pp.start(env_extra={"PROMPTPIX_DB_PASSWORD": pw})
-    parts.append(pp)
-    ngx = stack.Nginx(VAR, port, pp.socket, store)
-    ngx.start()
-    parts.append(ngx)
+    logname = "var/log/pp.log"
+    if front == "fcgid":
+        web = fcgid_site(port, build, db, pw, store)
+        logname = "var/apache/error.log (mod_fcgid sends the program's stderr there)"
+    else:
+        pp = stack.Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
+        pp.socket = os.path.join(VAR, "promptpix.sock")
+        pp.start(env_extra={"PROMPTPIX_DB_PASSWORD": pw})
+        parts.append(pp)
+        if front == "apache":
+            apache.share(pp.socket)
+            apache.share(store)
+            web = apache.Apache(VAR, port, "proxy", pp.socket, store)
+        else:
+            web = stack.Nginx(VAR, port, pp.socket, store)
+    web.start()
+    parts.append(web)
     url = "http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset" % port
     print("""
-promptpix is running (placeholder backend, 2 s per new image).
+promptpix is running behind %s (placeholder backend, 2 s per new image).
 
   try:   curl -i "%s"
   open:  %s
   SQL:   echo 'SELECT prompt, status, total_requests, api_calls_made FROM generation_status' | make -s sql
-  log:   var/log/pp.log
+  log:   %s
 
-Ctrl-C (or make stop) stops everything this started.""" % (url, url), flush=True)
+Ctrl-C (or make stop) stops everything this started.""" % (
+        {"nginx": "nginx", "apache": "Apache (mod_proxy_fcgi)",
+         "fcgid": "Apache (mod_fcgid)"}[front], url, url, logname), flush=True)
     while True:
         time.sleep(3600)
 
@@ -103,13 +152,13 @@ def stack_running():
         return None
 
 
-def start(port, build):
+def start(port, build, front="nginx"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     log = open(os.path.join(VAR, "log", "stack.log"), "w")
     p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "run",
-                          "--port", str(port), "--build", build],
+                          "--port", str(port), "--build", build, "--front", front],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     try:
@@ -154,11 +203,12 @@ def main():
     ap.add_argument("cmd", choices=["run", "start", "stop", "sql"])
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--front", default="nginx", choices=["nginx", "apache", "fcgid"])
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.port, a.build)
+        run(a.port, a.build, a.front)
     elif a.cmd == "start":
-        start(a.port, a.build)
+        start(a.port, a.build, a.front)
     elif a.cmd == "stop":
         stop()
     else:

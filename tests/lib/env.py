@@ -8,18 +8,28 @@ import tempfile
 
 from . import stack
 from . import fcgi
+from . import apache
 
 _seq = itertools.count(1)
 
 
 class Front:
-    """nginx + spawn-fcgi/promptpix on free ports, with a fresh database."""
+    """A web server + promptpix on free ports, with a fresh database.
+    front: "nginx" (nginx + spawn-fcgi), "apache" (Apache with the
+    shipped vhost, mod_proxy_fcgi + spawn-fcgi) or "fcgid" (a shared-host
+    directory under Apache's document root: .htaccess, promptpix.fcgi and
+    promptpix.conf in /pix/, run by mod_fcgid; see FcgidApp)."""
 
     def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
-                 share_with=None):
+                 share_with=None, front="nginx", apache_extra=""):
         """share_with: another Front whose database and image store this
         one uses too (a second web host of the same service)."""
         self.env = env
+        self.front = front
+        self.prefix = ""
+        if front == "fcgid":
+            FcgidApp.setup(self, env, overrides, apache_extra)
+            return
         n = next(_seq)
         self.dir = os.path.join(env.base, "front%d" % n)
         os.makedirs(self.dir)
@@ -43,17 +53,25 @@ class Front:
         stack.write_conf(self.conf, ov)
         self.pp = stack.Responders(self.dir, env.binary, self.conf)
         self.port = stack.free_port()
-        self.nginx = stack.Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
+        if front == "apache":
+            apache.share(self.dir)
+            self.web = apache.Apache(self.dir, self.port, "proxy", self.pp.socket,
+                                     self.store, extra=apache_extra)
+        else:
+            self.web = stack.Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
+        self.nginx = self.web
 
     def start(self, nginx=True):
-        self.pp.start()
+        if self.pp:
+            self.pp.start()
         if nginx:
-            self.nginx.start()
+            self.web.start()
         return self
 
     def stop(self):
-        self.nginx.stop()
-        self.pp.stop()
+        self.web.stop()
+        if self.pp:
+            self.pp.stop()
 
     def __enter__(self):
         return self.start()
@@ -64,7 +82,13 @@ class Front:
     def get(self, target, **kw):
         return stack.http_get(self.port, target, **kw)
 
+    def url(self, target):
+        """target ("/1024x1024.jpg?text=a") where this front serves it."""
+        return self.prefix + target
+
     def fcgi(self, uri, **kw):
+        if self.pp is None:
+            raise RuntimeError("mod_fcgid owns its processes' sockets")
         return fcgi.get(self.pp.socket, uri, **kw)
 
     def sql(self, q):
@@ -74,7 +98,8 @@ class Front:
         return int(self.sql("SELECT COUNT(*) FROM generation_status")[0][0])
 
     def log(self):
-        return self.pp.log_text()
+        """The responders' stderr (Apache's error log under mod_fcgid)."""
+        return self.pp.log_text() if self.pp else self.web.log_text()
 
     def flush(self):
         """Have every responder add its in-memory hit counts to the rows
@@ -82,11 +107,82 @@ class Front:
         import signal
         mark = "counts flushed on request"
         before = self.log().count(mark)
-        kids = self.pp.children()
+        if self.pp:
+            kids = self.pp.children()
+        else:   # mod_fcgid's own processes
+            kids = processes_of(os.path.join(self.dir, "htdocs", "pix", "promptpix.fcgi"))
         for pid in kids:
             os.kill(pid, signal.SIGUSR1)
         stack.wait_until(lambda: self.log().count(mark) >= before + len(kids), 10,
                          "hit counts flushed")
+
+
+def processes_of(exe):
+    """PIDs of the processes whose argv[0] is exe."""
+    pids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as fh:
+                if fh.read().split(b"\0")[0] == exe.encode():
+                    pids.append(int(d))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+class FcgidApp:
+    """The shared-hosting layout of README.apache.md, as a customer
+    would upload it: DOCROOT/pix/ holds apache/htaccess as .htaccess, the
+    program as promptpix.fcgi, promptpix.conf beside it (found there by
+    the program) and the store img/; the database password is in a file
+    outside the document root, and the database is reached over TCP with
+    a user and password as a hosting panel gives them. mod_fcgid sends
+    one request at a time to a process, so processes = threads = 1."""
+
+    @staticmethod
+    def setup(f, env, overrides, apache_extra):
+        n = next(_seq)
+        f.dir = os.path.join(env.base, "front%d" % n)
+        docroot = os.path.join(f.dir, "htdocs")
+        app = os.path.join(docroot, "pix")
+        f.store = os.path.join(app, "img")
+        os.makedirs(f.store)
+        private = os.path.join(f.dir, "private")
+        os.makedirs(private)
+        f.dbname = "pp_t%d" % n
+        env.db.create_database(f.dbname)
+        env.db.query("CREATE USER IF NOT EXISTS 'promptpix'@'127.0.0.1' IDENTIFIED BY '%s'"
+                     % stack.DB_PASSWORD)
+        env.db.query("GRANT ALL ON `%s`.* TO 'promptpix'@'127.0.0.1'" % f.dbname)
+        pwfile = os.path.join(private, "db-password")
+        with open(pwfile, "w") as fh:
+            fh.write(stack.DB_PASSWORD + "\n")
+        os.chmod(pwfile, 0o600)
+        shutil.copy(os.path.join(stack.ROOT, "apache", "htaccess"), os.path.join(app, ".htaccess"))
+        shutil.copy(env.binary, os.path.join(app, "promptpix.fcgi"))
+        f.conf = os.path.join(app, "promptpix.conf")
+        ov = {
+            ("server", "processes"): 1,
+            ("server", "threads"): 1,
+            ("server", "base_path"): "/pix/",
+            ("database", "host"): "127.0.0.1",
+            ("database", "port"): env.db.port,
+            ("database", "password_file"): pwfile,
+            ("database", "name"): f.dbname,
+            ("store", "dir"): f.store,
+            ("store", "url"): "/pix/img/",
+            ("placeholder", "delay"): "0.3",
+        }
+        ov.update(overrides or {})
+        stack.write_conf(f.conf, ov)
+        apache.share(f.dir, writable=False)
+        apache.share(f.store, writable=True)
+        apache.share(private, writable=True)
+        f.pp = None
+        f.prefix = "/pix"
+        f.port = stack.free_port()
+        f.web = f.nginx = apache.Apache(f.dir, f.port, "fcgid", docroot=docroot,
+                                        extra=apache_extra)
 
 
 class Env:
