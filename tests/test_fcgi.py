@@ -152,6 +152,7 @@ def test_every_front_routes_the_same(env):
             st, _, body, _ = ask(f, front_params(front, "/favicon.ico?text=a"))
             assert st == 404 and body == b"not found\n", (front, st)
         assert len(locs) == 1, locs
+        f.flush()
         assert f.sql("SELECT total_requests, api_calls_made FROM generation_status") == [["6", "1"]]
     finally:
         f.stop()
@@ -197,6 +198,7 @@ def test_absolute_form_and_fragments(env):
             p["REQUEST_URI"] = target
             st, _, _, _ = ask(f, p)
             assert st == 404, (target, st)
+        f.flush()
         assert f.sql("SELECT total_requests FROM generation_status") == [["5"]]
     finally:
         f.stop()
