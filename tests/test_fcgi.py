@@ -165,6 +165,7 @@ def test_every_front_routes_the_same(env):
             # Outside the base path: not ours.
             st, _, _, _ = ask(f, front_params(front, target))
             assert st == 404, (front, st)
+        f.flush()
         assert f.sql("SELECT total_requests FROM generation_status") == [["3"]]
     finally:
         f.stop()
