@@ -125,6 +125,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) \
 	    -Ifcgi -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
+# Not intermediate files: keep them between runs.
+.SECONDARY: $(FUZZ_OBJS)
+
 fuzz-replay: $(REPLAY)
 
 fuzz: $(FUZZERS)
