@@ -96,9 +96,9 @@ SAN_CC	?= clang
 # $(BUILD)/fuzz/work-<target>/, crashes to $(BUILD)/fuzz/crash-<target>-*.
 # `make test` replays the committed corpus through the same harnesses
 # linked with tests/fuzz/replay.c instead of libFuzzer ($(REPLAY)).
-# tests/fuzz/fuzz_fal.c (the fal.ai response parser) is not built yet:
-# once fcgi/fal.c is merged, add "fal" to FUZZ_TARGETS and fal.c (and
-# what it links against) to FUZZ_SRCS.
+# tests/fuzz/fuzz_fal.c (the fal.ai answer parsers) is not built yet:
+# once the fal.ai backend is merged (its pure half falparse.c in PURE,
+# -lcurl in LIBS), add "fal" to FUZZ_TARGETS.
 FUZZ_TARGETS = req cfg
 FUZZ_SRCS = $(PURE)
 FUZZ_SECONDS ?= 60
