@@ -76,7 +76,7 @@ deps:
 	@sh .ci/deps.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
 
 .PHONY: all unit test check run start stop sql deps clean fuzz fuzz-replay
 
