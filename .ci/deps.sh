@@ -2,10 +2,14 @@
 # Install the Debian 12 packages promptpix builds, runs and tests with,
 # when any is missing. Needs root (or sudo) only if something is missing.
 set -eu
+# clang, libclang-rt-14-dev (its sanitizer and libFuzzer runtimes) and
+# llvm (llvm-symbolizer, for readable reports): make test's sanitizer
+# pass and make fuzz.
 PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
 default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
 libcurl4-openssl-dev mariadb-server mariadb-client nginx-light
-apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk"
+apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk
+clang libclang-rt-14-dev llvm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

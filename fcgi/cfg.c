@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,10 @@ fail(struct parse *p, const char *fmt, const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * A finite decimal number. strtod() also takes "nan" and "inf"; a NaN
+ * would pass every range check (all comparisons with it are false).
+ */
 static int
 parse_number(const char *v, double *out)
 {
@@ -175,7 +180,8 @@ parse_number(const char *v, double *out)
 
 	errno = 0;
 	*out = strtod(v, &end);
-	return (end == v || *end != '\0' || errno != 0) ? -1 : 0;
+	return (end == v || *end != '\0' || errno != 0 || !isfinite(*out)) ?
+	    -1 : 0;
 }
 
 static int

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -32,6 +33,63 @@ def run_unit(build):
     return int(m.group(1)), int(m.group(2)) + (1 if out.returncode not in (0, 1) else 0)
 
 
+def run_replays(build):
+    """Replay each committed fuzz corpus (tests/fuzz/corpus/<target>/)
+    through its harness built without libFuzzer (build/replay_<target>).
+    Targets not built (fuzz_fal until fal.c is merged) are skipped."""
+    passed = failed = 0
+    for corpus in sorted(glob.glob(os.path.join(HERE, "fuzz", "corpus", "*"))):
+        target = os.path.basename(corpus)
+        exe = os.path.join(build, "replay_" + target)
+        if not os.path.exists(exe):
+            continue
+        out = subprocess.run([exe, corpus], capture_output=True, text=True)
+        ok = out.returncode == 0
+        print("%s fuzz replay %-10s %s" % ("ok  " if ok else "FAIL", target,
+                                            out.stdout.strip()), flush=True)
+        if not ok:
+            sys.stdout.write(out.stderr[-4000:])
+        passed, failed = passed + ok, failed + (not ok)
+    return passed, failed
+
+
+class Sanitizers:
+    """Where an ASan/UBSan build (make test's second pass) writes its
+    reports: one file per reporting process in a directory of our own,
+    named in ASAN_OPTIONS/UBSAN_OPTIONS, which every process started from
+    here inherits (the responders through spawn-fcgi and the supervisor's
+    fork). A report file that appears during a step fails that step. For
+    a plain build the variables are inert."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="promptpix-san-")
+        log = "log_path=%s/report" % self.dir
+        os.environ["ASAN_OPTIONS"] = ":".join([
+            log, "halt_on_error=1", "detect_leaks=1",
+            "detect_stack_use_after_return=1", "strict_string_checks=1",
+            "check_initialization_order=1"])
+        os.environ["UBSAN_OPTIONS"] = ":".join([
+            log, "halt_on_error=1", "print_stacktrace=1"])
+        os.environ["LSAN_OPTIONS"] = log
+        self.seen = set()
+
+    def new_reports(self):
+        """Texts of the report files written since the last call."""
+        names = sorted(set(os.listdir(self.dir)) - self.seen)
+        self.seen.update(names)
+        texts = []
+        for n in names:
+            with open(os.path.join(self.dir, n), errors="replace") as f:
+                texts.append("%s:\n%s" % (n, f.read()[:20000]))
+        return texts
+
+    def close(self):
+        if not os.listdir(self.dir):
+            os.rmdir(self.dir)
+        else:
+            print("sanitizer reports kept in " + self.dir)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -39,9 +97,18 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
     passed = failed = 0
+    san = Sanitizers()
     if not a.k or "unit" in a.k:
         p, f = run_unit(a.build)
         passed, failed = passed + p, failed + f
+    if not a.k or "fuzz" in a.k:
+        p, f = run_replays(a.build)
+        passed, failed = passed + p, failed + f
+    reports = san.new_reports()
+    if reports:
+        failed += 1
+        print("FAIL sanitizer reports from the unit tests or fuzz replays:")
+        print("\n".join(reports))
     env = Env(a.build)
     failures = []
     try:
@@ -56,15 +123,21 @@ def main():
                 t0 = time.monotonic()
                 try:
                     fn(env)
+                    reports = san.new_reports()
+                    if reports:
+                        raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
                     passed += 1
                     print("ok   %-60s %6.2fs" % (full, time.monotonic() - t0), flush=True)
                 except Exception:
+                    for r in san.new_reports():
+                        print(r)
                     failed += 1
                     failures.append(full)
                     print("FAIL %-60s %6.2fs" % (full, time.monotonic() - t0), flush=True)
                     traceback.print_exc()
     finally:
         env.close(keep=a.keep or bool(failures and os.environ.get("KEEP_ON_FAIL")))
+        san.close()
     if failures:
         print("failed: " + ", ".join(failures))
     print("%d passed, %d failed" % (passed, failed))

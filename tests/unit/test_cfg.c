@@ -50,6 +50,11 @@ test_cfg(void)
 		{ "this is not ini\n", ":1: malformed line" },
 		{ "[database]\npassword_file = /nonexistent/pw\n",
 		    ": cannot read database password_file" },
+		{ "[server]\nmax_wait = nan\n", ":2: max_wait: not a number" },
+		{ "[server]\nthreads = -nan\n", ":2: threads: not a number" },
+		{ "[generation]\ncost_per_megapixel = NAN\n",
+		    ":2: cost_per_megapixel: not a number" },
+		{ "[store]\ncache_max_age = inf\n", ":2: cache_max_age: not a" },
 	};
 	struct cfg	 c;
 	const char	*e;

@@ -1,0 +1,95 @@
+/*
+ * fuzz_fal.c: libFuzzer target for the fal.ai answer parsers of the
+ * fal.ai backend (fcgi/fal.h; the pure half, falparse.c):
+ *
+ *   fal_parse_result(const char *json, size_t len, struct gen_result *)
+ *   fal_parse_submit(), fal_parse_status(), fal_parse_error()
+ *
+ * NOT BUILT YET: the Makefile leaves it out until the fal.ai backend is
+ * merged; then add "fal" to FUZZ_TARGETS there (falparse.c is in PURE,
+ * hence in FUZZ_SRCS; see the comment beside them). Seeds: corpus/fal/.
+ *
+ * The input is an answer body exactly as received: not NUL-terminated
+ * (each parser is given the length), so ASan reports any read past its
+ * end. Whatever the body, the parsers must return, and keep the
+ * promises of fal.h that the rest of the responder relies on: every
+ * string they fill is terminated inside its array; an error message is
+ * one line of printable ASCII (it is logged and stored); a successful
+ * result has a URL, and a URL that passes fal_url_check() is printable
+ * ASCII without spaces (it may become a Location header).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "fal.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#define TERMINATED(a)	(memchr((a), '\0', sizeof(a)) != NULL)
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void
+check_result(const struct gen_result *res)
+{
+	CHECK(TERMINATED(res->url));
+	CHECK(TERMINATED(res->file));
+	CHECK(TERMINATED(res->content_type));
+	CHECK(TERMINATED(res->upstream_id));
+	CHECK(TERMINATED(res->error_kind));
+	CHECK(TERMINATED(res->error_message));
+	CHECK(printable(res->error_kind) && printable(res->error_message));
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char		*json = (const char *)data, *why = NULL;
+	struct gen_result	 res;
+	struct fal_queue	 q;
+	char			 name[64], msg[256];
+	int			 rc;
+
+	memset(&res, 0, sizeof(res));	/* as the backend hands it over */
+	rc = fal_parse_result(json, size, &res);
+	CHECK(rc == 0 || rc == -1);
+	check_result(&res);
+	if (rc == 0)
+		CHECK(res.url[0] != '\0');
+	if (res.url[0] != '\0' &&
+	    fal_url_check(res.url, "fal.media", 0, &why) == 0)
+		CHECK(printable(res.url) && strchr(res.url, ' ') == NULL &&
+		    strlen(res.url) < 2048);
+
+	memset(&res, 0, sizeof(res));
+	memset(&q, 0, sizeof(q));
+	rc = fal_parse_submit(json, size, &q, &res);
+	CHECK(rc == 0 || rc == -1);
+	check_result(&res);
+	CHECK(TERMINATED(q.request_id) && TERMINATED(q.status_url) &&
+	    TERMINATED(q.response_url) && TERMINATED(q.cancel_url));
+	if (rc == 0)
+		CHECK(q.status_url[0] != '\0' && q.response_url[0] != '\0');
+
+	/* Unwritten, a name stays ""; written, it must be terminated. */
+	memset(name, 'x', sizeof(name));
+	name[0] = '\0';
+	(void)fal_parse_status(json, size, name, sizeof(name));
+	CHECK(TERMINATED(name) && printable(name));
+
+	memset(msg, 'x', sizeof(msg));
+	msg[0] = '\0';
+	fal_parse_error(json, size, msg, sizeof(msg));
+	CHECK(TERMINATED(msg));
+	return 0;
+}
