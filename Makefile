@@ -5,8 +5,10 @@ CFLAGS	?= -O2 -g
 WARN	 = -std=c17 -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wwrite-strings -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb json-c)
+CPPFLAGS += $(shell pkg-config --cflags libcurl)
 LIBS	 = -lfcgi $(shell pkg-config --libs libmariadb) -lcrypto \
 	   $(shell pkg-config --libs json-c) -linih -lgd -lpthread
+LIBS	+= $(shell pkg-config --libs libcurl) -lm
 ifneq ($(WERROR),)
 WARN	+= -Werror
 endif
@@ -20,6 +22,7 @@ PORT	?= 8080
 
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c
+PURE	+= falparse.c
 SRCS	 = $(PURE) backend.c placeholder.c db.c flight.c gen.c http.c \
 	   page.c image.c supervise.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)

@@ -10,6 +10,7 @@ main(void)
 	test_hash();
 	test_cfg();
 	test_store();
+	test_fal();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -22,5 +22,6 @@ void	test_req(void);
 void	test_hash(void);
 void	test_cfg(void);
 void	test_store(void);
+void	test_fal(void);
 
 #endif
