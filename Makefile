@@ -25,6 +25,7 @@ PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c
 PURE	+= falparse.c
 SRCS	 = $(PURE) backend.c placeholder.c db.c flight.c gen.c http.c \
 	   page.c image.c supervise.c main.c
+SRCS	+= fal.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
