@@ -15,8 +15,10 @@ _seq = itertools.count(1)
 class Front:
     """nginx + spawn-fcgi/promptpix on free ports, with a fresh database."""
 
-    def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra=""):
+    def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
+                 env_extra=None):
         self.env = env
+        self.env_extra = env_extra      # the responders' extra environment
         n = next(_seq)
         self.dir = os.path.join(env.base, "front%d" % n)
         os.makedirs(self.dir)
@@ -40,7 +42,7 @@ class Front:
         self.nginx = stack.Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
 
     def start(self, nginx=True):
-        self.pp.start()
+        self.pp.start(env_extra=self.env_extra)
         if nginx:
             self.nginx.start()
         return self
