@@ -8,7 +8,7 @@ CPPFLAGS += -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb json-c)
 CPPFLAGS += $(shell pkg-config --cflags libcurl)
 LIBS	 = -lfcgi $(shell pkg-config --libs libmariadb) -lcrypto \
 	   $(shell pkg-config --libs json-c) -linih -lgd -lpthread
-LIBS	+= $(shell pkg-config --libs libcurl) -lm
+LIBS	+= $(shell pkg-config --libs libcurl)
 ifneq ($(WERROR),)
 WARN	+= -Werror
 endif

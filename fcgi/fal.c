@@ -81,6 +81,7 @@ struct attempt {
 
 static pthread_once_t	 curl_once = PTHREAD_ONCE_INIT;
 
+/* libcurl's process-wide set-up, once, before the first handle. */
 static void
 curl_global(void)
 {
@@ -90,6 +91,7 @@ curl_global(void)
 	}
 }
 
+/* Append a header line to l; aborts when out of memory (our policy). */
 static struct curl_slist *
 hdr(struct curl_slist *l, const char *line)
 {
@@ -102,6 +104,10 @@ hdr(struct curl_slist *l, const char *line)
 	return n;
 }
 
+/*
+ * A worker thread's context: its curl handle and header lists. Never
+ * fails (aborts when out of memory); fal_free() releases it.
+ */
 static void *
 fal_init(const struct cfg *c)
 {
@@ -127,6 +133,7 @@ fal_init(const struct cfg *c)
 	return ctx;
 }
 
+/* Release a context, wiping the header that holds the key. */
 static void
 fal_free(void *vctx)
 {
@@ -161,6 +168,10 @@ failf(const struct fal_ctx *ctx, struct gen_result *res, const char *kind,
 	gen_result_fail(res, kind, msg);
 }
 
+/*
+ * curl's write callback: append to x->buf, keeping it NUL-terminated.
+ * Past x->max it sets x->too_big and returns 0, which ends the transfer.
+ */
 static size_t
 on_body(char *p, size_t sz, size_t n, void *arg)
 {
@@ -206,6 +217,7 @@ header_value(const char *line, size_t len, const char *name, char *out,
 	return 0;
 }
 
+/* curl's header callback: keep x-fal-request-id and Retry-After. */
 static size_t
 on_header(char *p, size_t sz, size_t n, void *arg)
 {
@@ -289,6 +301,7 @@ xfer_run(struct fal_ctx *ctx, struct xfer *x)
 	x->reached = sent > 0 || x->status != 0;
 }
 
+/* Free the body of x; x may run again. */
 static void
 xfer_free(struct xfer *x)
 {
@@ -361,6 +374,7 @@ xfer_failed(const struct fal_ctx *ctx, const struct xfer *x,
 	return -1;
 }
 
+/* Milliseconds until the job's deadline (may be negative). */
 static int64_t
 left_ms(const struct gen_job *job)
 {
@@ -377,6 +391,7 @@ step_ms(const struct fal_ctx *ctx, const struct gen_job *job)
 	    ctx->cfg->fal_request_timeout_ms;
 }
 
+/* Keep the first request id fal gave us for this attempt. */
 static void
 note_fal_id(struct gen_result *res, const char *id)
 {
@@ -393,7 +408,11 @@ model_url(const char *base, const char *model, char *out, size_t outsz)
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
-/* One synchronous call: POST {run_base}{model}, the output comes back. */
+/*
+ * One synchronous call: POST {run_base}{model}, the output comes back.
+ * Returns 0 with the output in res, or -1 with the failure in res; *a
+ * says whether the call reached fal and may be billed.
+ */
 static int
 attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
     const char *input, struct gen_result *res, struct attempt *a)
@@ -482,8 +501,11 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 			st = FAL_ST_QUEUED;
 		}
 		xfer_free(&x);
-		if (st == FAL_ST_COMPLETED)
+		if (st == FAL_ST_COMPLETED) {
+			/* Forget a poll that failed on the way. */
+			res->error_kind[0] = res->error_message[0] = '\0';
 			return 0;
+		}
 		if (st == FAL_ST_UNKNOWN) {
 			failf(ctx, res, "bad_status", "fal status \"%s\"", name);
 			return -1;
@@ -507,7 +529,7 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 	return -1;
 }
 
-/* One queued call: submit, poll, fetch the result. */
+/* One queued call: submit, poll, fetch the result. As attempt_sync(). */
 static int
 attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
     const char *input, struct gen_result *res, struct attempt *a)
@@ -583,7 +605,11 @@ attempt_reset(struct gen_result *res)
 	res->cost_usd = cost;
 }
 
-/* Download the image at res->url into the store, checked. */
+/*
+ * Download the image at res->url (no key sent) and write it to the
+ * store, if its bytes are the format asked for and claimed. Returns 0
+ * with res->file and file_size set, or -1 with the failure in res.
+ */
 static int
 download(struct fal_ctx *ctx, const struct gen_job *job,
     struct gen_result *res)
@@ -641,7 +667,11 @@ out:
 	return rc;
 }
 
-/* [fal] nsfw = blocked: store blocked_image, at the requested size. */
+/*
+ * [fal] nsfw = blocked: store blocked_image, scaled to the requested
+ * size and format, as the image. Returns 0 with res a success, or -1
+ * (res keeps the nsfw failure, or says why the store failed).
+ */
 static int
 store_blocked(struct fal_ctx *ctx, const struct gen_job *job,
     struct gen_result *res)
@@ -691,7 +721,11 @@ out:
 	return rc;
 }
 
-/* The image URL fal gave: check it, then keep it or fetch it. */
+/*
+ * The image URL fal gave: check it against the allowlist, then keep it
+ * ([store] mode = remote) or fetch it (local). Returns 0 with res->ok
+ * set, or -1 with the failure in res.
+ */
 static int
 deliver(struct fal_ctx *ctx, const struct gen_job *job,
     struct gen_result *res)
@@ -719,6 +753,11 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 	return 0;
 }
 
+/*
+ * The backend's generate(): attempts with backoff, then the delivery
+ * (or the blocked image). Returns 0 with res->ok set, or -1 with the
+ * failure's kind, message, Retry-After hint and accounting in res.
+ */
 static int
 fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 {

@@ -427,6 +427,7 @@ url_split(const char *url, struct url_parts *p)
 	return rc;
 }
 
+/* Free what url_split() got; p may then be split into again. */
 static void
 url_parts_free(struct url_parts *p)
 {
