@@ -5,8 +5,10 @@ CFLAGS	?= -O2 -g
 WARN	 = -std=c17 -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wwrite-strings -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb json-c)
+CPPFLAGS += $(shell pkg-config --cflags libcurl)
 LIBS	 = -lfcgi $(shell pkg-config --libs libmariadb) -lcrypto \
 	   $(shell pkg-config --libs json-c) -linih -lgd -lpthread
+LIBS	+= $(shell pkg-config --libs libcurl)
 ifneq ($(WERROR),)
 WARN	+= -Werror
 endif
@@ -22,8 +24,8 @@ FRONT	?= nginx
 
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
-	   metrics.c token.c
-SRCS	 = $(PURE) backend.c placeholder.c db.c flight.c gen.c http.c \
+	   metrics.c token.c falparse.c
+SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c flight.c gen.c http.c \
 	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
@@ -110,10 +112,7 @@ SAN_CC	?= clang
 # $(BUILD)/fuzz/work-<target>/, crashes to $(BUILD)/fuzz/crash-<target>-*.
 # `make test` replays the committed corpus through the same harnesses
 # linked with tests/fuzz/replay.c instead of libFuzzer ($(REPLAY)).
-# tests/fuzz/fuzz_fal.c (the fal.ai answer parsers) is not built yet:
-# once the fal.ai backend is merged (its pure half falparse.c in PURE,
-# -lcurl in LIBS), add "fal" to FUZZ_TARGETS.
-FUZZ_TARGETS = req cfg
+FUZZ_TARGETS = req cfg fal
 FUZZ_SRCS = $(PURE)
 FUZZ_SECONDS ?= 60
 FUZZ_CC	?= clang

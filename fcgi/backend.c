@@ -4,8 +4,12 @@
 #include "backend.h"
 #include "util.h"
 
+/* Seconds a client should wait after an upstream hiccup. */
+#define BACKEND_RETRY_AFTER	5
+
 static const struct backend *const backends[] = {
 	&backend_placeholder,
+	&backend_fal,
 };
 
 const struct backend *
@@ -23,4 +27,17 @@ gen_result_fail(struct gen_result *res, const char *kind, const char *msg)
 	res->ok = 0;
 	strlcpy_chk(res->error_kind, kind, sizeof(res->error_kind));
 	strlcpy_chk(res->error_message, msg, sizeof(res->error_message));
+}
+
+unsigned
+backend_retry_after(const char *kind)
+{
+	static const char *const passing[] = {
+		"rate_limited", "upstream_down", "timeout"
+	};
+
+	for (size_t i = 0; i < sizeof(passing) / sizeof(passing[0]); i++)
+		if (strcmp(kind, passing[i]) == 0)
+			return BACKEND_RETRY_AFTER;
+	return 0;
 }

@@ -57,6 +57,14 @@ const struct backend	*backend_find(const char *name);
 void	gen_result_fail(struct gen_result *res, const char *kind,
 	    const char *msg);
 
+/*
+ * The Retry-After (seconds) a failure of this kind is answered with: a
+ * failure that may pass soon ("rate_limited", "upstream_down",
+ * "timeout") gets 503 with it; 0 means 502, without.
+ */
+unsigned	backend_retry_after(const char *kind);
+
 extern const struct backend	backend_placeholder;
+extern const struct backend	backend_fal;
 
 #endif

@@ -21,6 +21,10 @@ enum opt_type {
 	OPT_LOGLEVEL,
 	OPT_DELIVERY,
 	OPT_INLINE_SEND,
+	OPT_BOOL,		/* true/false, yes/no, on/off, 1/0 */
+	OPT_STORE_MODE,
+	OPT_FAL_MODE,
+	OPT_NSFW,
 };
 
 struct opt {
@@ -81,6 +85,30 @@ static const struct opt opts[] = {
 	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0 },
 	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000 },
 	{ "stats", "token", OPT_STR, O(stats_token), 0, 0 },
+	{ "store", "mode", OPT_STORE_MODE, O(store_mode), 0, 0 },
+	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
+	    1024, 268435456 },
+	{ "fal", "mode", OPT_FAL_MODE, O(fal_mode), 0, 0 },
+	{ "fal", "queue_base", OPT_STR, O(fal_queue_base), 0, 0 },
+	{ "fal", "run_base", OPT_STR, O(fal_run_base), 0, 0 },
+	{ "fal", "key_file", OPT_STR, O(fal_key_file), 0, 0 },
+	{ "fal", "poll_interval", OPT_SECONDS, O(fal_poll_ms), 0.01, 60 },
+	{ "fal", "connect_timeout", OPT_SECONDS,
+	    O(fal_connect_timeout_ms), 0.05, 120 },
+	{ "fal", "request_timeout", OPT_SECONDS,
+	    O(fal_request_timeout_ms), 0.1, 3600 },
+	{ "fal", "max_response_bytes", OPT_UINT, O(fal_max_response_bytes),
+	    1024, 67108864 },
+	{ "fal", "num_inference_steps", OPT_UINT, O(fal_steps), 1, 50 },
+	{ "fal", "enable_safety_checker", OPT_BOOL, O(fal_safety), 0, 0 },
+	{ "fal", "nsfw", OPT_NSFW, O(fal_nsfw), 0, 0 },
+	{ "fal", "blocked_image", OPT_STR, O(fal_blocked_image), 0, 0 },
+	{ "fal", "max_attempts", OPT_UINT, O(fal_max_attempts), 1, 10 },
+	{ "fal", "retry_backoff", OPT_SECONDS, O(fal_backoff_ms), 0, 60 },
+	{ "fal", "retry_backoff_max", OPT_SECONDS, O(fal_backoff_max_ms),
+	    0, 600 },
+	{ "fal", "allowed_hosts", OPT_STR, O(fal_allowed_hosts), 0, 0 },
+	{ "fal", "allow_http", OPT_BOOL, O(fal_allow_http), 0, 0 },
 };
 
 static const char *const delivery_names[DELIVERY__MAX] = {
@@ -88,6 +116,18 @@ static const char *const delivery_names[DELIVERY__MAX] = {
 };
 static const char *const send_names[SEND__MAX] = {
 	"stream", "x-accel-redirect", "x-sendfile"
+};
+static const char *const store_mode_names[STORE__MAX] = {
+	"local", "remote"
+};
+static const char *const fal_mode_names[FAL__MAX] = {
+	"queue", "sync"
+};
+static const char *const nsfw_names[NSFW__MAX] = {
+	"fail", "blocked"
+};
+static const char *const bool_names[] = {
+	"false", "true", "no", "yes", "off", "on", "0", "1"
 };
 
 /* Parsing state shared with the inih callbacks. */
@@ -137,6 +177,23 @@ cfg_defaults(struct cfg *c)
 	c->inline_send = SEND_STREAM;
 	c->x_accel_prefix = xstrdup("/_promptpix_store/");
 	c->cache_max_age = 31536000;
+	c->store_mode = STORE_LOCAL;
+	c->max_image_bytes = 33554432;
+	c->fal_mode = FAL_QUEUE;
+	c->fal_queue_base = xstrdup("https://queue.fal.run/");
+	c->fal_run_base = xstrdup("https://fal.run/");
+	c->fal_poll_ms = 500;
+	c->fal_connect_timeout_ms = 5000;
+	c->fal_request_timeout_ms = 15000;
+	c->fal_max_response_bytes = 1048576;
+	c->fal_steps = 4;
+	c->fal_safety = 1;
+	c->fal_nsfw = NSFW_FAIL;
+	c->fal_max_attempts = 3;
+	c->fal_backoff_ms = 1000;
+	c->fal_backoff_max_ms = 8000;
+	c->fal_allowed_hosts = xstrdup("fal.media");
+	c->fal_allow_http = 0;
 }
 
 void
@@ -156,6 +213,11 @@ cfg_free(struct cfg *c)
 		default:
 			break;
 		}
+	}
+	if (c->fal_key != NULL) {
+		explicit_bzero(c->fal_key, strlen(c->fal_key));
+		free(c->fal_key);
+		c->fal_key = NULL;
 	}
 }
 
@@ -261,6 +323,31 @@ set_opt(struct parse *p, const struct opt *o, const char *v)
 			    "x-sendfile: %s", o->name, v);
 		*(enum inline_send *)field = (enum inline_send)i;
 		return 1;
+	case OPT_BOOL:
+		if ((i = index_of(v, bool_names, (int)(sizeof(bool_names) /
+		    sizeof(bool_names[0])))) < 0)
+			return fail(p, "%s: must be true or false: %s",
+			    o->name, v);
+		*(int *)field = i % 2;
+		return 1;
+	case OPT_STORE_MODE:
+		if ((i = index_of(v, store_mode_names, STORE__MAX)) < 0)
+			return fail(p, "%s: must be local or remote: %s",
+			    o->name, v);
+		*(enum store_mode *)field = (enum store_mode)i;
+		return 1;
+	case OPT_FAL_MODE:
+		if ((i = index_of(v, fal_mode_names, FAL__MAX)) < 0)
+			return fail(p, "%s: must be queue or sync: %s",
+			    o->name, v);
+		*(enum fal_mode *)field = (enum fal_mode)i;
+		return 1;
+	case OPT_NSFW:
+		if ((i = index_of(v, nsfw_names, NSFW__MAX)) < 0)
+			return fail(p, "%s: must be fail or blocked: %s",
+			    o->name, v);
+		*(enum fal_nsfw *)field = (enum fal_nsfw)i;
+		return 1;
 	case OPT_STR:
 		break;
 	}
@@ -321,6 +408,117 @@ read_secret_file(const char *path, char **out)
 	return 0;
 }
 
+/*
+ * Replace *out with a (length an) followed, if b is given, by ':' and b
+ * (length bn), wiping the old value.
+ */
+static void
+set_secret(char **out, const char *a, size_t an, const char *b,
+    size_t bn)
+{
+	char	*s = xmalloc(an + 1 + bn + 1);
+
+	memcpy(s, a, an);
+	s[an] = '\0';
+	if (b != NULL) {
+		s[an] = ':';
+		memcpy(s + an + 1, b, bn);
+		s[an + 1 + bn] = '\0';
+	}
+	if (*out != NULL) {
+		explicit_bzero(*out, strlen(*out));
+		free(*out);
+	}
+	*out = s;
+}
+
+/* An API base URL: https:// (http:// only with allow_http), ends in '/'. */
+static int
+valid_api_base(const char *v, int allow_http)
+{
+	size_t	 n = strlen(v);
+
+	if (n == 0 || v[n - 1] != '/')
+		return 0;
+	for (const char *s = v; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return (strncmp(v, "https://", 8) == 0 && n > 9) ||
+	    (allow_http && strncmp(v, "http://", 7) == 0 && n > 8);
+}
+
+/* A key goes into a header: printable ASCII without spaces. */
+static int
+valid_key(const char *k)
+{
+	size_t	 n = strlen(k);
+
+	if (n == 0 || n > 256)
+		return 0;
+	for (; *k != '\0'; k++)
+		if ((unsigned char)*k <= 0x20 || (unsigned char)*k >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * The fal.ai settings that depend on each other, and the key: FAL_KEY
+ * wins over FAL_KEY_ID:FAL_KEY_SECRET, which win over key_file. Error
+ * messages name where the key came from, never the key.
+ */
+static int
+finish_fal(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	const char	*env, *id, *secret;
+
+	if (c->delivery == DELIVERY_INLINE && c->store_mode == STORE_REMOTE) {
+		snprintf(err, errlen, "%s: [store] delivery = inline needs "
+		    "mode = local (inline answers send our own copy)", path);
+		return -1;
+	}
+	if (!valid_api_base(c->fal_queue_base, c->fal_allow_http) ||
+	    !valid_api_base(c->fal_run_base, c->fal_allow_http)) {
+		snprintf(err, errlen, "%s: [fal] queue_base and run_base must "
+		    "be https://host/... URLs ending in '/'", path);
+		return -1;
+	}
+	if (c->fal_backoff_max_ms < c->fal_backoff_ms) {
+		snprintf(err, errlen, "%s: [fal] retry_backoff_max is below "
+		    "retry_backoff", path);
+		return -1;
+	}
+	if (c->fal_nsfw == NSFW_BLOCKED && c->fal_blocked_image == NULL) {
+		snprintf(err, errlen, "%s: [fal] nsfw = blocked needs "
+		    "blocked_image", path);
+		return -1;
+	}
+	if (c->fal_key_file != NULL &&
+	    read_secret_file(c->fal_key_file, &c->fal_key) == -1) {
+		snprintf(err, errlen, "%s: cannot read [fal] key_file %s: %s",
+		    path, c->fal_key_file, strerror(errno));
+		return -1;
+	}
+	id = getenv("FAL_KEY_ID");
+	secret = getenv("FAL_KEY_SECRET");
+	if ((env = getenv("FAL_KEY")) != NULL && *env != '\0')
+		set_secret(&c->fal_key, env, strlen(env), NULL, 0);
+	else if (id != NULL && secret != NULL && *id != '\0')
+		set_secret(&c->fal_key, id, strlen(id), secret, strlen(secret));
+	if (c->fal_key != NULL && *c->fal_key != '\0' &&
+	    !valid_key(c->fal_key)) {
+		snprintf(err, errlen, "%s: the fal.ai key holds a space or a "
+		    "control character", path);
+		return -1;
+	}
+	if (strcmp(c->backend, "fal") == 0 &&
+	    (c->fal_key == NULL || *c->fal_key == '\0')) {
+		snprintf(err, errlen, "%s: backend fal needs a key: set FAL_KEY "
+		    "or [fal] key_file", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 finish(struct parse *p, const char *path, char *err, size_t errlen)
 {
@@ -342,7 +540,7 @@ finish(struct parse *p, const char *path, char *err, size_t errlen)
 		free(c->db_password);
 		c->db_password = xstrdup(env);
 	}
-	return 0;
+	return finish_fal(c, path, err, errlen);
 }
 
 int

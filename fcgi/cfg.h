@@ -23,6 +23,24 @@ enum inline_send {
 	SEND__MAX
 };
 
+enum store_mode {
+	STORE_LOCAL,		/* keep our own copy of each image */
+	STORE_REMOTE,		/* redirect to the backend's URL */
+	STORE__MAX
+};
+
+enum fal_mode {
+	FAL_QUEUE,		/* submit, poll status, fetch the result */
+	FAL_SYNC,		/* one POST that answers with the result */
+	FAL__MAX
+};
+
+enum fal_nsfw {
+	NSFW_FAIL,		/* the generation fails, kind "nsfw" */
+	NSFW_BLOCKED,		/* serve [fal] blocked_image instead */
+	NSFW__MAX
+};
+
 struct cfg {
 	/* [server] */
 	unsigned		 processes;
@@ -66,12 +84,35 @@ struct cfg {
 	unsigned		 cache_max_age;
 	/* [stats] */
 	char			*stats_token;	/* NULL: no token; never logged */
+	/* [fal] */
+	enum fal_mode		 fal_mode;
+	char			*fal_queue_base;	/* ends in '/' */
+	char			*fal_run_base;		/* ends in '/' */
+	char			*fal_key_file;
+	char			*fal_key;	/* FAL_KEY or key_file; never logged */
+	unsigned		 fal_poll_ms;
+	unsigned		 fal_connect_timeout_ms;
+	unsigned		 fal_request_timeout_ms;
+	unsigned		 fal_max_response_bytes;
+	unsigned		 fal_steps;
+	int			 fal_safety;
+	enum fal_nsfw		 fal_nsfw;
+	char			*fal_blocked_image;
+	unsigned		 fal_max_attempts;
+	unsigned		 fal_backoff_ms;
+	unsigned		 fal_backoff_max_ms;
+	char			*fal_allowed_hosts;	/* "a.b,c.d" */
+	int			 fal_allow_http;	/* tests only */
+	/* [store], continued */
+	enum store_mode		 store_mode;
+	unsigned		 max_image_bytes;
 };
 
 /*
  * Load path into *c (defaults first, then the file, then the environment:
- * PROMPTPIX_DB_PASSWORD). Returns 0, or -1 with "file:line: reason" in
- * err. On failure c must still be released with cfg_free().
+ * PROMPTPIX_DB_PASSWORD; FAL_KEY, or FAL_KEY_ID and FAL_KEY_SECRET).
+ * Returns 0, or -1 with "file:line: reason" in err; the reason never
+ * holds a secret. On failure c must still be released with cfg_free().
  */
 int	cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
 

@@ -11,7 +11,9 @@
 
 #include <fcgiapp.h>
 
+#include "backend.h"
 #include "cfg.h"
+#include "fal.h"
 #include "gen.h"
 #include "hash.h"
 #include "http.h"
@@ -49,7 +51,8 @@ not_modified(struct rq *rq, const char *etag)
 static void
 answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 {
-	char	 url[2048];
+	const char	*why;
+	char		 url[2048];
 
 	if (row->file[0] != '\0') {
 		if (!store_name_valid(row->file) ||
@@ -57,8 +60,13 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 			http_text(rq, 500, NULL, NULL, "bad image record");
 			return;
 		}
-	} else
+	} else {
+		/* Not our own file: only an https URL on the allowlist. */
 		strlcpy_chk(url, row->url, sizeof(url));
+		if (fal_url_check(url, rq->w->cfg->fal_allowed_hosts,
+		    rq->w->cfg->fal_allow_http, &why) == -1)
+			url[0] = '\0';
+	}
 	if (url[0] == '\0' || !http_value_safe(url)) {
 		log_error(rq->id, "refused to redirect to an unsafe URL");
 		http_text(rq, 500, NULL, NULL, "bad image record");
@@ -148,13 +156,19 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 static void
 answer_failed(struct rq *rq, const struct resolution *res)
 {
-	char	 line[320], ra[16];
+	char		 line[320], ra[16];
+	unsigned	 after;
 
 	snprintf(line, sizeof(line), "generation failed: %s",
 	    res->row.error_kind[0] ? res->row.error_kind : "error");
-	/* The upstream asked us to back off: say so. */
-	if (res->retry_after > 0) {
-		snprintf(ra, sizeof(ra), "%u", res->retry_after);
+	/* Waiters and later requests know the kind, not the upstream's hint. */
+	after = res->retry_after > 0 ? res->retry_after :
+	    backend_retry_after(res->row.error_kind);
+	/* No sooner than the row's own backoff allows a new attempt. */
+	if (after > 0 && res->row.retry_in > after)
+		after = res->row.retry_in;
+	if (after > 0) {
+		snprintf(ra, sizeof(ra), "%u", after);
 		http_text(rq, 503, "Retry-After", ra, line);
 	} else if (res->row.retry_in > 0) {
 		snprintf(ra, sizeof(ra), "%u", res->row.retry_in);

@@ -114,6 +114,7 @@ def main():
     try:
         for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
             mod = importlib.import_module("tests." + os.path.basename(path)[:-3])
+            # A copy: a warning during a test adds __warningregistry__.
             for name, fn in list(vars(mod).items()):
                 if not name.startswith("test_") or not callable(fn):
                     continue

@@ -21,10 +21,12 @@ class Front:
     promptpix.conf in /pix/, run by mod_fcgid; see FcgidApp)."""
 
     def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
-                 share_with=None, front="nginx", apache_extra=""):
+                 share_with=None, front="nginx", apache_extra="", env_extra=None):
         """share_with: another Front whose database and image store this
-        one uses too (a second web host of the same service)."""
+        one uses too (a second web host of the same service). env_extra:
+        the responders' extra environment (FAL_KEY, ...)."""
         self.env = env
+        self.env_extra = env_extra
         self.front = front
         self.prefix = ""
         if front == "fcgid":
@@ -63,7 +65,7 @@ class Front:
 
     def start(self, nginx=True):
         if self.pp:
-            self.pp.start()
+            self.pp.start(env_extra=self.env_extra)
         if nginx:
             self.web.start()
         return self

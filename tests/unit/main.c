@@ -13,6 +13,7 @@ main(void)
 	test_ratelimit();
 	test_metrics();
 	test_token();
+	test_fal();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -25,5 +25,6 @@ void	test_store(void);
 void	test_ratelimit(void);
 void	test_metrics(void);
 void	test_token(void);
+void	test_fal(void);
 
 #endif

@@ -55,10 +55,39 @@ test_cfg(void)
 		{ "[generation]\ncost_per_megapixel = NAN\n",
 		    ":2: cost_per_megapixel: not a number" },
 		{ "[store]\ncache_max_age = inf\n", ":2: cache_max_age: not a" },
+		{ "[fal]\nmode = carrier\n", ":2: mode: must be queue or sync" },
+		{ "[fal]\nenable_safety_checker = maybe\n",
+		    ":2: enable_safety_checker: must be true or false" },
+		{ "[fal]\nnsfw = shrug\n", ":2: nsfw: must be fail or blocked" },
+		{ "[store]\nmode = cloud\n", ":2: mode: must be local or remote" },
+		{ "[store]\nmode = remote\n", "" },
+		{ "[store]\ndelivery = inline\nmode = remote\n",
+		    ": [store] delivery = inline needs mode = local" },
+		{ "[fal]\nqueue_base = http://127.0.0.1:9/\n",
+		    ": [fal] queue_base and run_base must" },
+		{ "[fal]\nrun_base = https://fal.run\n",
+		    ": [fal] queue_base and run_base must" },
+		{ "[fal]\nrun_base = https://fal .run/\n",
+		    ": [fal] queue_base and run_base must" },
+		{ "[fal]\nallow_http = true\nqueue_base = http://127.0.0.1:9/q/\n"
+		    "run_base = https://fal.run/\n", "" },
+		{ "[fal]\nretry_backoff = 5\nretry_backoff_max = 1\n",
+		    ": [fal] retry_backoff_max is below" },
+		{ "[fal]\nnsfw = blocked\n", ": [fal] nsfw = blocked needs" },
+		{ "[fal]\nnsfw = blocked\nblocked_image = /x.png\n", "" },
+		{ "[fal]\nmax_attempts = 0\n", ":2: max_attempts: out of range" },
+		{ "[fal]\nkey_file = /nonexistent/key\n",
+		    ": cannot read [fal] key_file" },
+		{ "[generation]\nbackend = fal\n", ": backend fal needs a key" },
 	};
 	struct cfg	 c;
 	const char	*e;
+	char		 keyfile[] = "/tmp/pp-key-XXXXXX", text[256];
+	int		 fd;
 
+	unsetenv("FAL_KEY");
+	unsetenv("FAL_KEY_ID");
+	unsetenv("FAL_KEY_SECRET");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = load(cases[i].text, &c);
 		T_CHECK(strncmp(e, cases[i].err, strlen(cases[i].err)) == 0 &&
@@ -78,4 +107,49 @@ test_cfg(void)
 	    "environment overrides the file");
 	cfg_free(&c);
 	unsetenv("PROMPTPIX_DB_PASSWORD");
+
+	load("", &c);
+	T_CHECK(c.fal_mode == FAL_QUEUE && c.fal_poll_ms == 500 &&
+	    c.fal_steps == 4 && c.fal_safety == 1 && c.fal_nsfw == NSFW_FAIL &&
+	    c.store_mode == STORE_LOCAL && c.fal_allow_http == 0 &&
+	    strcmp(c.fal_allowed_hosts, "fal.media") == 0 &&
+	    strcmp(c.fal_queue_base, "https://queue.fal.run/") == 0 &&
+	    c.fal_key == NULL, "fal defaults");
+	cfg_free(&c);
+	load("[fal]\nenable_safety_checker = off\nallow_http = yes\n"
+	    "poll_interval = 0.05\n", &c);
+	T_CHECK(c.fal_safety == 0 && c.fal_allow_http == 1 &&
+	    c.fal_poll_ms == 50, "booleans and seconds");
+	cfg_free(&c);
+
+	fd = mkstemp(keyfile);
+	if (write(fd, "file-key:123\nsecond line\n", 26) != 26)
+		abort();
+	close(fd);
+	snprintf(text, sizeof(text), "[generation]\nbackend = fal\n"
+	    "[fal]\nkey_file = %s\n", keyfile);
+	e = load(text, &c);
+	T_CHECK(e[0] == '\0' && c.fal_key &&
+	    strcmp(c.fal_key, "file-key:123") == 0, "key_file: %s", e);
+	cfg_free(&c);
+	setenv("FAL_KEY_ID", "id", 1);
+	setenv("FAL_KEY_SECRET", "secret", 1);
+	load(text, &c);
+	T_CHECK(c.fal_key && strcmp(c.fal_key, "id:secret") == 0,
+	    "FAL_KEY_ID:FAL_KEY_SECRET over key_file");
+	cfg_free(&c);
+	setenv("FAL_KEY", "env-key", 1);
+	load(text, &c);
+	T_CHECK(c.fal_key && strcmp(c.fal_key, "env-key") == 0,
+	    "FAL_KEY first");
+	cfg_free(&c);
+	setenv("FAL_KEY", "bad key-zz9", 1);
+	e = load(text, &c);
+	T_CHECK(strstr(e, "holds a space") != NULL &&
+	    strstr(e, "key-zz9") == NULL, "bad key refused, unnamed: %s", e);
+	cfg_free(&c);
+	unsetenv("FAL_KEY");
+	unsetenv("FAL_KEY_ID");
+	unsetenv("FAL_KEY_SECRET");
+	unlink(keyfile);
 }

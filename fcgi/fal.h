@@ -1,0 +1,125 @@
+/*
+ * fal.h: the fal.ai backend (fal.c: the HTTP client, libcurl) and its
+ * pure half (falparse.c: building the input and reading fal's answers
+ * with json-c, checking URLs and image bytes; no I/O, so that unit tests
+ * and fuzz targets can call it).
+ *
+ * Every parser takes a buffer and its length (the buffer need not end
+ * in NUL), never trusts the sizes or types it reads, and on failure
+ * fills the gen_result's error_kind and error_message with a short
+ * one-line text that never holds raw input bytes other than printable
+ * ASCII.
+ */
+#ifndef PP_FAL_H
+#define PP_FAL_H
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "req.h"
+
+/* The URLs a queue submit answers with; always used as given. */
+struct fal_queue {
+	char	 request_id[80];
+	char	 status_url[1024];
+	char	 response_url[1024];
+	char	 cancel_url[1024];	/* "" if fal sent none */
+};
+
+enum fal_status {
+	FAL_ST_QUEUED,		/* IN_QUEUE */
+	FAL_ST_RUNNING,		/* IN_PROGRESS */
+	FAL_ST_COMPLETED,	/* COMPLETED */
+	FAL_ST_UNKNOWN,		/* any other status string */
+	FAL_ST_BAD		/* not a status answer at all */
+};
+
+/*
+ * The input JSON for one image: prompt, image_size {width, height},
+ * num_inference_steps, seed (if the request has one), num_images 1,
+ * enable_safety_checker, output_format (jpeg or png). Returns a string
+ * the caller frees.
+ */
+char	*fal_build_input(const struct img_req *, unsigned steps, int safety);
+
+/*
+ * Read a model output ({"images": [{"url", "width", "height",
+ * "content_type"}], "timings": {"inference"}, "has_nsfw_concepts",
+ * "request_id"}) into res: url, width, height, content_type,
+ * inference_ms and, if present and res has none yet, upstream_id.
+ * Returns 0; or -1 with kind "bad_response" (not JSON, no usable
+ * images[0].url) or "nsfw" (has_nsfw_concepts[0] is true; the other
+ * fields are filled).
+ */
+int	fal_parse_result(const char *json, size_t len, struct gen_result *res);
+
+/*
+ * Read a queue submit answer into *q. Returns 0; or -1 with kind
+ * "bad_response" in res when status_url or response_url is missing.
+ */
+int	fal_parse_submit(const char *json, size_t len, struct fal_queue *q,
+	    struct gen_result *res);
+
+/*
+ * Read a queue status answer. The status string (printable, truncated)
+ * goes to name for messages. Returns the status.
+ */
+enum fal_status	fal_parse_status(const char *json, size_t len, char *name,
+	    size_t namesz);
+
+/*
+ * The message of an error answer: "detail" as a string, or the "msg" of
+ * the first element of a "detail" array (with its "loc" path), and
+ * "error_type" when given. Writes "" when the body has none of these.
+ */
+void	fal_parse_error(const char *json, size_t len, char *msg,
+	    size_t msgsz);
+
+/*
+ * The error kind of an HTTP status fal answered with: "auth" (401,
+ * 403), "rate_limited" (429), "rejected" (other 4xx), "upstream_down"
+ * (502, 503, 504), "upstream_error" (other 5xx), "bad_response" (1xx,
+ * 3xx).
+ */
+const char	*fal_status_kind(long http_status);
+
+/* May a failure of this kind succeed if we try again now? */
+int	fal_kind_retryable(const char *kind);
+
+/*
+ * Is host on list ("fal.media, example.org")? An entry allows itself and
+ * its subdomains ("v3.fal.media"), compared without case; a host must
+ * match on a dot boundary ("evilfal.media" does not match).
+ */
+int	fal_host_allowed(const char *list, const char *host);
+
+/*
+ * May we fetch or redirect to url? It must be https (or http, with
+ * allow_http), printable ASCII without spaces, shorter than 2048 bytes,
+ * without user or password, and its host on allowed. Returns 0, or -1
+ * with a static reason in *why.
+ */
+int	fal_url_check(const char *url, const char *allowed, int allow_http,
+	    const char **why);
+
+/*
+ * Do a and b have the same scheme, host and port? Used so that the key
+ * only ever goes to the configured API host, whatever URLs fal returns.
+ */
+int	fal_same_origin(const char *a, const char *b);
+
+/* The format the bytes' magic number says: FMT_JPG, FMT_PNG, or -1. */
+int	fal_image_type(const void *data, size_t len);
+
+/* The format a content type names ("image/jpeg", "image/png"), or -1. */
+int	fal_content_type_fmt(const char *ct);
+
+/*
+ * Make the string msg safe to log and store: every occurrence of secret
+ * (if not NULL or empty) becomes "[key]" (cut to the secret's length if
+ * shorter), bytes outside printable ASCII become '?', and then the
+ * string is cut to msgsz - 1 bytes.
+ */
+void	fal_clean_message(char *msg, size_t msgsz, const char *secret);
+
+#endif

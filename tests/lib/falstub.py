@@ -1,0 +1,505 @@
+"""A stand-in for fal.ai, the only fake the tests use (Python stdlib).
+
+Two servers on free loopback ports share one state, as fal's two hosts
+do: `queue` (queue.fal.run) and `run` (fal.run). Both serve the image
+files their answers point to (real JPEG and PNG bytes of the requested
+size) under /files/.
+
+Queue API, with fal's subpath trap: submit is POST /{owner}/{app}/{model}
+(e.g. /fal-ai/flux/schnell), but the status, result and cancel URLs it
+answers with live under the app, /fal-ai/flux/requests/{id}[/status|
+/cancel]. A client that builds .../schnell/requests/... itself gets 404
+(counted as "not_found").
+
+Every API call must carry `Authorization: Key <key>` (else 401). Input
+JSON is checked like fal's schema (else 422 with a detail array).
+
+Per test, a prompt is given a script: stub.script(prompt, action, ...).
+The n-th call (submit or sync POST) for that prompt plays action n (the
+last one repeats). An action is a dict, {} meaning "succeed":
+  delay=S          the generation takes S seconds (queue: IN_QUEUE, then
+                   IN_PROGRESS until then; sync: the POST waits)
+  status=N         answer HTTP N with fal's error body:
+  detail=X         ... "detail" (a string or a list; default by status)
+  error_type=T     ... "error_type" (and X-Fal-Error-Type)
+  retry_after=V    ... a Retry-After header
+  phase=P          where the error or output fault happens: "submit"
+                   (default for status=; the sync POST), "status" or
+                   "result" (default for output=; the sync POST in sync)
+  output=O         "garbage", "truncated" (valid HTTP, half the JSON),
+                   "cut" (connection closed mid-body), "stall" (half the
+                   body, then silence), "no_images", "nsfw", "html"
+  image_url=U      the image URL to answer with ("{files}" = our files)
+  image=I          the file download: "404", "bad_magic", "huge", "stall"
+  queue=Q          "never" (IN_PROGRESS forever), "unknown" (a status
+                   that is not fal's)
+  status_fail=N    the first N status polls answer 503
+  submit_urls="offhost"  the submit answers with URLs on another host
+Counts: stub.calls(prompt) is the number of calls fal would bill or
+count (submits plus sync POSTs); stub.count(what, prompt) counts
+"submit", "run", "status", "result", "cancel", "download",
+"download_with_auth", "unauthorized", "not_found".
+"""
+
+import collections
+import http.server
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+import zlib
+
+APP_RE = re.compile(r"^/([^/]+)/([^/]+)/requests/([0-9a-f-]{36})(/status|/cancel)?$")
+MODEL_RE = re.compile(r"^/([^/]+)/([^/]+)(/[^/]+)+$")
+FILE_RE = re.compile(r"^/files/([0-9a-f-]{36})\.(jpeg|png)$")
+
+
+def _bits_to_bytes(bits):
+    """Entropy-coded data: pad with 1s, stuff 0x00 after each 0xFF."""
+    bits += "1" * (-len(bits) % 8)
+    out = bytearray()
+    for i in range(0, len(bits), 8):
+        b = int(bits[i:i + 8], 2)
+        out.append(b)
+        if b == 0xFF:
+            out.append(0)
+    return bytes(out)
+
+
+def _huff_codes(counts, symbols):
+    codes, code, k = {}, 0, 0
+    for length in range(1, 17):
+        for _ in range(counts[length - 1]):
+            codes[symbols[k]] = format(code, "0%db" % length)
+            code += 1
+            k += 1
+        code <<= 1
+    return codes
+
+
+DC_COUNTS = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]   # JPEG Annex K
+DC_SYMBOLS = list(range(12))
+AC_COUNTS = [1] + [0] * 15                                   # only EOB
+AC_SYMBOLS = [0]
+
+
+def make_jpeg(w, h, gray=128):
+    """A real baseline greyscale JPEG of w x h, one flat grey."""
+    def seg(marker, payload):
+        return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+    dc = _huff_codes(DC_COUNTS, DC_SYMBOLS)
+    ac = _huff_codes(AC_COUNTS, AC_SYMBOLS)
+    bits, prev = [], 0
+    value = 8 * (gray - 128)            # DC of a flat block, quantiser 1
+    for _ in range(((w + 7) // 8) * ((h + 7) // 8)):
+        diff, prev = value - prev, value
+        size = abs(diff).bit_length()
+        bits.append(dc[size])
+        if size:
+            bits.append(format(diff if diff > 0 else diff + (1 << size) - 1,
+                               "0%db" % size))
+        bits.append(ac[0])
+    return b"".join([
+        b"\xff\xd8",
+        seg(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
+        seg(0xDB, b"\x00" + b"\x01" * 64),
+        seg(0xC0, struct.pack(">BHHB", 8, h, w, 1) + b"\x01\x11\x00"),
+        seg(0xC4, b"\x00" + bytes(DC_COUNTS) + bytes(DC_SYMBOLS)),
+        seg(0xC4, b"\x10" + bytes(AC_COUNTS) + bytes(AC_SYMBOLS)),
+        seg(0xDA, b"\x01\x01\x00\x00\x3f\x00"),
+        _bits_to_bytes("".join(bits)),
+        b"\xff\xd9"])
+
+
+def make_png(w, h, gray=128):
+    """A real greyscale PNG of w x h, one flat grey."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    row = b"\x00" + bytes([gray]) * w
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(row * h, 6)) +
+            chunk(b"IEND", b""))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive, as fal's hosts
+    server_version = "falstub"
+
+    def log_message(self, *a):
+        pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle and
+        # the client's delayed ACK add 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def stub(self):
+        return self.server.stub
+
+    # -- plumbing ---------------------------------------------------------
+    def send(self, status, body, headers=None, ctype="application/json"):
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_partial(self, body, stall, ctype="application/json"):
+        """Announce all of body, send half, then stall or hang up."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        self.wfile.flush()
+        if stall:
+            self.stub.stopping.wait(60)
+        self.close_connection = True
+
+    def body_json(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    def authorised(self):
+        if self.headers.get("Authorization") == "Key " + self.stub.key:
+            return True
+        self.stub.bump("unauthorized", None)
+        self.send(401, {"detail": "Unauthorized"})
+        return False
+
+    def error(self, act):
+        st = act["status"]
+        detail = act.get("detail")
+        if detail is None:
+            detail = {401: "Unauthorized", 429: "Too many requests",
+                      422: [{"loc": ["body", "prompt"], "msg": "rejected by test",
+                             "type": "value_error"}]}.get(st, "Upstream error")
+        body = {"detail": detail}
+        headers = {}
+        if act.get("error_type"):
+            body["error_type"] = act["error_type"]
+            headers["X-Fal-Error-Type"] = act["error_type"]
+        if act.get("retry_after") is not None:
+            headers["Retry-After"] = str(act["retry_after"])
+        self.send(st, body, headers)
+
+    # -- routes -----------------------------------------------------------
+    def do_POST(self):
+        if not MODEL_RE.match(self.path) or "/requests/" in self.path:
+            return self.not_found()
+        inp = self.body_json()
+        prompt = inp.get("prompt") if isinstance(inp, dict) else None
+        job, act = self.stub.new_job(prompt, inp, self.server.api)
+        if not self.authorised():
+            return
+        bad = check_input(inp)
+        if bad:
+            return self.send(422, {"detail": bad})
+        if self.server.api == "queue":
+            return self.submit(job, act)
+        return self.sync(job, act)
+
+    def do_GET(self):
+        m = FILE_RE.match(self.path)
+        if m:
+            return self.file(m.group(1))
+        m = APP_RE.match(self.path)
+        if not m or self.server.api != "queue" or m.group(4) == "/cancel":
+            return self.not_found()
+        if not self.authorised():
+            return
+        job = self.stub.jobs.get(m.group(3))
+        if job is None:
+            return self.not_found()
+        if m.group(4) == "/status":
+            return self.status(job)
+        return self.result(job)
+
+    def do_PUT(self):
+        m = APP_RE.match(self.path)
+        if not m or m.group(4) != "/cancel" or self.server.api != "queue":
+            return self.not_found()
+        self.body_json()
+        if not self.authorised():
+            return
+        job = self.stub.jobs.get(m.group(3))
+        if job is None:
+            return self.not_found()
+        self.stub.bump("cancel", job["prompt"])
+        job["cancelled"] = True
+        self.send(202, {"status": "CANCELLATION_REQUESTED"})
+
+    def not_found(self):
+        self.stub.bump("not_found", None)
+        self.send(404, {"detail": "Not Found"})
+
+    # -- queue ------------------------------------------------------------
+    def submit(self, job, act):
+        if act.get("status") and act.get("phase", "submit") == "submit":
+            return self.error(act)
+        base = self.stub.queue_base
+        if act.get("submit_urls") == "offhost":
+            base = base.replace("127.0.0.1", "localhost")
+        app = "/".join(self.path.split("/")[1:3])
+        req = "%s%s/requests/%s" % (base, app, job["id"])
+        self.send(200, {"request_id": job["id"], "status_url": req + "/status",
+                        "response_url": req, "cancel_url": req + "/cancel",
+                        "queue_position": 0},
+                  {"x-fal-request-id": job["id"]})
+
+    def status(self, job):
+        act = job["act"]
+        self.stub.bump("status", job["prompt"])
+        job["polls"] += 1
+        if job["polls"] <= act.get("status_fail", 0):
+            return self.send(503, {"detail": "status unavailable",
+                                   "error_type": "runner_scheduling_failure"})
+        if act.get("status") and act.get("phase") == "status":
+            return self.error(act)
+        if act.get("queue") == "unknown":
+            return self.send(200, {"status": "EXPLODED", "request_id": job["id"]})
+        elapsed = time.monotonic() - job["t0"]
+        if act.get("queue") == "never" or elapsed < act.get("delay", 0):
+            if elapsed < act.get("delay", 0) / 2:
+                return self.send(202, {"status": "IN_QUEUE", "queue_position": 1,
+                                       "request_id": job["id"]})
+            return self.send(202, {"status": "IN_PROGRESS", "logs": [],
+                                   "request_id": job["id"]})
+        job["done"] = True
+        self.send(200, {"status": "COMPLETED", "request_id": job["id"],
+                        "response_url": self.stub.queue_base + "x"})
+
+    def result(self, job):
+        self.stub.bump("result", job["prompt"])
+        if not job.get("done"):
+            return self.send(400, {"detail": "Request is still in progress"})
+        act = job["act"]
+        if act.get("status") and act.get("phase") == "result":
+            return self.error(act)
+        self.output(job)
+
+    # -- sync -------------------------------------------------------------
+    def sync(self, job, act):
+        if act.get("status"):
+            return self.error(act)
+        if act.get("delay"):
+            self.stub.stopping.wait(act["delay"])
+        job["done"] = True
+        self.output(job)
+
+    # -- the model's output and its file ----------------------------------
+    def output(self, job):
+        act = job["act"]
+        inp = job["input"]
+        ext = "png" if inp["output_format"] == "png" else "jpeg"
+        url = act.get("image_url", "{files}%s.%s" % (job["id"], ext))
+        url = url.replace("{files}", self.stub.files_base)
+        w, h = inp["image_size"]["width"], inp["image_size"]["height"]
+        out = {"images": [{"url": url, "width": w, "height": h,
+                           "content_type": "image/" + ext}],
+               "timings": {"inference": 0.25}, "seed": inp.get("seed", 7),
+               "has_nsfw_concepts": [act.get("output") == "nsfw"],
+               "prompt": inp["prompt"]}
+        fault = act.get("output")
+        if fault == "no_images":
+            del out["images"]
+        body = json.dumps(out).encode()
+        hdrs = {"x-fal-request-id": job["id"]}
+        if fault == "garbage":
+            return self.send(200, b"<html>502 Bad Gateway</html>{", hdrs)
+        if fault == "html":
+            return self.send(200, b"<html>hi</html>", hdrs, "text/html")
+        if fault == "truncated":
+            return self.send(200, body[:len(body) // 2], hdrs)
+        if fault in ("cut", "stall"):
+            return self.send_partial(body, fault == "stall")
+        self.send(200, body, hdrs)
+
+    def file(self, jid):
+        job = self.stub.jobs.get(jid)
+        if job is None:
+            return self.not_found()
+        self.stub.bump("download", job["prompt"])
+        if self.headers.get("Authorization"):
+            self.stub.bump("download_with_auth", job["prompt"])
+        act, inp = job["act"], job["input"]
+        w, h = inp["image_size"]["width"], inp["image_size"]["height"]
+        png = inp["output_format"] == "png"
+        gray = 40 + zlib.crc32(inp["prompt"].encode()) % 160
+        if act.get("image") == "bad_magic":
+            png = not png
+        data = make_png(w, h, gray) if png else make_jpeg(w, h, gray)
+        if act.get("image") == "404":
+            return self.send(404, b"no such file", ctype="text/plain")
+        if act.get("image") == "huge":
+            data += b"\0" * (self.stub.huge + 1)
+        if act.get("image") == "stall":
+            return self.send_partial(data, True, "image/png" if png else "image/jpeg")
+        self.send(200, data, ctype="image/png" if png else "image/jpeg")
+
+
+def check_input(inp):
+    """fal's schema checks on the input we care about: a detail list, or
+    None if the input is good."""
+    def bad(field, msg):
+        return [{"loc": ["body", field], "msg": msg, "type": "value_error"}]
+    if not isinstance(inp, dict):
+        return bad("", "body is not a JSON object")
+    if not isinstance(inp.get("prompt"), str) or not inp["prompt"]:
+        return bad("prompt", "field required")
+    size = inp.get("image_size")
+    if (not isinstance(size, dict) or not isinstance(size.get("width"), int)
+            or not isinstance(size.get("height"), int)):
+        return bad("image_size", "width and height required")
+    if not isinstance(inp.get("num_inference_steps"), int) or not 1 <= inp["num_inference_steps"] <= 12:
+        return bad("num_inference_steps", "must be 1..12")
+    if inp.get("num_images") != 1:
+        return bad("num_images", "must be 1 here")
+    if not isinstance(inp.get("enable_safety_checker"), bool):
+        return bad("enable_safety_checker", "must be a boolean")
+    if inp.get("output_format") not in ("jpeg", "png"):
+        return bad("output_format", "must be jpeg or png")
+    if "seed" in inp and not isinstance(inp["seed"], int):
+        return bad("seed", "must be an integer")
+    return None
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # socketserver's default of 5 drops SYNs when a test fires a burst.
+    request_queue_size = 256
+
+    def __init__(self, stub, api):
+        self.stub = stub
+        self.api = api
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address):
+        # A client that hangs up (a timeout, a size cap) is not news.
+        pass
+
+
+class FalStub:
+    def __init__(self, key, huge=300000):
+        self.key = key
+        self.huge = huge
+        self.lock = threading.Lock()
+        self.scripts = {}
+        self.counts = collections.Counter()
+        self.inputs = {}
+        self.jobs = {}
+        self.stopping = threading.Event()
+        self.servers = {api: _Server(self, api) for api in ("queue", "run")}
+        self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
+                        for s in self.servers.values()]
+        for t in self.threads:
+            t.start()
+
+    def _base(self, api):
+        return "http://127.0.0.1:%d/" % self.servers[api].server_address[1]
+
+    @property
+    def queue_base(self):
+        return self._base("queue")
+
+    @property
+    def run_base(self):
+        return self._base("run")
+
+    @property
+    def files_base(self):
+        return self._base("run") + "files/"
+
+    def script(self, prompt, *actions):
+        with self.lock:
+            self.scripts[prompt] = list(actions) or [{}]
+
+    def new_job(self, prompt, inp, api):
+        """Count a billable call for prompt; its job and script action."""
+        with self.lock:
+            n = self.counts[("call", prompt)]
+            self.counts[("call", prompt)] += 1
+            self.counts[("submit" if api == "queue" else "run", prompt)] += 1
+            acts = self.scripts.get(prompt, [{}])
+            act = acts[min(n, len(acts) - 1)]
+            job = {"id": str(uuid.uuid4()), "prompt": prompt, "input": inp,
+                   "act": act, "t0": time.monotonic(), "polls": 0}
+            self.jobs[job["id"]] = job
+            if prompt is not None:
+                self.inputs[prompt] = inp
+            return job, act
+
+    def bump(self, what, prompt):
+        with self.lock:
+            self.counts[(what, prompt)] += 1
+
+    def calls(self, prompt):
+        with self.lock:
+            return self.counts[("call", prompt)]
+
+    def count(self, what, prompt=None):
+        with self.lock:
+            if prompt is None:
+                return sum(n for (w, _), n in self.counts.items() if w == what)
+            return self.counts[(what, prompt)]
+
+    def stop(self):
+        self.stopping.set()
+        for s in self.servers.values():
+            s.shutdown()
+            s.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def refused_port():
+    """A loopback port nobody listens on: connections are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Blackhole:
+    """A loopback port whose accept queue is full, so the kernel drops
+    new SYNs and a connect() hangs until the client's connect timeout."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+
+    def close(self):
+        for c in self.fillers:
+            c.close()
+        self.sock.close()

@@ -1,0 +1,375 @@
+"""The fal.ai backend end to end: nginx, spawn-fcgi, promptpix, MariaDB
+and the stand-in fal servers (tests/lib/falstub.py), which speak fal's
+queue and sync APIs, count calls per prompt and fail on request."""
+
+import concurrent.futures
+import os
+import subprocess
+import threading
+import time
+import urllib.parse
+
+from tests.lib import falstub, images, stack
+
+KEY = "fal-test-key-5e1f0c:9c0ffee42d"      # grepped for everywhere below
+PRICE = 0.003
+
+
+def q(prompt):
+    return urllib.parse.quote(prompt)
+
+
+def fal_front(env, stub, overrides=None, key=KEY, **kw):
+    """A front whose backend is the stub: short timeouts, tiny backoff."""
+    ov = {
+        ("generation", "backend"): "fal",
+        ("generation", "timeout"): "4",
+        ("fal", "queue_base"): stub.queue_base,
+        ("fal", "run_base"): stub.run_base,
+        ("fal", "allowed_hosts"): "127.0.0.1",
+        ("fal", "allow_http"): "true",
+        ("fal", "poll_interval"): "0.05",
+        ("fal", "retry_backoff"): "0.05",
+        ("fal", "retry_backoff_max"): "0.2",
+        ("fal", "request_timeout"): "1",
+        ("fal", "connect_timeout"): "0.5",
+        ("store", "max_image_bytes"): str(stub.huge),
+        # Many new images from one address: the rate limit is tested elsewhere.
+        ("limits", "new_images_per_minute"): 0,
+    }
+    ov.update(overrides or {})
+    return env.front(overrides=ov, env_extra={"FAL_KEY": key, "NO_PROXY": "*"}, **kw)
+
+
+def row(f, prompt, cols):
+    rows = f.sql("SELECT %s FROM generation_status WHERE prompt = '%s'"
+                 % (cols, prompt.replace("'", "''")))
+    assert len(rows) == 1, (prompt, rows)
+    return rows[0]
+
+
+def cost(w, h, calls):
+    return "%.6f" % round(w * h / 1e6 * PRICE * calls, 6)
+
+
+def assert_no_key(f, *keys):
+    """The key is in no log file and in no column of any row."""
+    for d, _, files in os.walk(f.dir):
+        for name in files:
+            if name.endswith(".log"):
+                with open(os.path.join(d, name), errors="replace") as fh:
+                    text = fh.read()
+                for k in keys:
+                    assert k not in text, (name, k)
+    for (table,) in f.sql("SHOW TABLES"):
+        for r in f.sql("SELECT * FROM `%s`" % table):
+            for v in r:
+                for k in keys:
+                    assert v is None or k not in v, (table, r)
+
+
+def fire(f, targets):
+    """All targets at once; each response gets .elapsed."""
+    barrier = threading.Barrier(len(targets))
+
+    def one(t):
+        barrier.wait()
+        t0 = time.monotonic()
+        r = f.get(t)
+        r.elapsed = time.monotonic() - t0
+        return r
+
+    with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
+        return list(ex.map(one, targets))
+
+
+def test_fal_queue_store_local_redirect_and_coalescing(env):
+    with falstub.FalStub(KEY) as stub, \
+            fal_front(env, stub, processes=2, threads=32) as f:
+        stub.script("a red fox", {"delay": 0.4})
+        r = f.get("/512x512.jpg?text=a%20red%20fox")
+        assert r.status == 302, r
+        loc = r.header("location")
+        assert loc.startswith("/img/") and loc.endswith(".jpg"), loc
+        img = f.get(loc)
+        assert img.status == 200 and images.size(img.body) == ("jpeg", 512, 512)
+        # Exactly fal's input, on the queue API, through the trap.
+        assert stub.inputs["a red fox"] == {
+            "prompt": "a red fox", "image_size": {"width": 512, "height": 512},
+            "num_inference_steps": 4, "num_images": 1,
+            "enable_safety_checker": True, "output_format": "jpeg"}
+        assert stub.count("submit", "a red fox") == 1
+        assert stub.count("status", "a red fox") >= 3       # queued, running, done
+        assert stub.count("result", "a red fox") == 1
+        assert stub.count("download", "a red fox") == 1
+        assert stub.count("download_with_auth") == 0
+        assert stub.count("not_found") == 0 and stub.count("unauthorized") == 0
+        got = row(f, "a red fox", "status, api_calls_made, content_type, image_width,"
+                  " image_height, file_size, upstream_request_id, inference_ms, cost_usd,"
+                  " upstream_ms")
+        assert got[:6] == ["completed", "1", "image/jpeg", "512", "512", str(len(img.body))], got
+        assert got[6] in stub.jobs and got[7] == "250" and got[8] == cost(512, 512, 1), got
+        assert int(got[9]) >= 300, got
+        # A hit costs nothing.
+        again = f.get("/512x512.jpeg?text=a+red+fox")
+        assert again.status == 302 and again.header("location") == loc
+        assert stub.calls("a red fox") == 1
+
+        # A seed and png reach fal as given.
+        r = f.get("/640x360.png?text=seeded&seed=7")
+        assert r.status == 302 and images.size(f.get(r.header("location")).body) == ("png", 640, 360)
+        assert stub.inputs["seeded"]["seed"] == 7
+        assert stub.inputs["seeded"]["output_format"] == "png"
+
+        # 50 concurrent identical requests: one call at fal.
+        stub.script("crowd", {"delay": 0.6})
+        rs = fire(f, ["/256x256.jpg?text=crowd"] * 50)
+        assert [x.status for x in rs] == [302] * 50, [x.status for x in rs]
+        assert len({x.header("location") for x in rs}) == 1
+        assert stub.calls("crowd") == 1 and stub.count("download", "crowd") == 1
+        assert row(f, "crowd", "status, total_requests, api_calls_made") == \
+            ["completed", "50", "1"]
+        assert_no_key(f, KEY)
+
+
+# (prompt, script, HTTP status, error kind or None for success, calls,
+#  billed calls). Each prompt is its own image, so they run at once.
+FAILURES = [
+    ("422 string", [{"status": 422, "detail": "prompt is not allowed"}], 502, "rejected", 1, 1),
+    ("422 array", [{"status": 422}], 502, "rejected", 1, 1),
+    ("401 upstream", [{"status": 401}], 502, "auth", 1, 0),
+    ("429 no retry-after", [{"status": 429}], 503, "rate_limited", 3, 0),
+    ("429 then ok", [{"status": 429, "retry_after": 1}, {}], 302, None, 2, 1),
+    ("500", [{"status": 500, "detail": "boom", "error_type": "internal_error"}],
+     502, "upstream_error", 3, 0),
+    ("502", [{"status": 502, "detail": "bad gateway", "error_type": "runner_disconnected"}],
+     503, "upstream_down", 3, 0),
+    ("503", [{"status": 503, "detail": "no runner", "error_type": "runner_scheduling_failure"}],
+     503, "upstream_down", 3, 0),
+    ("504 on result", [{"status": 504, "phase": "result", "detail": "timed out",
+                        "error_type": "request_timeout"}], 503, "upstream_down", 3, 0),
+    ("503 then ok", [{"status": 503}, {}], 302, None, 2, 1),
+    # Each stalled attempt takes request_timeout (1 s) of the 4 s: 3 fit,
+    # or 2 on a slow machine.
+    ("stall mid-body", [{"output": "stall"}], 503, "timeout", {2, 3}, None),
+    ("cut mid-body", [{"output": "cut"}, {}], 302, None, 2, 2),
+    ("garbage json", [{"output": "garbage"}], 502, "bad_response", 1, 1),
+    ("truncated json", [{"output": "truncated"}], 502, "bad_response", 1, 1),
+    ("html answer", [{"output": "html"}], 502, "bad_response", 1, 1),
+    ("no images", [{"output": "no_images"}], 502, "bad_response", 1, 1),
+    ("ftp url", [{"image_url": "ftp://127.0.0.1/x.jpeg"}], 502, "bad_url", 1, 1),
+    ("javascript url", [{"image_url": "javascript:alert(1)//x.jpeg"}], 502, "bad_url", 1, 1),
+    ("off-allowlist url", [{"image_url": "http://localhost:9/files/x.jpeg"}], 502, "bad_url", 1, 1),
+    ("never completed", [{"queue": "never"}], 503, "timeout", 1, 1),
+    ("unknown status", [{"queue": "unknown"}], 502, "bad_status", 1, 1),
+    ("nsfw", [{"output": "nsfw"}], 502, "nsfw", 1, 1),
+    ("status polls fail", [{"status_fail": 2}], 302, None, 1, 1),
+    ("off-host queue urls", [{"submit_urls": "offhost"}], 502, "bad_response", 1, 1),
+    ("image 404", [{"image": "404"}], 502, "download", 1, 1),
+    ("image bad magic", [{"image": "bad_magic"}], 502, "bad_image", 1, 1),
+    ("image too big", [{"image": "huge"}], 502, "download", 1, 1),
+]
+
+
+def check_failure(f, stub, r, prompt, status, kind, calls, billed):
+    if isinstance(calls, set):
+        assert stub.calls(prompt) in calls, (prompt, stub.calls(prompt))
+        calls = billed = stub.calls(prompt)
+    assert r.status == status, (prompt, r)
+    assert KEY.encode() not in r.body
+    if status == 503:
+        assert r.header("retry-after") and r.header("retry-after").isdigit(), (prompt, r)
+    else:
+        assert r.header("retry-after") is None, (prompt, r)
+    if kind is None:
+        assert row(f, prompt, "status, api_calls_made, cost_usd") == \
+            ["completed", str(calls), cost(256, 256, billed)], prompt
+    else:
+        assert r.body == ("generation failed: %s\n" % kind).encode(), (prompt, r.body)
+        got = row(f, prompt, "status, error_kind, error_message, api_calls_made, cost_usd")
+        assert got[:2] == ["failed", kind], (prompt, got)
+        assert 0 < len(got[2]) <= 255 and "\n" not in got[2], (prompt, got)
+        assert got[3:] == [str(calls), cost(256, 256, billed)], (prompt, got)
+    # Honest accounting: the row counts what fal saw.
+    assert stub.calls(prompt) == calls, (prompt, stub.calls(prompt))
+
+
+def test_fal_failures_answer_everyone_at_once(env):
+    with falstub.FalStub(KEY) as stub, \
+            fal_front(env, stub, processes=2, threads=24,
+                      overrides={("server", "log_level"): "debug"}) as f:
+        for prompt, script, *_ in FAILURES:
+            stub.script(prompt, *script)
+        # Generators and their waiters all get the failure, at once.
+        stub.script("slow 422", {"delay": 0.8, "status": 422, "phase": "result"})
+        stub.script("slow 503", {"delay": 0.5, "status": 503, "phase": "result"})
+        targets = ["/256x256.jpg?text=" + q(p) for p, *_ in FAILURES]
+        targets += ["/256x256.jpg?text=slow%20422"] * 5 + ["/256x256.jpg?text=slow%20503"] * 5
+        t0 = time.monotonic()
+        rs = fire(f, targets)
+        took = time.monotonic() - t0
+        for (prompt, _, status, kind, calls, billed), r in zip(FAILURES, rs):
+            check_failure(f, stub, r, prompt, status, kind, calls, billed)
+        slow422, slow503 = rs[len(FAILURES):len(FAILURES) + 5], rs[len(FAILURES) + 5:]
+        assert [r.status for r in slow422] == [502] * 5, slow422
+        assert max(r.elapsed for r in slow422) - min(r.elapsed for r in slow422) < 1.5
+        assert row(f, "slow 422", "total_requests, api_calls_made") == ["5", "1"]
+        assert [r.status for r in slow503] == [503] * 5, slow503
+        assert all(r.header("retry-after") for r in slow503)
+        assert row(f, "slow 503", "total_requests, api_calls_made") == ["5", "3"]
+        # Details of the failures above.
+        assert next(r for (p, *_), r in zip(FAILURES, rs) if p == "429 then ok").elapsed >= 1.0
+        assert stub.count("cancel", "never completed") == 1
+        assert stub.count("status", "off-host queue urls") == 0
+        assert stub.count("download", "off-allowlist url") == 0
+        assert stub.count("download", "ftp url") == 0
+        assert stub.count("download_with_auth") == 0
+        assert stub.count("not_found") == 0
+        assert "prompt is not allowed" in row(f, "422 string", "error_message")[0]
+        assert "rejected by test (body.prompt)" in row(f, "422 array", "error_message")[0]
+        assert "internal_error" in row(f, "500", "error_message")[0]
+        # Bounded by the generation timeout (4 s), not by max_wait (30 s).
+        assert took < 12, took
+        assert_no_key(f, KEY)
+
+
+def test_fal_sync_store_local_inline_and_blocked_image(env):
+    blocked = os.path.join(env.base, "blocked.png")
+    with open(blocked, "wb") as fh:
+        fh.write(falstub.make_png(100, 100, 17))
+    ov = {("fal", "mode"): "sync", ("store", "delivery"): "inline",
+          ("fal", "nsfw"): "blocked", ("fal", "blocked_image"): blocked,
+          ("fal", "enable_safety_checker"): "false", ("fal", "num_inference_steps"): "2",
+          ("generation", "timeout"): "2"}
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub, overrides=ov) as f:
+        stub.script("sync fox", {"delay": 0.3})
+        r = f.get("/640x360.png?text=sync%20fox")
+        assert r.status == 200 and r.header("location") is None, r
+        assert images.size(r.body) == ("png", 640, 360)
+        again = f.get("/640x360.png?text=sync%20fox")
+        assert again.status == 200 and again.body == r.body
+        assert stub.count("run", "sync fox") == 1 and stub.count("submit") == 0
+        assert stub.inputs["sync fox"]["enable_safety_checker"] is False
+        assert stub.inputs["sync fox"]["num_inference_steps"] == 2
+        assert row(f, "sync fox", "status, api_calls_made, cost_usd") == \
+            ["completed", "1", cost(640, 360, 1)]
+
+        # A retry that succeeds, honouring Retry-After.
+        stub.script("sync retry", {"status": 429, "retry_after": 1}, {})
+        t0 = time.monotonic()
+        r = f.get("/320x240.jpg?text=sync%20retry")
+        assert r.status == 200 and images.size(r.body) == ("jpeg", 320, 240), r
+        assert time.monotonic() - t0 >= 1.0
+        assert stub.calls("sync retry") == 2
+        assert row(f, "sync retry", "api_calls_made, cost_usd") == ["2", cost(320, 240, 1)]
+
+        # nsfw = blocked: the blocked image, at the size and format asked.
+        stub.script("sync nsfw", {"output": "nsfw"})
+        r = f.get("/320x240.jpg?text=sync%20nsfw")
+        assert r.status == 200 and images.size(r.body) == ("jpeg", 320, 240), r
+        assert row(f, "sync nsfw", "status, api_calls_made") == ["completed", "1"]
+        assert "stored the blocked image" in f.log()
+
+        # A stall mid-body in sync mode runs into the generation timeout.
+        stub.script("sync stall", {"output": "stall"})
+        t0 = time.monotonic()
+        r = f.get("/320x240.jpg?text=sync%20stall")
+        assert r.status == 503 and r.header("retry-after"), r
+        assert 1.5 < time.monotonic() - t0 < 5
+        assert row(f, "sync stall", "status, error_kind, api_calls_made") == ["failed", "timeout", "1"]
+
+        stub.script("sync 422", {"status": 422})
+        r = f.get("/320x240.jpg?text=sync%20422")
+        assert r.status == 502 and r.body == b"generation failed: rejected\n", r
+        assert stub.count("not_found") == 0
+        assert_no_key(f, KEY)
+
+
+def test_fal_store_remote_redirect(env):
+    # No in-memory hits: the test tampers with the stored URL.
+    ov = {("store", "mode"): "remote", ("server", "hit_cache_entries"): 0}
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub, overrides=ov) as f:
+        r = f.get("/512x512.jpg?text=remote%20fox")
+        assert r.status == 302, r
+        loc = r.header("location")
+        assert loc.startswith(stub.files_base) and loc.endswith(".jpeg"), loc
+        assert stub.count("download") == 0
+        got = row(f, "remote fox", "status, generated_url, file_name, content_type")
+        assert got == ["completed", loc, None, "image/jpeg"], got
+        # The URL works, and is fal's.
+        host, port = urllib.parse.urlsplit(loc).netloc.split(":")
+        img = stack.http_get(int(port), urllib.parse.urlsplit(loc).path)
+        assert images.size(img.body) == ("jpeg", 512, 512)
+        # Off the allowlist, never: not from fal, not from a tampered row.
+        stub.script("remote evil", {"image_url": "https://evil.example/x.jpeg"})
+        r = f.get("/512x512.jpg?text=remote%20evil")
+        assert r.status == 502 and r.header("location") is None, r
+        f.sql("UPDATE generation_status SET generated_url = 'https://evil.example/x.jpg'"
+              " WHERE prompt = 'remote fox'")
+        r = f.get("/512x512.jpg?text=remote%20fox")
+        assert r.status == 500 and r.header("location") is None, r
+        assert_no_key(f, KEY)
+
+
+def test_fal_config_errors(env):
+    """store = remote cannot be delivered inline, and fal needs a key:
+    both stop start-up with a reason, never naming a key."""
+    conf = os.path.join(env.base, "fal-bad.conf")
+    stack.write_conf(conf, {("generation", "backend"): "fal",
+                            ("store", "delivery"): "inline", ("store", "mode"): "remote"})
+    out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
+                         env={"FAL_KEY": KEY})
+    assert out.returncode == 1 and "delivery = inline needs mode = local" in out.stderr, out.stderr
+    assert KEY not in out.stderr
+    stack.write_conf(conf, {("generation", "backend"): "fal"})
+    out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True, env={})
+    assert out.returncode == 1 and "backend fal needs a key" in out.stderr, out.stderr
+    out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
+                         env={"FAL_KEY": KEY})
+    assert out.returncode == 0, out.stderr
+    # http:// API bases only with allow_http (a test switch).
+    stack.write_conf(conf, {("generation", "backend"): "fal",
+                            ("fal", "queue_base"): "http://127.0.0.1:9/"})
+    out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
+                         env={"FAL_KEY": KEY})
+    assert out.returncode == 1 and "queue_base and run_base must be https" in out.stderr
+
+
+def test_fal_wrong_key_is_not_retried(env):
+    wrong = "fal-wrong-key-77aa:0bad"
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub, key=wrong) as f:
+        r = f.get("/256x256.jpg?text=wrong%20key")
+        assert r.status == 502 and r.body == b"generation failed: auth\n", r
+        assert stub.count("unauthorized") == 1 and stub.calls("wrong key") == 1
+        assert row(f, "wrong key", "status, error_kind, api_calls_made, cost_usd") == \
+            ["failed", "auth", "1", "0.000000"]
+        assert_no_key(f, KEY, wrong)
+
+
+def test_fal_connection_refused_and_connect_timeout(env):
+    with falstub.FalStub(KEY) as stub:
+        base = "http://127.0.0.1:%d/" % falstub.refused_port()
+        with fal_front(env, stub, overrides={("fal", "queue_base"): base}) as f:
+            t0 = time.monotonic()
+            r = f.get("/256x256.jpg?text=refused")
+            assert r.status == 503 and r.header("retry-after") == "5", r
+            assert time.monotonic() - t0 < 2
+            # Nothing reached fal: no call counted.
+            assert row(f, "refused", "status, error_kind, api_calls_made") == \
+                ["failed", "upstream_down", "0"]
+            assert f.log().count("fal: attempt") == 2       # 3 attempts
+        hole = falstub.Blackhole()
+        try:
+            base = "http://127.0.0.1:%d/" % hole.port
+            with fal_front(env, stub, overrides={("fal", "queue_base"): base,
+                                                 ("fal", "connect_timeout"): "0.3"}) as f:
+                t0 = time.monotonic()
+                r = f.get("/256x256.jpg?text=blackhole")
+                took = time.monotonic() - t0
+                assert r.status == 503 and r.header("retry-after"), r
+                assert 0.9 <= took < 3.5, took                  # 3 x 0.3 s + backoff
+                assert row(f, "blackhole", "status, error_kind, api_calls_made") == \
+                    ["failed", "upstream_down", "0"]
+                assert_no_key(f, KEY)
+        finally:
+            hole.close()
