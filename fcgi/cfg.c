@@ -530,6 +530,11 @@ finish(struct parse *p, const char *path, char *err, size_t errlen)
 		    "min_dimension", path, p->max_dim_line);
 		return -1;
 	}
+	if (c->store_dir[0] != '/') {
+		snprintf(err, errlen, "%s: [store] dir must be an absolute path",
+		    path);
+		return -1;
+	}
 	if (c->db_password_file != NULL &&
 	    read_secret_file(c->db_password_file, &c->db_password) == -1) {
 		snprintf(err, errlen, "%s: cannot read database password_file "

@@ -65,6 +65,10 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	if (m < 0)
 		return;
 	n += ((size_t)m >= sizeof(line) - n - 1) ? (int)(sizeof(line) - n - 2) : m;
+	/* One record, one line: a control byte from a client becomes '?'. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
 }

@@ -223,3 +223,16 @@ def test_setenv_conf_is_reported_not_used(env):
         assert f.conf in log
     finally:
         f.stop()
+
+
+def test_log_lines_cannot_be_forged(env):
+    """A raw FastCGI client can send any bytes; the log stays one record
+    per line."""
+    f = responder(env)
+    try:
+        st, _, _, _ = f.fcgi("/64x64.jpg?text=a", method="GET\nFAKE promptpix[1] info -: forged")
+        assert st == 405
+        assert not any(l.startswith("FAKE") for l in f.log().splitlines()), f.log()
+        assert "GET?FAKE" in f.log()
+    finally:
+        f.stop()

@@ -35,6 +35,8 @@ test_cfg(void)
 		{ "", "" },
 		{ "[server]\nthreads = 4\nmax_wait = 0.5\n", "" },
 		{ "[server]\nthreads = 0\n", ":2: threads: out of range" },
+		{ "[store]\ndir =\n", ": [store] dir must be an absolute path" },
+		{ "[store]\ndir = img\n", ": [store] dir must be an absolute" },
 		{ "[server]\nthreads = four\n", ":2: threads: not a number" },
 		{ "[server]\nthreads = 2.5\n", ":2: threads: not a whole" },
 		{ "\n\n[server]\nthreadz = 4\n", ":4: unknown setting [server] threadz" },
