@@ -66,7 +66,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" started_at = NOW(3), attempts = attempts + 1,"
 	" api_calls_made = api_calls_made + 1, lease_until = " LEASE
 	" WHERE prompt_hash = ? AND status = 'pending'"
-	" AND owner_conn = CONNECTION_ID()",
+	" AND owner_conn = CONNECTION_ID() AND NOT EXISTS (SELECT 1"
+	" FROM image_cache c WHERE c.prompt_hash = generation_status.prompt_hash)",
 	[ST_TAKEOVER] =
 	"UPDATE generation_status SET status = 'generating',"
 	" owner_conn = CONNECTION_ID(), owner_host = ?, started_at = NOW(3),"
@@ -618,27 +619,15 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 {
 	long	 n;
 
-	if (db_ensure(db) == -1)
-		return -1;
-	/* The status row and the image cache change together or not at all. */
-	if (mysql_autocommit(db->m, 0) != 0) {
-		fault(db, "begin", mysql_errno(db->m), mysql_error(db->m));
-		return -1;
-	}
+	/*
+	 * No transaction: the status row first, then the image cache. A
+	 * crash between the two leaves a completed row that the cache lacks;
+	 * the row alone answers, and the cleanup never deletes such a row.
+	 */
 	n = res->ok ? record_completed(db, hash, res, url) :
 	    record_failed(db, hash, res, backoff_ms, backoff_max_ms);
-	if (db->m == NULL)
+	if (n < 0)
 		return -1;
-	if (n < 0) {
-		mysql_rollback(db->m);
-		mysql_autocommit(db->m, 1);
-		return -1;
-	}
-	if (mysql_commit(db->m) != 0) {
-		fault(db, "commit", mysql_errno(db->m), mysql_error(db->m));
-		return -1;
-	}
-	mysql_autocommit(db->m, 1);
 	return n == 1;
 }
 

@@ -72,7 +72,8 @@ int	db_unlock(struct db *, const char *hash);
 
 /*
  * Mark our own pending row generating (the elected generator, holding
- * the lock). Returns 1 done, 0 if the row is no longer ours, -1.
+ * the lock). Returns 1 done, 0 if the row is no longer ours or the image
+ * cache already has the image (see db_complete_from_cache()), -1.
  */
 int	db_start(struct db *, const char *hash, unsigned lease_ms);
 

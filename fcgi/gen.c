@@ -289,27 +289,27 @@ elected(struct rq *rq, const struct img_req *r, int64_t deadline,
 		res->outcome = OUT_DBERR;
 		return;
 	}
-	if ((rc = db_complete_from_cache(db, rq->hash)) == 1 &&
-	    db_fetch(db, rq->hash, &res->row) == 1) {
+	/* Starts only if the image cache does not have the image already. */
+	if ((rc = db_start(db, rq->hash,
+	    rq->w->cfg->gen_timeout_ms + 10000)) == 1) {
+		generate(rq, r, res);
+		return;
+	}
+	if (rc == 0 && (rc = db_complete_from_cache(db, rq->hash)) == 1 &&
+	    (rc = db_fetch(db, rq->hash, &res->row)) == 1) {
 		/* The image outlived its status row: no new generation. */
 		db_unlock(db, rq->hash);
 		status_log(rq, "completed", "from image cache");
 		res->outcome = OUT_HIT;
 		return;
 	}
-	if (rc == -1 || (rc = db_start(db, rq->hash,
-	    rq->w->cfg->gen_timeout_ms + 10000)) == -1) {
-		db_unlock(db, rq->hash);
+	db_unlock(db, rq->hash);
+	if (rc == -1) {
 		res->outcome = OUT_DBERR;
 		return;
 	}
-	if (rc == 0) {
-		/* Our pending lease ran out and a waiter took over. */
-		db_unlock(db, rq->hash);
-		wait_for(rq, r, deadline, res);
-		return;
-	}
-	generate(rq, r, res);
+	/* Our pending lease ran out and a waiter took over. */
+	wait_for(rq, r, deadline, res);
 }
 
 /* Everything but the in-memory hit: the database decides. */

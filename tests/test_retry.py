@@ -52,3 +52,48 @@ def test_backoff_doubles_per_attempt(env):
                   " attempts = %d" % (attempts - 1))
             assert f.get(SUNSET).status == 502
             assert want - 1 <= wait() <= want, (attempts, wait())
+
+
+def test_permanent_failure_waits_for_an_operator(env):
+    from tests.lib import falstub
+    from tests.test_fal import KEY, fal_front
+    prompt = "a prompt fal rejects"
+    target = "/256x256.jpg?text=" + prompt.replace(" ", "%20")
+    with falstub.FalStub(KEY) as stub, fal_front(
+            env, stub, overrides={("generation", "retry_backoff"): "0.2",
+                                  ("server", "hit_cache_entries"): 0}) as f:
+        stub.script(prompt, {"status": 422, "detail": "prompt violates the content policy"}, {})
+        r = f.get(target)
+        assert r.status == 502 and r.body == b"generation failed: rejected\n", r
+        assert f.sql("SELECT retryable FROM generation_status") == [["0"]]
+        time.sleep(0.4)     # past the backoff a transient failure would have
+        r = f.get(target)
+        assert r.status == 502 and r.header("retry-after") is None, r
+        assert stub.calls(prompt) == 1
+        # The operator clears it; the next request tries again.
+        f.sql("UPDATE generation_status SET retryable = 1, next_attempt_at = NOW(3)")
+        r = f.get(target)
+        assert r.status == 302, r
+        assert stub.calls(prompt) == 2
+        assert f.sql("SELECT status, attempts, api_calls_made FROM generation_status") == \
+            [["completed", "2", "2"]]
+
+
+def test_transient_upstream_failure_retried_after_backoff(env):
+    from tests.lib import falstub
+    from tests.test_fal import KEY, fal_front
+    prompt = "busy upstream"
+    target = "/256x256.jpg?text=busy%20upstream"
+    with falstub.FalStub(KEY) as stub, fal_front(
+            env, stub, overrides={("generation", "retry_backoff"): "1",
+                                  ("fal", "max_attempts"): "1"}) as f:
+        stub.script(prompt, {"status": 503, "error_type": "runner_scheduling_failure"}, {})
+        r = f.get(target)
+        assert r.status == 503 and r.header("retry-after"), r
+        t0 = time.monotonic()
+        r = f.get(target)           # inside the backoff: no call
+        assert r.status == 503 and stub.calls(prompt) == 1, r
+        stack.wait_until(lambda: time.monotonic() - t0 > 1.1, 3, "backoff")
+        rs = fire(f, [target] * 8)
+        assert [x.status for x in rs] == [302] * 8, rs
+        assert stub.calls(prompt) == 2
