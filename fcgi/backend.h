@@ -9,6 +9,7 @@
 #ifndef PP_BACKEND_H
 #define PP_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "req.h"
@@ -52,6 +53,21 @@ struct backend {
 
 /* The backend called name, or NULL. */
 const struct backend	*backend_find(const char *name);
+
+/*
+ * Write an image's bytes into the store under the job's name and record
+ * it in res as a success in the requested format (and size, unless res
+ * already has the size the backend reported). Returns 0, or -1 with res
+ * a "store" failure.
+ */
+int	backend_store(const struct cfg *, const struct gen_job *,
+	    const void *data, size_t len, struct gen_result *res);
+
+/*
+ * Encode a libgd image (a gdImagePtr) as fmt. Returns the bytes, to be
+ * released with gdFree(), and their length in *len; NULL on failure.
+ */
+void	*backend_encode(void *gd_image, enum img_fmt fmt, int *len);
 
 /* Record a failure in res: kind is a short token, msg a one-line text. */
 void	gen_result_fail(struct gen_result *res, const char *kind,

@@ -19,12 +19,25 @@ enum opt_type {
 	OPT_PATH_PREFIX,	/* a string that must start and end with '/' */
 	OPT_URL_PREFIX,		/* "/x/" or "http(s)://host/x/", ends in '/' */
 	OPT_LOGLEVEL,
-	OPT_DELIVERY,
-	OPT_INLINE_SEND,
+	OPT_ENUM,		/* one of opt.names, stored as its index */
 	OPT_BOOL,		/* true/false, yes/no, on/off, 1/0 */
-	OPT_STORE_MODE,
-	OPT_FAL_MODE,
-	OPT_NSFW,
+};
+
+/* The values of each enumerated setting, in the order of its enum. */
+static const char *const delivery_names[DELIVERY__MAX + 1] = {
+	"redirect", "inline", NULL
+};
+static const char *const send_names[SEND__MAX + 1] = {
+	"stream", "x-accel-redirect", "x-sendfile", NULL
+};
+static const char *const store_mode_names[STORE__MAX + 1] = {
+	"local", "remote", NULL
+};
+static const char *const fal_mode_names[FAL__MAX + 1] = {
+	"queue", "sync", NULL
+};
+static const char *const nsfw_names[NSFW__MAX + 1] = {
+	"fail", "blocked", NULL
 };
 
 struct opt {
@@ -34,98 +47,85 @@ struct opt {
 	size_t		 off;
 	double		 min;
 	double		 max;
+	const char *const *names;	/* OPT_ENUM: its values, NULL-ended */
 };
 
 #define O(f)	offsetof(struct cfg, f)
 
 static const struct opt opts[] = {
-	{ "server", "processes", OPT_UINT, O(processes), 1, 256 },
-	{ "server", "threads", OPT_UINT, O(threads), 1, 256 },
-	{ "server", "max_wait", OPT_SECONDS, O(max_wait_ms), 0.05, 600 },
-	{ "server", "log_level", OPT_LOGLEVEL, O(log_level), 0, 0 },
-	{ "server", "base_path", OPT_PATH_PREFIX, O(base_path), 0, 0 },
+	{ "server", "processes", OPT_UINT, O(processes), 1, 256, NULL },
+	{ "server", "threads", OPT_UINT, O(threads), 1, 256, NULL },
+	{ "server", "max_wait", OPT_SECONDS, O(max_wait_ms), 0.05, 600, NULL },
+	{ "server", "log_level", OPT_LOGLEVEL, O(log_level), 0, 0, NULL },
+	{ "server", "base_path", OPT_PATH_PREFIX, O(base_path), 0, 0, NULL },
 	{ "server", "hit_cache_entries", OPT_UINT, O(hit_cache_entries),
-	    0, 10000000 },
-	{ "server", "hit_cache_ttl", OPT_SECONDS, O(hit_cache_ttl_ms), 0, 86400 },
+	    0, 10000000, NULL },
+	{ "server", "hit_cache_ttl", OPT_SECONDS, O(hit_cache_ttl_ms),
+	    0, 86400, NULL },
 	{ "server", "count_flush_interval", OPT_SECONDS, O(count_flush_ms),
-	    0.01, 60 },
-	{ "limits", "min_dimension", OPT_UINT, O(lim.min_dim), 1, 8192 },
-	{ "limits", "max_dimension", OPT_UINT, O(lim.max_dim), 1, 8192 },
-	{ "limits", "max_prompt_bytes", OPT_UINT, O(lim.max_prompt), 1, 8000 },
+	    0.01, 60, NULL },
+	{ "limits", "min_dimension", OPT_UINT, O(lim.min_dim), 1, 8192, NULL },
+	{ "limits", "max_dimension", OPT_UINT, O(lim.max_dim), 1, 8192, NULL },
+	{ "limits", "max_prompt_bytes", OPT_UINT, O(lim.max_prompt), 1, 8000, NULL },
 	{ "limits", "new_images_per_minute", OPT_UINT,
-	    O(new_images_per_minute), 0, 1000000 },
+	    O(new_images_per_minute), 0, 1000000, NULL },
 	{ "limits", "new_images_burst", OPT_UINT, O(new_images_burst),
-	    1, 1000000 },
-	{ "limits", "trusted_proxies", OPT_STR, O(trusted_proxies), 0, 0 },
-	{ "database", "host", OPT_STR, O(db_host), 0, 0 },
-	{ "database", "port", OPT_UINT, O(db_port), 0, 65535 },
-	{ "database", "socket", OPT_STR, O(db_socket), 0, 0 },
-	{ "database", "user", OPT_STR, O(db_user), 0, 0 },
-	{ "database", "password", OPT_STR, O(db_password), 0, 0 },
-	{ "database", "password_file", OPT_STR, O(db_password_file), 0, 0 },
-	{ "database", "name", OPT_STR, O(db_name), 0, 0 },
+	    1, 1000000, NULL },
+	{ "limits", "trusted_proxies", OPT_STR, O(trusted_proxies), 0, 0, NULL },
+	{ "database", "host", OPT_STR, O(db_host), 0, 0, NULL },
+	{ "database", "port", OPT_UINT, O(db_port), 0, 65535, NULL },
+	{ "database", "socket", OPT_STR, O(db_socket), 0, 0, NULL },
+	{ "database", "user", OPT_STR, O(db_user), 0, 0, NULL },
+	{ "database", "password", OPT_STR, O(db_password), 0, 0, NULL },
+	{ "database", "password_file", OPT_STR, O(db_password_file), 0, 0, NULL },
+	{ "database", "name", OPT_STR, O(db_name), 0, 0, NULL },
 	{ "database", "connect_timeout", OPT_SECONDS,
-	    O(db_connect_timeout_ms), 0.1, 60 },
-	{ "generation", "backend", OPT_STR, O(backend), 0, 0 },
-	{ "generation", "model", OPT_STR, O(model), 0, 0 },
-	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600 },
+	    O(db_connect_timeout_ms), 0.1, 60, NULL },
+	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
+	{ "generation", "model", OPT_STR, O(model), 0, 0, NULL },
+	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600, NULL },
 	{ "generation", "pending_lease", OPT_SECONDS,
-	    O(pending_lease_ms), 0.1, 600 },
+	    O(pending_lease_ms), 0.1, 600, NULL },
 	{ "generation", "retry_backoff", OPT_SECONDS, O(retry_backoff_ms),
-	    0, 86400 },
+	    0, 86400, NULL },
 	{ "generation", "retry_backoff_max", OPT_SECONDS,
-	    O(retry_backoff_max_ms), 0, 864000 },
+	    O(retry_backoff_max_ms), 0, 864000, NULL },
 	{ "generation", "cost_per_megapixel", OPT_DOUBLE,
-	    O(cost_per_megapixel), 0, 100 },
-	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600 },
-	{ "store", "dir", OPT_STR, O(store_dir), 0, 0 },
-	{ "store", "url", OPT_URL_PREFIX, O(store_url), 0, 0 },
-	{ "store", "delivery", OPT_DELIVERY, O(delivery), 0, 0 },
-	{ "store", "inline_send", OPT_INLINE_SEND, O(inline_send), 0, 0 },
-	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0 },
-	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000 },
-	{ "stats", "token", OPT_STR, O(stats_token), 0, 0 },
-	{ "store", "mode", OPT_STORE_MODE, O(store_mode), 0, 0 },
+	    O(cost_per_megapixel), 0, 100, NULL },
+	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600, NULL },
+	{ "store", "dir", OPT_STR, O(store_dir), 0, 0, NULL },
+	{ "store", "url", OPT_URL_PREFIX, O(store_url), 0, 0, NULL },
+	{ "store", "delivery", OPT_ENUM, O(delivery), 0, 0, delivery_names },
+	{ "store", "inline_send", OPT_ENUM, O(inline_send), 0, 0, send_names },
+	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0, NULL },
+	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000, NULL },
+	{ "stats", "token", OPT_STR, O(stats_token), 0, 0, NULL },
+	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
-	    1024, 268435456 },
-	{ "fal", "mode", OPT_FAL_MODE, O(fal_mode), 0, 0 },
-	{ "fal", "queue_base", OPT_STR, O(fal_queue_base), 0, 0 },
-	{ "fal", "run_base", OPT_STR, O(fal_run_base), 0, 0 },
-	{ "fal", "key_file", OPT_STR, O(fal_key_file), 0, 0 },
-	{ "fal", "poll_interval", OPT_SECONDS, O(fal_poll_ms), 0.01, 60 },
+	    1024, 268435456, NULL },
+	{ "fal", "mode", OPT_ENUM, O(fal_mode), 0, 0, fal_mode_names },
+	{ "fal", "queue_base", OPT_STR, O(fal_queue_base), 0, 0, NULL },
+	{ "fal", "run_base", OPT_STR, O(fal_run_base), 0, 0, NULL },
+	{ "fal", "key_file", OPT_STR, O(fal_key_file), 0, 0, NULL },
+	{ "fal", "poll_interval", OPT_SECONDS, O(fal_poll_ms), 0.01, 60, NULL },
 	{ "fal", "connect_timeout", OPT_SECONDS,
-	    O(fal_connect_timeout_ms), 0.05, 120 },
+	    O(fal_connect_timeout_ms), 0.05, 120, NULL },
 	{ "fal", "request_timeout", OPT_SECONDS,
-	    O(fal_request_timeout_ms), 0.1, 3600 },
+	    O(fal_request_timeout_ms), 0.1, 3600, NULL },
 	{ "fal", "max_response_bytes", OPT_UINT, O(fal_max_response_bytes),
-	    1024, 67108864 },
-	{ "fal", "num_inference_steps", OPT_UINT, O(fal_steps), 1, 50 },
-	{ "fal", "enable_safety_checker", OPT_BOOL, O(fal_safety), 0, 0 },
-	{ "fal", "nsfw", OPT_NSFW, O(fal_nsfw), 0, 0 },
-	{ "fal", "blocked_image", OPT_STR, O(fal_blocked_image), 0, 0 },
-	{ "fal", "max_attempts", OPT_UINT, O(fal_max_attempts), 1, 10 },
-	{ "fal", "retry_backoff", OPT_SECONDS, O(fal_backoff_ms), 0, 60 },
+	    1024, 67108864, NULL },
+	{ "fal", "num_inference_steps", OPT_UINT, O(fal_steps), 1, 50, NULL },
+	{ "fal", "enable_safety_checker", OPT_BOOL, O(fal_safety), 0, 0, NULL },
+	{ "fal", "nsfw", OPT_ENUM, O(fal_nsfw), 0, 0, nsfw_names },
+	{ "fal", "blocked_image", OPT_STR, O(fal_blocked_image), 0, 0, NULL },
+	{ "fal", "max_attempts", OPT_UINT, O(fal_max_attempts), 1, 10, NULL },
+	{ "fal", "retry_backoff", OPT_SECONDS, O(fal_backoff_ms), 0, 60, NULL },
 	{ "fal", "retry_backoff_max", OPT_SECONDS, O(fal_backoff_max_ms),
-	    0, 600 },
-	{ "fal", "allowed_hosts", OPT_STR, O(fal_allowed_hosts), 0, 0 },
-	{ "fal", "allow_http", OPT_BOOL, O(fal_allow_http), 0, 0 },
+	    0, 600, NULL },
+	{ "fal", "allowed_hosts", OPT_STR, O(fal_allowed_hosts), 0, 0, NULL },
+	{ "fal", "allow_http", OPT_BOOL, O(fal_allow_http), 0, 0, NULL },
 };
 
-static const char *const delivery_names[DELIVERY__MAX] = {
-	"redirect", "inline"
-};
-static const char *const send_names[SEND__MAX] = {
-	"stream", "x-accel-redirect", "x-sendfile"
-};
-static const char *const store_mode_names[STORE__MAX] = {
-	"local", "remote"
-};
-static const char *const fal_mode_names[FAL__MAX] = {
-	"queue", "sync"
-};
-static const char *const nsfw_names[NSFW__MAX] = {
-	"fail", "blocked"
-};
 static const char *const bool_names[] = {
 	"false", "true", "no", "yes", "off", "on", "0", "1"
 };
@@ -266,6 +266,26 @@ valid_url_prefix(const char *v)
 	    strncmp(v, "https://", 8) == 0;
 }
 
+/* An enumerated setting: its index in o->names, or "must be a, b or c". */
+static int
+set_enum(struct parse *p, const struct opt *o, const char *v, void *field)
+{
+	char	 msg[200];
+	size_t	 n = 0;
+	int	 i;
+
+	for (i = 0; o->names[i] != NULL; i++)
+		if (strcmp(v, o->names[i]) == 0) {
+			*(int *)field = i;	/* enums are int-sized here */
+			return 1;
+		}
+	n = (size_t)snprintf(msg, sizeof(msg), "%s: must be", o->name);
+	for (int k = 0; k < i && n < sizeof(msg); k++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s %s",
+		    k == 0 ? "" : k == i - 1 ? " or" : ",", o->names[k]);
+	return fail(p, "%s: %s", msg, v);
+}
+
 static int
 set_opt(struct parse *p, const struct opt *o, const char *v)
 {
@@ -311,42 +331,14 @@ set_opt(struct parse *p, const struct opt *o, const char *v)
 			    o->name, v);
 		*(int *)field = i;
 		return 1;
-	case OPT_DELIVERY:
-		if ((i = index_of(v, delivery_names, DELIVERY__MAX)) < 0)
-			return fail(p, "%s: must be redirect or inline: %s",
-			    o->name, v);
-		*(enum delivery *)field = (enum delivery)i;
-		return 1;
-	case OPT_INLINE_SEND:
-		if ((i = index_of(v, send_names, SEND__MAX)) < 0)
-			return fail(p, "%s: must be stream, x-accel-redirect or "
-			    "x-sendfile: %s", o->name, v);
-		*(enum inline_send *)field = (enum inline_send)i;
-		return 1;
+	case OPT_ENUM:
+		return set_enum(p, o, v, field);
 	case OPT_BOOL:
 		if ((i = index_of(v, bool_names, (int)(sizeof(bool_names) /
 		    sizeof(bool_names[0])))) < 0)
 			return fail(p, "%s: must be true or false: %s",
 			    o->name, v);
 		*(int *)field = i % 2;
-		return 1;
-	case OPT_STORE_MODE:
-		if ((i = index_of(v, store_mode_names, STORE__MAX)) < 0)
-			return fail(p, "%s: must be local or remote: %s",
-			    o->name, v);
-		*(enum store_mode *)field = (enum store_mode)i;
-		return 1;
-	case OPT_FAL_MODE:
-		if ((i = index_of(v, fal_mode_names, FAL__MAX)) < 0)
-			return fail(p, "%s: must be queue or sync: %s",
-			    o->name, v);
-		*(enum fal_mode *)field = (enum fal_mode)i;
-		return 1;
-	case OPT_NSFW:
-		if ((i = index_of(v, nsfw_names, NSFW__MAX)) < 0)
-			return fail(p, "%s: must be fail or blocked: %s",
-			    o->name, v);
-		*(enum fal_nsfw *)field = (enum fal_nsfw)i;
 		return 1;
 	case OPT_STR:
 		break;

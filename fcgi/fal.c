@@ -653,15 +653,7 @@ download(struct fal_ctx *ctx, const struct gen_job *job,
 		    "claimed", img_fmt_ext(r->fmt));
 		goto out;
 	}
-	store_file_name(job->hash, r->fmt, res->file, sizeof(res->file));
-	if (store_write(c->store_dir, res->file, x.buf, x.len) == -1) {
-		failf(ctx, res, "store", "cannot write the image store: %s",
-		    strerror(errno));
-		res->file[0] = '\0';
-		goto out;
-	}
-	res->file_size = (int64_t)x.len;
-	rc = 0;
+	rc = backend_store(c, job, x.buf, x.len, res);
 out:
 	xfer_free(&x);
 	return rc;
@@ -689,27 +681,14 @@ store_blocked(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	gdImagePaletteToTrueColor(src);
 	if ((im = gdImageScale(src, r->w, r->h)) != NULL)
-		data = r->fmt == FMT_PNG ? gdImagePngPtr(im, &size) :
-		    gdImageJpegPtr(im, &size, 85);
+		data = backend_encode(im, r->fmt, &size);
 	if (data == NULL || size <= 0) {
 		log_error(job->rid, "fal: cannot scale blocked_image");
 		goto out;
 	}
-	store_file_name(job->hash, r->fmt, res->file, sizeof(res->file));
-	if (store_write(c->store_dir, res->file, data, (size_t)size) == -1) {
-		failf(ctx, res, "store", "cannot write the image store: %s",
-		    strerror(errno));
-		res->file[0] = '\0';
+	if (backend_store(c, job, data, (size_t)size, res) == -1)
 		goto out;
-	}
-	res->ok = 1;
-	res->error_kind[0] = res->error_message[0] = '\0';
 	res->url[0] = '\0';
-	res->file_size = size;
-	res->width = r->w;
-	res->height = r->h;
-	strlcpy_chk(res->content_type, img_fmt_mime(r->fmt),
-	    sizeof(res->content_type));
 	log_info(job->rid, "fal: %s flagged NSFW; stored the blocked image",
 	    res->upstream_id[0] ? res->upstream_id : "image");
 	rc = 0;

@@ -88,7 +88,7 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	const struct img_req	*r = job->req;
 	gdImagePtr		 im;
 	void			*data;
-	int			 size = 0;
+	int			 size = 0, rc;
 	int64_t			 t0 = now_ms(), wait;
 
 	wait = ctx->cfg->placeholder_delay_ms;
@@ -108,30 +108,16 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	gdImageFilledRectangle(im, 0, 0, (int)r->w - 1, (int)r->h - 1,
 	    bg_colour(im, job->hash));
 	draw_prompt(im, r->prompt, gdImageColorAllocate(im, 255, 255, 255));
-	data = r->fmt == FMT_PNG ? gdImagePngPtr(im, &size) :
-	    gdImageJpegPtr(im, &size, 85);
+	data = backend_encode(im, r->fmt, &size);
 	gdImageDestroy(im);
 	if (data == NULL) {
 		gen_result_fail(res, "internal", "cannot encode the image");
 		return -1;
 	}
-	store_file_name(job->hash, r->fmt, res->file, sizeof(res->file));
-	if (store_write(ctx->cfg->store_dir, res->file, data, (size_t)size)
-	    == -1) {
-		gdFree(data);
-		res->file[0] = '\0';
-		gen_result_fail(res, "store", "cannot write the image store");
-		return -1;
-	}
+	rc = backend_store(ctx->cfg, job, data, (size_t)size, res);
 	gdFree(data);
-	res->ok = 1;
-	res->file_size = size;
-	res->width = r->w;
-	res->height = r->h;
-	strlcpy_chk(res->content_type, img_fmt_mime(r->fmt),
-	    sizeof(res->content_type));
 	res->upstream_ms = now_ms() - t0;
-	return 0;
+	return rc;
 }
 
 const struct backend backend_placeholder = {
