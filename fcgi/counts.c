@@ -87,11 +87,20 @@ take_all(void)
 	return list;
 }
 
+/*
+ * One flush at a time: the final flush at SIGTERM must wait for a
+ * periodic one that has taken counts but not written them yet.
+ */
+static pthread_mutex_t	 flushing = PTHREAD_MUTEX_INITIALIZER;
+
 int
 counts_flush(struct db *db)
 {
-	struct count	*list = take_all(), *next;
+	struct count	*list, *next;
 	int		 done = 0, failed = 0;
+
+	pthread_mutex_lock(&flushing);
+	list = take_all();
 
 	for (; list != NULL; list = next) {
 		next = list->next;
@@ -106,5 +115,6 @@ counts_flush(struct db *db)
 			done++;
 		free(list);
 	}
+	pthread_mutex_unlock(&flushing);
 	return failed ? -1 : done;
 }

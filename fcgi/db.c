@@ -5,6 +5,7 @@
 
 #include <mysql.h>
 #include <errmsg.h>
+#include <mysqld_error.h>
 
 #include "cfg.h"
 #include "db.h"
@@ -113,7 +114,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	" retryable = ?,"
 	" next_attempt_at = NOW(3) + INTERVAL LEAST(? << LEAST(attempts - 1, 20),"
 	" ?) MICROSECOND"
-	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
+	" AND owner_conn = ?",
 	[ST_RETRY] =
 	"UPDATE generation_status SET status = 'pending',"
 	" owner_conn = CONNECTION_ID(), owner_host = ?,"
@@ -144,7 +146,15 @@ struct db {
 	MYSQL			*m;
 	MYSQL_STMT		*st[ST__MAX];
 	char			 owner_host[80];
+	char			 lock_prefix[11];	/* "pp" + 8 hex of the DB */
+	int64_t			 used_ms;	/* last statement, now_ms() */
+	uint64_t		 gen_conn;	/* our connection id when we
+						   became the generator */
+	char			 init_sql[128];
 };
+
+/* A connection idle this long is pinged before it is trusted again. */
+#define IDLE_PING_MS	5000
 
 /* Parameters for one statement, bound by value. */
 #define MAXP	16
@@ -213,13 +223,16 @@ p_null(struct params *p)
 	*b->is_null = 1;
 }
 
-/* The named lock: 64 characters at most, shared by all hosts. */
+/*
+ * The named lock: 64 characters at most, shared by all hosts. Lock names
+ * are global to the MySQL server, so they carry the database too: two
+ * installations on one server must not wait on each other.
+ */
 static void
-lock_name(const char *hash, char *out)
+lock_name(const struct db *db, const char *hash, char *out)
 {
-	out[0] = 'p';
-	out[1] = 'p';
-	memcpy(out + 2, hash, 62);
+	memcpy(out, db->lock_prefix, 10);
+	memcpy(out + 10, hash, 54);
 	out[64] = '\0';
 }
 
@@ -255,7 +268,7 @@ struct db *
 db_new(const struct cfg *cfg)
 {
 	struct db	*db = xcalloc(1, sizeof(*db));
-	char		 host[64];
+	char		 host[64], dbhash[HASH_HEX_LEN + 1];
 
 	db->cfg = cfg;
 	if (gethostname(host, sizeof(host)) != 0)
@@ -263,6 +276,16 @@ db_new(const struct cfg *cfg)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(db->owner_host, sizeof(db->owner_host), "%.60s:%d", host,
 	    (int)getpid());
+	hash_sha256_hex(cfg->db_name, strlen(cfg->db_name), dbhash);
+	snprintf(db->lock_prefix, sizeof(db->lock_prefix), "pp%.8s", dbhash);
+	/*
+	 * All hosts must agree on what NOW() means. A generator's connection
+	 * sits idle while the backend works: the server must not close it
+	 * (and free its lock) before the generation timeout.
+	 */
+	snprintf(db->init_sql, sizeof(db->init_sql), "SET time_zone = "
+	    "'+00:00', wait_timeout = GREATEST(@@session.wait_timeout, %u)",
+	    cfg->gen_timeout_ms / 1000 + cfg->max_wait_ms / 1000 + 60);
 	return db;
 }
 
@@ -281,6 +304,10 @@ db_ensure(struct db *db)
 	const struct cfg	*c = db->cfg;
 	unsigned		 cto, rto;
 
+	/* The server or a proxy may have closed an idle connection. */
+	if (db->m != NULL && now_ms() - db->used_ms > IDLE_PING_MS &&
+	    mysql_ping(db->m) != 0)
+		db_disconnect(db);
 	if (db->m != NULL)
 		return 0;
 	if ((db->m = mysql_init(NULL)) == NULL)
@@ -292,8 +319,7 @@ db_ensure(struct db *db)
 	mysql_options(db->m, MYSQL_OPT_READ_TIMEOUT, &rto);
 	mysql_options(db->m, MYSQL_OPT_WRITE_TIMEOUT, &rto);
 	mysql_options(db->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	/* All hosts must agree on what NOW() means. */
-	mysql_options(db->m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	mysql_options(db->m, MYSQL_INIT_COMMAND, db->init_sql);
 	if (mysql_real_connect(db->m,
 	    c->db_socket ? NULL : c->db_host, c->db_user, c->db_password,
 	    c->db_name, c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
@@ -304,6 +330,7 @@ db_ensure(struct db *db)
 		db->m = NULL;
 		return -1;
 	}
+	db->used_ms = now_ms();
 	return 0;
 }
 
@@ -335,11 +362,23 @@ stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 
 	if ((st = stmt_get(db, id)) == NULL)
 		return NULL;
-	if ((p->n > 0 && mysql_stmt_bind_param(st, p->b) != 0) ||
-	    mysql_stmt_execute(st) != 0) {
-		fault(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+	if (p->n > 0 && mysql_stmt_bind_param(st, p->b) != 0) {
+		fault(db, "bind", mysql_stmt_errno(st), mysql_stmt_error(st));
 		return NULL;
 	}
+	/*
+	 * Concurrent upserts of one row can deadlock in InnoDB. Each of our
+	 * statements is its own transaction, rolled back whole by the
+	 * deadlock, so running it again is safe.
+	 */
+	for (int tries = 1; mysql_stmt_execute(st) != 0; tries++) {
+		if (mysql_stmt_errno(st) != ER_LOCK_DEADLOCK || tries == 3) {
+			fault(db, "execute", mysql_stmt_errno(st),
+			    mysql_stmt_error(st));
+			return NULL;
+		}
+	}
+	db->used_ms = now_ms();
 	return st;
 }
 
@@ -502,7 +541,7 @@ db_lock(struct db *db, const char *hash, int64_t timeout_ms)
 	char		 name[65];
 	long long	 v;
 
-	lock_name(hash, name);
+	lock_name(db, hash, name);
 	p_str(&p, name);
 	p_double(&p, timeout_ms > 0 ? timeout_ms / 1000.0 : 0.0);
 	if (stmt_scalar(db, ST_LOCK, &p, &v) == -1)
@@ -517,7 +556,7 @@ db_unlock(struct db *db, const char *hash)
 	char		 name[65];
 	long long	 v;
 
-	lock_name(hash, name);
+	lock_name(db, hash, name);
 	p_str(&p, name);
 	return stmt_scalar(db, ST_UNLOCK, &p, &v);
 }
@@ -532,6 +571,7 @@ db_start(struct db *db, const char *hash, unsigned lease_ms)
 	p_str(&p, hash);
 	if ((n = stmt_run(db, ST_START, &p)) < 0)
 		return -1;
+	db->gen_conn = mysql_thread_id(db->m);
 	return n == 1;
 }
 
@@ -551,6 +591,7 @@ db_takeover(struct db *db, const char *hash, uint64_t old_owner,
 		p_null(&p);
 	if ((n = stmt_run(db, ST_TAKEOVER, &p)) < 0)
 		return -1;
+	db->gen_conn = mysql_thread_id(db->m);
 	return n == 1;
 }
 
@@ -610,6 +651,7 @@ record_failed(struct db *db, const char *hash, const struct gen_result *res,
 	p_u64(&p, (uint64_t)backoff_ms * 1000);
 	p_u64(&p, (uint64_t)backoff_max_ms * 1000);
 	p_str(&p, hash);
+	p_u64(&p, db->gen_conn);
 	return stmt_run(db, ST_FAIL, &p);
 }
 

@@ -94,8 +94,12 @@ int	db_complete_from_cache(struct db *, const char *hash);
 
 /*
  * Record a finished generation: completed (and into image_cache) when
- * res->ok, else failed. url is the public URL to record. Returns 1 if
- * recorded, 0 if another generator had already finished the row, -1.
+ * res->ok, else failed. A success is recorded while the row is still
+ * unfinished, whoever generates it now; a failure only while the row is
+ * still ours (a generator that lost its connection and was replaced
+ * must not fail its successor's work). url is the public URL to record.
+ * Returns 1 if recorded, 0 if not (another generator finished first, or
+ * the row is no longer ours), -1.
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    const char *url, unsigned backoff_ms, unsigned backoff_max_ms);

@@ -21,6 +21,7 @@
 #define GENERATOR_LOCK_MS	5000
 /* A pending row's generator is between INSERT and GET_LOCK: retry soon. */
 #define PENDING_RETRY_MS	2
+#define PENDING_RETRY_MAX_MS	250
 
 static const char *const outcome_names[OUT__MAX] = {
 	"hit", "generated", "waited", "failed", "timeout", "db_error",
@@ -157,7 +158,7 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 {
 	struct worker	*w = rq->w;
 	struct gen_row	 row;
-	int64_t		 locked_us;
+	int64_t		 locked_us, pause = PENDING_RETRY_MS;
 	int		 rc;
 
 	for (;;) {
@@ -167,7 +168,12 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 			fr->kind = FLIGHT_TIMEOUT;
 			return;
 		}
-		if (rc == -1 || (rc = db_fetch(w->db, rq->hash, &row)) == -1) {
+		if (rc == -1) {
+			fr->kind = FLIGHT_DBERR;
+			return;
+		}
+		if ((rc = db_fetch(w->db, rq->hash, &row)) == -1) {
+			db_unlock(w->db, rq->hash);
 			fr->kind = FLIGHT_DBERR;
 			return;
 		}
@@ -204,7 +210,15 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 			fr->kind = FLIGHT_TIMEOUT;
 			return;
 		}
-		sleep_ms(PENDING_RETRY_MS);
+		/*
+		 * Pending and ours to wait for: its generator is about to take
+		 * the lock, or died before it could (its lease then runs out).
+		 * Back off, so that a dead one is not polled hard for a lease.
+		 */
+		sleep_ms(pause < deadline - now_ms() ? pause :
+		    deadline - now_ms());
+		pause = pause * 2 > PENDING_RETRY_MAX_MS ? PENDING_RETRY_MAX_MS :
+		    pause * 2;
 	}
 }
 

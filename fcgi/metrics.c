@@ -15,7 +15,7 @@
 static const char *const outcome_names[] = {
 	"hit", "generated", "waited", "failed", "timeout", "db_error",
 	"bad_request", "not_found", "bad_method", "stats", "metrics",
-	"unauthorized", "forbidden", "error", "other"
+	"unauthorized", "forbidden", "error", "rate_limited", "other"
 };
 #define N_OUTCOMES	(sizeof(outcome_names) / sizeof(outcome_names[0]))
 
@@ -232,6 +232,21 @@ put_counter(FILE *f, const char *name, const char *help, size_t off)
 }
 
 /*
+ * A counter family: one series per value of label, read from n
+ * consecutive counters of the slot starting at off.
+ */
+static void
+put_family(FILE *f, const char *name, const char *help, const char *label,
+    const char *const *values, size_t n, size_t off)
+{
+	head(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+		    (unsigned long long)sum_u(off + i *
+		    sizeof(atomic_uint_least64_t)));
+}
+
+/*
  * Microseconds as seconds, exactly (no binary-fraction noise) and in the
  * shortest form: 0.0005, 1, 2.5.
  */
@@ -283,29 +298,20 @@ metrics_render(size_t *len)
 {
 	char	*buf = NULL;
 	FILE	*f;
-	size_t	 i;
 
 	if ((f = open_memstream(&buf, len)) == NULL) {
 		fprintf(stderr, "promptpix: out of memory (metrics)\n");
 		abort();
 	}
-	head(f, "promptpix_requests_total", "counter",
-	    "Finished requests by outcome.");
-	for (i = 0; i < N_OUTCOMES; i++)
-		fprintf(f, "promptpix_requests_total{outcome=\"%s\"} %llu\n",
-		    outcome_names[i], (unsigned long long)sum_u(
-		    offsetof(struct slot, requests) + i *
-		    sizeof(atomic_uint_least64_t)));
+	put_family(f, "promptpix_requests_total",
+	    "Finished requests by outcome.", "outcome", outcome_names,
+	    N_OUTCOMES, offsetof(struct slot, requests));
 	put_gauge(f, "promptpix_requests_in_flight",
 	    "Requests being answered now.",
 	    offsetof(struct slot, requests_in_flight));
-	head(f, "promptpix_generations_total", "counter",
-	    "Finished generations (backend runs) by result.");
-	for (i = 0; i < MG__MAX; i++)
-		fprintf(f, "promptpix_generations_total{result=\"%s\"} %llu\n",
-		    gen_names[i], (unsigned long long)sum_u(
-		    offsetof(struct slot, generations) + i *
-		    sizeof(atomic_uint_least64_t)));
+	put_family(f, "promptpix_generations_total",
+	    "Finished generations (backend runs) by result.", "result",
+	    gen_names, MG__MAX, offsetof(struct slot, generations));
 	put_gauge(f, "promptpix_generations_in_flight",
 	    "Generations in progress now.",
 	    offsetof(struct slot, generating));
@@ -327,13 +333,8 @@ metrics_render(size_t *len)
 	put_hist(f, "promptpix_generation_seconds",
 	    "Time the backend took per generation.",
 	    offsetof(struct slot, gen), gen_le, NB(gen_le));
-	head(f, "promptpix_db_errors_total", "counter",
-	    "Database errors by kind.");
-	for (i = 0; i < MDB__MAX; i++)
-		fprintf(f, "promptpix_db_errors_total{kind=\"%s\"} %llu\n",
-		    db_names[i], (unsigned long long)sum_u(
-		    offsetof(struct slot, db_errors) + i *
-		    sizeof(atomic_uint_least64_t)));
+	put_family(f, "promptpix_db_errors_total", "Database errors by kind.",
+	    "kind", db_names, MDB__MAX, offsetof(struct slot, db_errors));
 	if (fclose(f) != 0) {
 		fprintf(stderr, "promptpix: out of memory (metrics)\n");
 		abort();

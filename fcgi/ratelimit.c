@@ -157,17 +157,19 @@ ratelimit_client(const char *remote_addr, const char *xff,
 	if (strlen(xff) >= sizeof(buf))
 		xff += strlen(xff) - (sizeof(buf) - 1);
 	strlcpy_chk(buf, xff, sizeof(buf));
-	for (t = strtok_r(buf, ",", &save); t != NULL && n < 32;
+	/* Keep the right-most 32 hops: those are the ones proxies added. */
+	for (t = strtok_r(buf, ",", &save); t != NULL;
 	    t = strtok_r(NULL, ",", &save)) {
 		t += strspn(t, " ");
 		t[strcspn(t, " ")] = '\0';
 		if (*t != '\0')
-			tok[n++] = t;
+			tok[n++ % 32] = t;
 	}
 	/* From the right: the first address our proxies did not add. */
-	while (n-- > 0) {
-		strlcpy_chk(out, tok[n], outsz);
-		if (!trusted_addr(trusted, tok[n], strlen(tok[n])))
+	for (int k = 0; k < n && k < 32; k++) {
+		t = tok[(n - 1 - k) % 32];
+		strlcpy_chk(out, t, outsz);
+		if (!trusted_addr(trusted, t, strlen(t)))
 			return;
 	}
 }

@@ -45,7 +45,7 @@ supervise(unsigned n, unsigned *slot)
 	struct sigaction	 sa;
 	pid_t			*kids = xcalloc(n, sizeof(*kids));
 	pid_t			 self = getpid(), pid;
-	int			 status;
+	int			 status, err;
 	unsigned		 i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -53,25 +53,34 @@ supervise(unsigned n, unsigned *slot)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	for (i = 0; i < n; i++) {
-		if ((kids[i] = spawn(self)) == 0) {
-			free(kids);
-			*slot = i;
-			return 0;
-		}
-		if (kids[i] < 0) {
-			log_error(NULL, "fork: %s", strerror(errno));
-			return -1;
-		}
-	}
 	while (!stopping) {
+		/* Start every missing child; a failed fork is tried again. */
+		for (i = 0; i < n && !stopping; i++) {
+			if (kids[i] > 0)
+				continue;
+			if ((kids[i] = spawn(self)) == 0) {
+				free(kids);
+				*slot = i;
+				return 0;
+			}
+			if (kids[i] < 0) {
+				log_error(NULL, "fork: %s; trying again",
+				    strerror(errno));
+				kids[i] = 0;
+				sleep_ms(1000);
+			}
+		}
 		if ((pid = waitpid(-1, &status, 0)) < 0) {
+			err = errno;
 			/* EINTR: a signal. SIGUSR1 is passed on to all. */
 			if (flushing) {
 				flushing = 0;
 				for (i = 0; i < n; i++)
-					kill(kids[i], SIGUSR1);
+					if (kids[i] > 0)
+						kill(kids[i], SIGUSR1);
 			}
+			if (err == ECHILD)
+				sleep_ms(1000);	/* none alive: forks failing */
 			continue;
 		}
 		for (i = 0; i < n && kids[i] != pid; i++)
@@ -82,12 +91,8 @@ supervise(unsigned n, unsigned *slot)
 		    (int)pid, WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) :
 		    WEXITSTATUS(status));
+		kids[i] = 0;
 		sleep_ms(100);	/* no fork storm if children die at once */
-		if ((kids[i] = spawn(self)) == 0) {
-			free(kids);
-			*slot = i;
-			return 0;
-		}
 	}
 	for (i = 0; i < n; i++)
 		if (kids[i] > 0)

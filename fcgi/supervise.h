@@ -10,8 +10,8 @@
 /*
  * Returns 0 in a child (which goes on to serve), with *slot set to its
  * place (0..n-1; a replacement takes the place of the child it
- * replaces), and 1 in the parent once it has stopped all children; -1
- * if it could not fork at all.
+ * replaces), and 1 in the parent once it has stopped all children. A
+ * fork that fails is tried again every second.
  */
 int	supervise(unsigned n, unsigned *slot);
 

@@ -66,3 +66,36 @@ def test_two_hosts_one_database(env):
         assert a.sql("SELECT total_requests, api_calls_made FROM generation_status") == [["100", "1"]]
         # Each host answered its half.
         assert a.log().count("outcome=") == 50 and b.log().count("outcome=") == 50
+
+
+def test_short_server_wait_timeout_does_not_pay_twice(env):
+    """A server that closes idle connections quickly must not close the
+    generator's (its lock would go, and a waiter would generate again)."""
+    old = env.db.query("SELECT @@GLOBAL.wait_timeout")[0][0]
+    env.db.query("SET GLOBAL wait_timeout = 2")
+    try:
+        with env.front(processes=1, threads=4, overrides={("placeholder", "delay"): "4"}) as f:
+            gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
+            gen.start()
+            stack.wait_until(lambda: f.sql("SELECT status FROM generation_status")
+                             == [["generating"]], 5, "generating")
+            w = f.get(SUNSET)
+            gen.join()
+            assert gen.r.status == 302 and w.status == 302, (gen.r, w)
+            assert f.sql("SELECT attempts, api_calls_made FROM generation_status") == [["1", "1"]]
+    finally:
+        env.db.query("SET GLOBAL wait_timeout = %s" % old)
+
+
+def test_connections_killed_while_idle_are_replaced(env):
+    """After MariaDB drops idle connections (a restart, a proxy's idle
+    cut, KILL), the next request reconnects instead of answering 503."""
+    with env.front(processes=1, threads=2) as f:
+        assert f.get("/64x64.jpg?text=before").status == 302
+        for (cid,) in env.db.query("SELECT id FROM information_schema.PROCESSLIST"
+                                   " WHERE user = 'promptpix'"):
+            env.db.query("KILL %s" % cid)
+        time.sleep(5.5)     # the condition under test: connections idle past the ping age
+        for i in range(4):
+            r = f.get("/64x64.jpg?text=after%%20%d" % i)
+            assert r.status == 302, r

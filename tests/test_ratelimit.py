@@ -18,6 +18,8 @@ def test_new_images_limited_hits_and_waiters_not(env):
         assert 1 <= int(r.header("retry-after")) <= 31, r
         assert f.sql("SELECT COUNT(*) FROM generation_status WHERE prompt = 'three'") == [["0"]]
         assert f.sql("SELECT SUM(api_calls_made) FROM generation_status") == [["2"]]
+        m = f.get("/metrics").body.decode()
+        assert 'promptpix_requests_total{outcome="rate_limited"} 1\n' in m, m
         # Existing images are still served to the limited client, by both processes.
         for _ in range(6):
             assert f.get("/128x128.jpg?text=one").status == 302

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 
+from . import stack
 from .stack import ROOT, can_connect, wait_until
 
 APACHE = "/usr/sbin/apache2"
@@ -214,17 +215,8 @@ class Apache:
     def stop(self):
         """SIGTERM: Apache stops its children, and mod_fcgid its
         processes (SIGTERM, then SIGKILL after a few seconds)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stack.stop_process(self.proc, 20)
         self.proc = None
 
     def log_text(self):
-        try:
-            return open(self.error_log, errors="replace").read()
-        except OSError:
-            return ""
+        return stack.read_text(self.error_log)

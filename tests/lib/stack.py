@@ -45,6 +45,29 @@ def can_connect(addr):
     return True
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM proc; SIGKILL its process group if it outlives timeout."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait()
+
+
+def read_text(path):
+    """A log file's text, or "" if there is none yet."""
+    try:
+        return open(path, errors="replace").read()
+    except OSError:
+        return ""
+
+
 def which(*names):
     for n in names:
         p = shutil.which(n) or (os.path.exists("/usr/sbin/" + n) and "/usr/sbin/" + n)
@@ -122,13 +145,7 @@ class MariaDB:
         return out.stdout
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
         self.proc = None
 
 
@@ -188,20 +205,11 @@ class Responders:
         return [int(k) for k in kids] or [self.proc.pid]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def log_text(self):
-        try:
-            return open(self.log, errors="replace").read()
-        except OSError:
-            return ""
+        return read_text(self.log)
 
 
 NGINX_WRAPPER = """
@@ -260,13 +268,7 @@ class Nginx:
                    10, "nginx on port %d" % self.port)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 
