@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make soak: a bounded run of mixed traffic (hits, new prompts, waiters,
-HEAD, hostile input) through nginx against real MariaDB, then checks:
+HEAD, failing generations, hostile input) through nginx against real
+MariaDB, with the fal.ai backend against the stand-in, then checks:
 every request got an answer, SUM(total_requests) equals the valid
 requests sent, and the responders' RSS stayed under a bound.
 
@@ -18,8 +19,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lib import stack  # noqa: E402
+from tests.lib import falstub, stack  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
+from tests.test_fal import KEY, fal_front  # noqa: E402
 
 RSS_BOUND_MB = 32
 HOSTILE = [
@@ -41,6 +43,10 @@ def rss(pids):
     return total
 
 
+def stub_prompts(f):
+    return [r[0] for r in f.sql("SELECT prompt FROM generation_status")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", 120)))
@@ -50,9 +56,14 @@ def main():
     env = Env(a.build)
     ok = True
     try:
-        f = env.front(processes=2, threads=16, overrides={
-            ("placeholder", "delay"): "0.05", ("limits", "new_images_per_minute"): 0}).start()
+        stub = falstub.FalStub(KEY)
+        f = fal_front(env, stub, processes=2, threads=16, overrides={
+            ("fal", "mode"): "sync", ("fal", "max_attempts"): "1",
+            ("generation", "retry_backoff"): "2"}).start()
         hot = ["/256x256.jpg?text=hot%%20%d" % i for i in range(20)]
+        failing = ["/256x256.jpg?text=failing%%20%d" % i for i in range(10)]
+        for i in range(10):
+            stub.script("failing %d" % i, {"status": 500, "detail": "boom"})
         valid = [0]
         statuses = collections.Counter()
         errors = []
@@ -65,8 +76,10 @@ def main():
             while time.monotonic() < end:
                 k = rnd.random()
                 method = "GET"
-                if k < 0.65:
+                if k < 0.60:
                     target, counted = rnd.choice(hot), True
+                elif k < 0.65:
+                    target, counted = rnd.choice(failing), True
                 elif k < 0.80:
                     with lock:
                         seq[0] += 1
@@ -112,14 +125,16 @@ def main():
         for e in errors[:5]:
             print("    " + e)
         print("  valid requests sent %d, SUM(total_requests) %d" % (valid[0], total))
-        print("  images %s, paid calls %s" % (images, calls))
+        print("  images %s, paid calls %s (stand-in counted %d)"
+              % (images, calls, sum(stub.calls(p) for p in stub_prompts(f))))
         print("  responder RSS MB: start %s, max %.1f (bound %d)"
               % (", ".join("%.1f" % v for v in rss0.values()), maxrss, RSS_BOUND_MB))
         print("  responders restarted: %s" % (sorted(f.pp.children()) != sorted(pids)))
         ok = (not errors and total == valid[0] and maxrss <= RSS_BOUND_MB
               and sorted(f.pp.children()) == sorted(pids)
-              and set(statuses) <= {200, 302, 400, 404, 414})
+              and set(statuses) <= {200, 302, 400, 404, 414, 502, 503})
         f.stop()
+        stub.stop()
     finally:
         env.close()
     print("soak: %s" % ("PASS" if ok else "FAIL"))
