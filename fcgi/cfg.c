@@ -144,7 +144,7 @@ void
 cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->processes = 1;
+	c->processes = 2;
 	c->threads = 8;
 	c->max_wait_ms = 30000;
 	c->log_level = LOG_INFO;
