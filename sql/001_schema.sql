@@ -21,10 +21,6 @@ CREATE TABLE IF NOT EXISTS generation_status (
   total_requests      BIGINT UNSIGNED NOT NULL DEFAULT 1,
   api_calls_made      INT UNSIGNED  NOT NULL DEFAULT 0,
   attempts            INT UNSIGNED  NOT NULL DEFAULT 0,
-  -- A failed image is tried again from next_attempt_at on, unless the
-  -- failure was permanent (retryable = 0) until an operator clears it.
-  retryable           TINYINT(1)    NOT NULL DEFAULT 1,
-  next_attempt_at     DATETIME(3)   NULL,
   -- The generator: its connection id (its named lock dies with it) and
   -- host:pid for operators; lease_until bounds a pending election.
   owner_conn          BIGINT UNSIGNED NULL,
