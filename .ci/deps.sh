@@ -7,7 +7,7 @@ set -eu
 # pass and make fuzz.
 PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
 default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
-libcurl4-openssl-dev mariadb-server mariadb-client nginx-light
+libcurl4-openssl-dev fonts-dejavu-core mariadb-server mariadb-client nginx-light
 apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk
 clang libclang-rt-14-dev llvm"
 missing=""

@@ -92,7 +92,9 @@ static const struct opt opts[] = {
 	    O(retry_backoff_max_ms), 0, 864000, NULL },
 	{ "generation", "cost_per_megapixel", OPT_DOUBLE,
 	    O(cost_per_megapixel), 0, 100, NULL },
-	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600, NULL },
+	{ "placeholder", "delay", OPT_SECONDS, O(placeholder_delay_ms), 0, 600,
+	    NULL },
+	{ "placeholder", "font", OPT_STR, O(placeholder_font), 0, 0, NULL },
 	{ "store", "dir", OPT_STR, O(store_dir), 0, 0, NULL },
 	{ "store", "url", OPT_URL_PREFIX, O(store_url), 0, 0, NULL },
 	{ "store", "delivery", OPT_ENUM, O(delivery), 0, 0, delivery_names },
@@ -171,6 +173,8 @@ cfg_defaults(struct cfg *c)
 	c->retry_backoff_max_ms = 3600000;
 	c->cost_per_megapixel = 0.003;
 	c->placeholder_delay_ms = 2000;
+	c->placeholder_font = xstrdup(
+	    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf");
 	c->store_dir = xstrdup("/var/lib/promptpix/img");
 	c->store_url = xstrdup("/img/");
 	c->delivery = DELIVERY_REDIRECT;

@@ -75,6 +75,7 @@ struct cfg {
 	double			 cost_per_megapixel;
 	/* [placeholder] */
 	unsigned		 placeholder_delay_ms;
+	char			*placeholder_font;	/* "" = built-in */
 	/* [store] */
 	char			*store_dir;
 	char			*store_url;	/* public URL prefix, ends in '/' */

@@ -5,9 +5,11 @@
  * written on it, into the image store. It counts as one API call so the
  * savings figures behave as they will with a paid backend.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gd.h>
 #include <gdfontg.h>
@@ -22,10 +24,21 @@ struct ph_ctx {
 	const struct cfg	*cfg;
 };
 
+static pthread_once_t	 font_once = PTHREAD_ONCE_INIT;
+
+/* libgd's FreeType cache must be set up before two threads draw text. */
+static void
+font_setup(void)
+{
+	gdFontCacheSetup();
+}
+
 static void *
 ph_init(const struct cfg *c)
 {
 	struct ph_ctx	*ctx = xcalloc(1, sizeof(*ctx));
+
+	pthread_once(&font_once, font_setup);
 
 	ctx->cfg = c;
 	return ctx;
@@ -48,9 +61,107 @@ bg_colour(gdImagePtr im, const char *hash)
 	    40 + (v >> 8 & 0xff) % 120, 40 + (v & 0xff) % 120);
 }
 
+/* Width of text in pixels at size pt, or -1 if the font cannot draw. */
+static int
+text_width(const char *font, double pt, const char *text)
+{
+	int	 br[8];
+
+	if (gdImageStringFT(NULL, br, 0, (char *)font, pt, 0, 0, 0,
+	    (char *)text) != NULL)
+		return -1;
+	return br[2] - br[0];
+}
+
+/* Draw line centred horizontally with its baseline at y. */
+static void
+draw_line(gdImagePtr im, const char *font, double pt, int fg, int y,
+    const char *line)
+{
+	int	 br[8], w = text_width(font, pt, line);
+
+	gdImageStringFT(im, br, fg, (char *)font, pt, 0,
+	    (gdImageSX(im) - w) / 2, y, (char *)line);
+}
+
 /*
- * Write the prompt in lines that fit the width. libgd's built-in fonts
- * are Latin-1, so bytes outside printable ASCII are drawn as '?'.
+ * A copy of prompt that libgd can draw: its FreeType path decodes UTF-8
+ * only up to 3 bytes, so 4-byte sequences (emoji) are left out. The
+ * prompt is valid UTF-8 (req.c checked it).
+ */
+static char *
+drawable(const char *prompt)
+{
+	char	*out = xmalloc(strlen(prompt) + 1), *o = out;
+
+	while (*prompt != '\0') {
+		if (((unsigned char)*prompt & 0xf8) == 0xf0) {
+			prompt += 4;
+			continue;
+		}
+		*o++ = *prompt++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Write the prompt with a TrueType font: large, word-wrapped, centred;
+ * what does not fit ends in "...". Returns -1 if the font is unusable.
+ */
+static int
+draw_prompt_ft(gdImagePtr im, const char *font, const char *prompt, int fg)
+{
+	char	 lines[32][512], cur[512], *words, *w, *save = NULL;
+	double	 pt;
+	int	 br[8], n = 0, lh, maxw, maxl, y, full = 0;
+
+	pt = (gdImageSX(im) < gdImageSY(im) ? gdImageSX(im) :
+	    gdImageSY(im)) / 14.0;
+	if (pt < 6)
+		pt = 6;
+	if (gdImageStringFT(NULL, br, 0, (char *)font, pt, 0, 0, 0,
+	    (char *)"Ag") != NULL)
+		return -1;
+	lh = (br[1] - br[5]) * 13 / 10;
+	maxw = gdImageSX(im) * 9 / 10;
+	maxl = (gdImageSY(im) * 9 / 10) / (lh > 0 ? lh : 1);
+	if (maxl > 32)
+		maxl = 32;
+	if (maxl < 1)
+		return 0;	/* too small for a line of text */
+	cur[0] = '\0';
+	words = drawable(prompt);
+	for (w = strtok_r(words, " ", &save); w != NULL && !full;
+	    w = strtok_r(NULL, " ", &save)) {
+		char	 next[512];
+
+		snprintf(next, sizeof(next), "%s%s%s", cur, cur[0] ? " " : "",
+		    w);
+		if (cur[0] == '\0' || text_width(font, pt, next) <= maxw) {
+			strlcpy_chk(cur, next, sizeof(cur));
+			continue;
+		}
+		if (n == maxl - 1) {
+			snprintf(lines[n++], sizeof(lines[0]), "%s ...", cur);
+			full = 1;
+		} else
+			strlcpy_chk(lines[n++], cur, sizeof(lines[0]));
+		strlcpy_chk(cur, w, sizeof(cur));
+	}
+	if (!full && cur[0] != '\0' && n < maxl)
+		strlcpy_chk(lines[n++], cur, sizeof(lines[0]));
+	free(words);
+	y = (gdImageSY(im) - n * lh) / 2 + (br[1] - br[5]);
+	for (int i = 0; i < n; i++, y += lh)
+		draw_line(im, font, pt, fg, y, lines[i]);
+	return 0;
+}
+
+/*
+ * Without a usable TrueType font: lines that fit the width in libgd's
+ * built-in font, which is Latin-1, so bytes outside printable ASCII are
+ * drawn as '?'.
  */
 static void
 draw_prompt(gdImagePtr im, const char *prompt, int fg)
@@ -88,7 +199,7 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	const struct img_req	*r = job->req;
 	gdImagePtr		 im;
 	void			*data;
-	int			 size = 0, rc;
+	int			 size = 0, rc, fg;
 	int64_t			 t0 = now_ms(), wait;
 
 	wait = ctx->cfg->placeholder_delay_ms;
@@ -107,7 +218,11 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	}
 	gdImageFilledRectangle(im, 0, 0, (int)r->w - 1, (int)r->h - 1,
 	    bg_colour(im, job->hash));
-	draw_prompt(im, r->prompt, gdImageColorAllocate(im, 255, 255, 255));
+	fg = gdImageColorAllocate(im, 255, 255, 255);
+	if (ctx->cfg->placeholder_font[0] == '\0' ||
+	    access(ctx->cfg->placeholder_font, R_OK) != 0 ||
+	    draw_prompt_ft(im, ctx->cfg->placeholder_font, r->prompt, fg) == -1)
+		draw_prompt(im, r->prompt, fg);
 	data = backend_encode(im, r->fmt, &size);
 	gdImageDestroy(im);
 	if (data == NULL) {

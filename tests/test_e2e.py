@@ -262,3 +262,16 @@ def test_secrets_never_logged(env):
     with env.front() as f:
         f.get(SUNSET)
         assert "A beautiful sunset" not in f.log()
+
+
+def test_placeholder_draws_any_size_and_prompt(env):
+    """The extremes of the grammar draw real images: the smallest size
+    allowed, a wide strip, a 1000-byte prompt, UTF-8 and emoji."""
+    with env.front(overrides={("limits", "min_dimension"): 1,
+                              ("store", "delivery"): "inline"}) as f:
+        for target, size in (("/1x1.png?text=dot", ("png", 1, 1)),
+                             ("/2048x64.jpg?text=" + "long%20" * 142 + "end", ("jpeg", 2048, 64)),
+                             ("/300x200.png?text=caf%C3%A9%20%F0%9F%8C%85%20%E6%97%A5%E6%9C%AC",
+                              ("png", 300, 200))):
+            r = f.get(target)
+            assert r.status == 200 and images.size(r.body) == size, (target, r)
