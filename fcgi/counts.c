@@ -22,11 +22,7 @@ static unsigned		 pending;
 static unsigned
 bucket(const char *hash)
 {
-	char	 pre[5];
-
-	memcpy(pre, hash, 4);
-	pre[4] = '\0';
-	return (unsigned)(strtoul(pre, NULL, 16) % BUCKETS);
+	return hash_prefix(hash, 4) % BUCKETS;
 }
 
 /* With mtx held: add n to hash's pending count. */

@@ -28,8 +28,7 @@ static struct flight	*table[BUCKETS];
 static unsigned
 bucket(const char *hash)
 {
-	return (unsigned)strtoul((char[]){ hash[0], hash[1], '\0' }, NULL, 16)
-	    % BUCKETS;
+	return hash_prefix(hash, 2) % BUCKETS;
 }
 
 static struct flight **

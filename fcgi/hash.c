@@ -52,3 +52,13 @@ hash_image(const struct img_req *r, const char *model, char *hex)
 	hash_sha256_hex(c, strlen(c), hex);
 	free(c);
 }
+
+uint32_t
+hash_prefix(const char *hex, int digits)
+{
+	char	 pre[9];
+
+	memcpy(pre, hex, (size_t)digits);
+	pre[digits] = '\0';
+	return (uint32_t)strtoul(pre, NULL, 16);
+}

@@ -9,6 +9,8 @@
 #ifndef PP_HASH_H
 #define PP_HASH_H
 
+#include <stdint.h>
+
 #include "req.h"
 
 #define HASH_HEX_LEN	64
@@ -21,6 +23,12 @@ char	*hash_canonical(const struct img_req *r, const char *model);
 
 /* Fill hex (HASH_HEX_LEN + 1 bytes) with the prompt_hash of r. */
 void	 hash_image(const struct img_req *r, const char *model, char *hex);
+
+/*
+ * The value of the first digits (1..8) hex digits of a prompt_hash. The
+ * hash is uniformly random, so this spreads images evenly over tables.
+ */
+uint32_t	 hash_prefix(const char *hex, int digits);
 
 /* SHA-256 of data as lowercase hex (HASH_HEX_LEN + 1 bytes). */
 void	 hash_sha256_hex(const void *data, size_t len, char *hex);

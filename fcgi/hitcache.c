@@ -35,15 +35,10 @@ hitcache_init(unsigned n, unsigned ttl_ms)
 		pthread_mutex_init(&stripe[i], NULL);
 }
 
-/* The hash is uniformly random hex: its first 8 digits pick the slot. */
 static unsigned
 slot_of(const char *hash)
 {
-	char	 pre[9];
-
-	memcpy(pre, hash, 8);
-	pre[8] = '\0';
-	return (unsigned)(strtoul(pre, NULL, 16) % nslots);
+	return hash_prefix(hash, 8) % nslots;
 }
 
 int

@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "hash.h"
 #include "store.h"
 #include "util.h"
 
@@ -54,8 +55,7 @@ ph_free(void *ctx)
 static int
 bg_colour(gdImagePtr im, const char *hash)
 {
-	unsigned	 v = (unsigned)strtoul((char[]){ hash[0], hash[1],
-	    hash[2], hash[3], hash[4], hash[5], '\0' }, NULL, 16);
+	uint32_t	 v = hash_prefix(hash, 6);
 
 	return gdImageColorAllocate(im, 40 + (v >> 16 & 0xff) % 120,
 	    40 + (v >> 8 & 0xff) % 120, 40 + (v & 0xff) % 120);

@@ -59,4 +59,7 @@ test_hash(void)
 	T_CHECK(strcmp(a, b) != 0, "case matters");
 	T_CHECK(strlen(a) == 64 && strspn(a, "0123456789abcdef") == 64,
 	    "64 hex digits");
+	T_CHECK(hash_prefix("ff01abcd99", 2) == 0xff &&
+	    hash_prefix("ff01abcd99", 8) == 0xff01abcd &&
+	    hash_prefix("00000001", 8) == 1, "hash_prefix");
 }
