@@ -5,7 +5,7 @@ Starts MariaDB, nginx, spawn-fcgi + promptpix and a bare libfcgi
 responder (tests/bench/bare.c) itself, runs bounded wrk and client
 scenarios, and prints one table. Each wrk figure is the median of 3 runs.
 
-    python3 tests/bench/bench.py [--build DIR] [--seconds N] [--quick]
+    python3 tests/bench/bench.py [--build DIR] [--seconds N] [--layouts]
 """
 
 import argparse
@@ -134,7 +134,28 @@ def wake_from_log(f, since):
     return ws
 
 
+def layouts():
+    """Cache hits under each processes x threads layout, to choose the
+    shipped default from a measurement."""
+    env = Env(ARGS.build)
+    try:
+        out("cache hit, redirect, by layout; wrk -t2, %ds runs, median of 3" % ARGS.seconds)
+        for procs, threads in ((1, 8), (2, 4), (2, 8), (2, 16), (4, 8)):
+            f = env.front(processes=procs, threads=threads,
+                          overrides={("placeholder", "delay"): "0"}).start()
+            assert f.get(HIT).status == 302
+            url = "http://127.0.0.1:%d%s" % (f.port, HIT)
+            r32, r256 = median_wrk(url, 32, ARGS.seconds), median_wrk(url, 256, ARGS.seconds)
+            out("   %d x %2d: c32 %6.0f req/s p99 %6.2f ms | c256 %6.0f req/s p99 %6.2f ms"
+                % (procs, threads, r32["rps"], r32["p99"], r256["rps"], r256["p99"]))
+            f.stop()
+    finally:
+        env.close()
+
+
 def main():
+    if ARGS.layouts:
+        return layouts()
     env = Env(ARGS.build)
     secs = ARGS.seconds
     try:
@@ -287,5 +308,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--layouts", action="store_true",
+                    help="only compare processes x threads layouts for hits")
     ARGS = ap.parse_args()
     main()
