@@ -332,8 +332,9 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
 	struct worker	*w = rq->w;
 	int64_t		 deadline = rq->t0 + w->cfg->max_wait_ms;
-	int		 rc;
+	int		 rc, tries = 0;
 
+again:
 	rc = db_elect(w->db, rq->hash, r, w->cfg->model,
 	    w->cfg->pending_lease_ms);
 	if (rc == -1) {
@@ -349,6 +350,9 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_DBERR;
 		return;
 	}
+	/* A cleanup removed the row we were just counted in: elect again. */
+	if (rc == 0 && tries++ == 0)
+		goto again;
 	if (rc == 1 && res->row.status == GS_COMPLETED) {
 		res->outcome = OUT_HIT;
 		return;
