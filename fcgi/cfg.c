@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,22 @@ cfg_defaults(struct cfg *c)
 	c->fal_allow_http = 0;
 }
 
+/* Free a secret, wiping it first: freed memory is not cleared. */
+static void
+free_secret(char **sp)
+{
+	if (*sp == NULL)
+		return;
+	explicit_bzero(*sp, strlen(*sp));
+	free(*sp);
+	*sp = NULL;
+}
+
 void
 cfg_free(struct cfg *c)
 {
+	free_secret(&c->db_password);
+	free_secret(&c->fal_key);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		switch (opts[i].type) {
 		case OPT_STR:
@@ -218,19 +232,23 @@ cfg_free(struct cfg *c)
 			break;
 		}
 	}
-	if (c->fal_key != NULL) {
-		explicit_bzero(c->fal_key, strlen(c->fal_key));
-		free(c->fal_key);
-		c->fal_key = NULL;
-	}
 }
 
 static int
-fail(struct parse *p, const char *fmt, const char *a, const char *b)
+fail(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Keep the first error (a long value is cut to fit reason). */
+static int
+fail(struct parse *p, const char *fmt, ...)
 {
+	va_list	 ap;
+
 	if (p->err_line == 0) {
 		p->err_line = p->line;
-		snprintf(p->reason, sizeof(p->reason), fmt, a, b);
+		va_start(ap, fmt);
+		vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+		va_end(ap);
 	}
 	return 0;
 }

@@ -447,10 +447,6 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 	return n == 1 ? 1 : 2;
 }
 
-static const char *const status_names[GS__MAX] = {
-	"pending", "generating", "completed", "failed"
-};
-
 static void
 r_str(MYSQL_BIND *b, char *buf, size_t cap, unsigned long *len)
 {
@@ -479,11 +475,12 @@ r_term(char *buf, size_t cap, unsigned long len)
 int
 db_fetch(struct db *db, const char *hash, struct gen_row *row)
 {
+	struct gen_result *g = &row->res;
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
 	MYSQL_BIND	 r[13];
 	unsigned long	 len[6];
-	char		 status[16];
+	char		 status[16], kind[32];
 	int64_t		 owner = 0, expired = 0, attempts = 0, due = 0;
 	int64_t		 retry_in = 0;
 	int		 rc;
@@ -493,13 +490,13 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	if ((st = stmt_exec(db, ST_FETCH, &p)) == NULL)
 		return -1;
 	r_str(&r[0], status, sizeof(status), &len[0]);
-	r_str(&r[1], row->url, sizeof(row->url), &len[1]);
-	r_str(&r[2], row->file, sizeof(row->file), &len[2]);
-	r_str(&r[3], row->content_type, sizeof(row->content_type), &len[3]);
-	r_str(&r[4], row->error_kind, sizeof(row->error_kind), &len[4]);
-	r_str(&r[5], row->error_message, sizeof(row->error_message), &len[5]);
-	r_i64(&r[6], &row->file_size);
-	r_i64(&r[7], &row->completed_ms);
+	r_str(&r[1], g->url, sizeof(g->url), &len[1]);
+	r_str(&r[2], g->file, sizeof(g->file), &len[2]);
+	r_str(&r[3], g->content_type, sizeof(g->content_type), &len[3]);
+	r_str(&r[4], kind, sizeof(kind), &len[4]);
+	r_str(&r[5], g->error_message, sizeof(g->error_message), &len[5]);
+	r_i64(&r[6], &g->file_size);
+	r_i64(&r[7], &g->completed_ms);
 	r_i64(&r[8], &owner);
 	r_i64(&r[9], &expired);
 	r_i64(&r[10], &attempts);
@@ -517,15 +514,15 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
 		return -1;
 	r_term(status, sizeof(status), len[0]);
-	r_term(row->url, sizeof(row->url), len[1]);
-	r_term(row->file, sizeof(row->file), len[2]);
-	r_term(row->content_type, sizeof(row->content_type), len[3]);
-	r_term(row->error_kind, sizeof(row->error_kind), len[4]);
-	r_term(row->error_message, sizeof(row->error_message), len[5]);
-	row->status = GS_FAILED;
-	for (int i = 0; i < GS__MAX; i++)
-		if (strcmp(status, status_names[i]) == 0)
-			row->status = (enum gen_status)i;
+	r_term(g->url, sizeof(g->url), len[1]);
+	r_term(g->file, sizeof(g->file), len[2]);
+	r_term(g->content_type, sizeof(g->content_type), len[3]);
+	r_term(kind, sizeof(kind), len[4]);
+	r_term(g->error_message, sizeof(g->error_message), len[5]);
+	row->status = gen_status_parse(status);
+	row->res.ok = row->status == GS_COMPLETED;
+	row->res.err = row->status == GS_FAILED ? gen_err_parse(kind) :
+	    GE_NONE;
 	row->owner_conn = (uint64_t)owner;
 	row->lease_expired = expired != 0;
 	row->attempts = (unsigned)attempts;
@@ -609,12 +606,12 @@ db_complete_from_cache(struct db *db, const char *hash)
 
 static long
 record_completed(struct db *db, const char *hash,
-    const struct gen_result *res, const char *url)
+    const struct gen_result *res)
 {
 	struct params	 p = { .n = 0 };
 	long		 n;
 
-	p_str(&p, url);
+	p_str(&p, res->url);
 	p_str(&p, res->file);
 	p_u64(&p, (uint64_t)res->file_size);
 	p_str(&p, res->content_type);
@@ -643,11 +640,11 @@ record_failed(struct db *db, const char *hash, const struct gen_result *res,
 {
 	struct params	 p = { .n = 0 };
 
-	p_str(&p, res->error_kind);
+	p_str(&p, gen_err_name(res->err));
 	p_str(&p, res->error_message);
 	p_u64(&p, res->api_calls);
 	p_double(&p, res->cost_usd);
-	p_u64(&p, res->permanent ? 0 : 1);
+	p_u64(&p, gen_err_permanent(res->err) ? 0 : 1);
 	p_u64(&p, (uint64_t)backoff_ms * 1000);
 	p_u64(&p, (uint64_t)backoff_max_ms * 1000);
 	p_str(&p, hash);
@@ -657,7 +654,7 @@ record_failed(struct db *db, const char *hash, const struct gen_result *res,
 
 int
 db_finish(struct db *db, const char *hash, const struct gen_result *res,
-    const char *url, unsigned backoff_ms, unsigned backoff_max_ms)
+    unsigned backoff_ms, unsigned backoff_max_ms)
 {
 	long	 n;
 
@@ -666,7 +663,7 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	 * crash between the two leaves a completed row that the cache lacks;
 	 * the row alone answers, and the cleanup never deletes such a row.
 	 */
-	n = res->ok ? record_completed(db, hash, res, url) :
+	n = res->ok ? record_completed(db, hash, res) :
 	    record_failed(db, hash, res, backoff_ms, backoff_max_ms);
 	if (n < 0)
 		return -1;

@@ -13,30 +13,20 @@
 
 #include <stdint.h>
 
-#include "backend.h"
 #include "req.h"
+#include "result.h"
 
 struct cfg;
 struct db;
 
-enum gen_status {
-	GS_PENDING,
-	GS_GENERATING,
-	GS_COMPLETED,
-	GS_FAILED,
-	GS__MAX
-};
-
-/* What a request needs to know about one generation_status row. */
+/*
+ * What a request needs to know about one generation_status row: its
+ * status, what the generation produced (completed or failed; res.url is
+ * generated_url, res.ok is status == completed), and its ownership.
+ */
 struct gen_row {
 	enum gen_status	 status;
-	char		 url[2048];	/* generated_url */
-	char		 file[160];	/* file_name in the store, or "" */
-	char		 content_type[32];
-	char		 error_kind[32];
-	char		 error_message[256];
-	int64_t		 file_size;
-	int64_t		 completed_ms;	/* unix milliseconds, 0 if none */
+	struct gen_result res;
 	uint64_t	 owner_conn;	/* connection id of the generator */
 	int		 lease_expired;
 	unsigned	 attempts;
@@ -97,12 +87,13 @@ int	db_complete_from_cache(struct db *, const char *hash);
  * res->ok, else failed. A success is recorded while the row is still
  * unfinished, whoever generates it now; a failure only while the row is
  * still ours (a generator that lost its connection and was replaced
- * must not fail its successor's work). url is the public URL to record.
+ * must not fail its successor's work). res->url is the public URL to
+ * record.
  * Returns 1 if recorded, 0 if not (another generator finished first, or
  * the row is no longer ours), -1.
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
-	    const char *url, unsigned backoff_ms, unsigned backoff_max_ms);
+	    unsigned backoff_ms, unsigned backoff_max_ms);
 
 /*
  * Claim a failed row whose backoff is over for a new attempt: it becomes

@@ -151,11 +151,11 @@ fal_free(void *vctx)
 
 /* Record a failure, its message scrubbed of the key and of odd bytes. */
 static void
-failf(const struct fal_ctx *ctx, struct gen_result *res, const char *kind,
+failf(const struct fal_ctx *ctx, struct gen_result *res, enum gen_err kind,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-failf(const struct fal_ctx *ctx, struct gen_result *res, const char *kind,
+failf(const struct fal_ctx *ctx, struct gen_result *res, enum gen_err kind,
     const char *fmt, ...)
 {
 	char	 msg[1024];
@@ -328,14 +328,15 @@ static int
 xfer_failed(const struct fal_ctx *ctx, const struct xfer *x,
     const char *what, struct gen_result *res)
 {
-	const char	*kind, *err;
+	const char	*err;
+	enum gen_err	 kind;
 	char		 detail[300];
 
 	if (x->cc == CURLE_OK && x->status >= 200 && x->status < 300)
 		return 0;
 	err = ctx->errbuf[0] ? ctx->errbuf : curl_easy_strerror(x->cc);
 	if (x->too_big || x->cc == CURLE_FILESIZE_EXCEEDED) {
-		failf(ctx, res, "bad_response", "%s: answer larger than %zu "
+		failf(ctx, res, GE_BAD_RESPONSE, "%s: answer larger than %zu "
 		    "bytes", what, x->max);
 		return -1;
 	}
@@ -343,21 +344,21 @@ xfer_failed(const struct fal_ctx *ctx, const struct xfer *x,
 		switch (x->cc) {
 		case CURLE_OPERATION_TIMEDOUT:
 			/* No request sent: the connection never came up. */
-			kind = x->reached ? "timeout" : "upstream_down";
+			kind = x->reached ? GE_TIMEOUT : GE_UPSTREAM_DOWN;
 			break;
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_URL_MALFORMAT:
-			kind = "bad_url";
+			kind = GE_BAD_URL;
 			break;
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_SSL_CERTPROBLEM:
 		case CURLE_SSL_CACERT_BADFILE:
-			kind = "tls";
+			kind = GE_TLS;
 			break;
 		default:
 			/* Refused, reset, cut short: fal is away. */
-			kind = "upstream_down";
+			kind = GE_UPSTREAM_DOWN;
 			break;
 		}
 		failf(ctx, res, kind, "%s: %s", what, err);
@@ -423,7 +424,7 @@ attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
 
 	if (model_url(ctx->cfg->fal_run_base, job->model, url,
 	    sizeof(url)) == -1) {
-		failf(ctx, res, "internal", "model URL too long");
+		failf(ctx, res, GE_INTERNAL, "model URL too long");
 		return -1;
 	}
 	memset(&x, 0, sizeof(x));
@@ -492,7 +493,7 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 		if (xfer_failed(ctx, &x, "status", res) == 0) {
 			st = fal_parse_status(x.buf, x.len, name, sizeof(name));
 			last[0] = '\0';
-		} else if (!fal_kind_retryable(res->error_kind)) {
+		} else if (!gen_err_retryable(res->err)) {
 			xfer_free(&x);
 			return -1;
 		} else {
@@ -503,15 +504,16 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 		xfer_free(&x);
 		if (st == FAL_ST_COMPLETED) {
 			/* Forget a poll that failed on the way. */
-			res->error_kind[0] = res->error_message[0] = '\0';
+			res->err = GE_NONE;
+			res->error_message[0] = '\0';
 			return 0;
 		}
 		if (st == FAL_ST_UNKNOWN) {
-			failf(ctx, res, "bad_status", "fal status \"%s\"", name);
+			failf(ctx, res, GE_BAD_STATUS, "fal status \"%s\"", name);
 			return -1;
 		}
 		if (st == FAL_ST_BAD) {
-			failf(ctx, res, "bad_response", "status: malformed "
+			failf(ctx, res, GE_BAD_RESPONSE, "status: malformed "
 			    "answer");
 			return -1;
 		}
@@ -521,10 +523,10 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	cancel(ctx, job, q);
 	if (last[0] != '\0')
-		failf(ctx, res, "timeout", "not completed in time; last poll: "
+		failf(ctx, res, GE_TIMEOUT, "not completed in time; last poll: "
 		    "%s", last);
 	else
-		failf(ctx, res, "timeout", "not completed in time (%s)",
+		failf(ctx, res, GE_TIMEOUT, "not completed in time (%s)",
 		    name[0] ? name : "no status");
 	return -1;
 }
@@ -541,7 +543,7 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	int			 rc;
 
 	if (model_url(c->fal_queue_base, job->model, url, sizeof(url)) == -1) {
-		failf(ctx, res, "internal", "model URL too long");
+		failf(ctx, res, GE_INTERNAL, "model URL too long");
 		return -1;
 	}
 	memset(&x, 0, sizeof(x));
@@ -568,7 +570,7 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	    !fal_same_origin(c->fal_queue_base, q.response_url) ||
 	    (q.cancel_url[0] != '\0' &&
 	    !fal_same_origin(c->fal_queue_base, q.cancel_url))) {
-		failf(ctx, res, "bad_response", "submit: fal answered with a "
+		failf(ctx, res, GE_BAD_RESPONSE, "submit: fal answered with a "
 		    "URL off the API host");
 		return -1;
 	}
@@ -633,14 +635,14 @@ download(struct fal_ctx *ctx, const struct gen_job *job,
 		if (xfer_failed(ctx, &x, "image download", &err) == 0)
 			break;
 		xfer_free(&x);
-		if (!fal_kind_retryable(err.error_kind) ||
+		if (!gen_err_retryable(err.err) ||
 		    n >= c->fal_max_attempts ||
 		    now_ms() + backoff >= job->deadline_ms) {
-			failf(ctx, res, "download", "%s", err.error_message);
+			failf(ctx, res, GE_DOWNLOAD, "%s", err.error_message);
 			return -1;
 		}
 		log_warn(job->rid, "fal: image download %u failed (%s); "
-		    "again in %lld ms", n, err.error_kind, (long long)backoff);
+		    "again in %lld ms", n, gen_err_name(err.err), (long long)backoff);
 		sleep_ms(backoff);
 		backoff = backoff * 2 > c->fal_backoff_max_ms ?
 		    c->fal_backoff_max_ms : backoff * 2;
@@ -649,7 +651,7 @@ download(struct fal_ctx *ctx, const struct gen_job *job,
 	claimed = res->content_type[0] ?
 	    fal_content_type_fmt(res->content_type) : type;
 	if (type != (int)r->fmt || claimed != type) {
-		failf(ctx, res, "bad_image", "the image is not the %s fal "
+		failf(ctx, res, GE_BAD_IMAGE, "the image is not the %s fal "
 		    "claimed", img_fmt_ext(r->fmt));
 		goto out;
 	}
@@ -715,7 +717,7 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 
 	if (fal_url_check(res->url, c->fal_allowed_hosts, c->fal_allow_http,
 	    &why) == -1) {
-		failf(ctx, res, "bad_url", "%s", why);
+		failf(ctx, res, GE_BAD_URL, "%s", why);
 		res->url[0] = '\0';
 		return -1;
 	}
@@ -759,7 +761,7 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		    attempt_queue(ctx, job, input, res, &a);
 		res->api_calls += a.reached ? 1 : 0;
 		res->cost_usd += a.charged ? cost : 0;
-		if (rc == 0 || !fal_kind_retryable(res->error_kind) ||
+		if (rc == 0 || !gen_err_retryable(res->err) ||
 		    n >= c->fal_max_attempts)
 			break;
 		wait = (int64_t)a.retry_after * 1000 > backoff ?
@@ -767,7 +769,7 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		if (now_ms() + wait >= job->deadline_ms)
 			break;
 		log_warn(job->rid, "fal: attempt %u of %u: %s; again in %lld ms",
-		    n, c->fal_max_attempts, res->error_kind, (long long)wait);
+		    n, c->fal_max_attempts, gen_err_name(res->err), (long long)wait);
 		sleep_ms(wait);
 		backoff = backoff * 2 > c->fal_backoff_max_ms ?
 		    c->fal_backoff_max_ms : backoff * 2;
@@ -776,7 +778,7 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	res->upstream_ms = now_ms() - t0;
 	if (rc == 0)
 		rc = deliver(ctx, job, res);
-	else if (strcmp(res->error_kind, "nsfw") == 0 &&
+	else if (res->err == GE_NSFW &&
 	    c->fal_nsfw == NSFW_BLOCKED)
 		rc = store_blocked(ctx, job, res);
 	if (rc == 0) {
@@ -787,13 +789,11 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		return 0;
 	}
 	res->ok = 0;
-	if (backend_retry_after(res->error_kind) > 0 && a.retry_after > 0)
+	if (gen_err_retry_after(res->err) > 0 && a.retry_after > 0)
 		res->retry_after = a.retry_after;
-	res->permanent = strcmp(res->error_kind, "rejected") == 0 ||
-	    strcmp(res->error_kind, "nsfw") == 0;
 	log_warn(job->rid, "fal: failed: %s after %u call(s)",
-	    res->error_kind, res->api_calls);
-	log_debug(job->rid, "fal: %s: %s", res->error_kind,
+	    gen_err_name(res->err), res->api_calls);
+	log_debug(job->rid, "fal: %s: %s", gen_err_name(res->err),
 	    res->error_message);
 	return -1;
 }

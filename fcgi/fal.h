@@ -6,7 +6,7 @@
  *
  * Every parser takes a buffer and its length (the buffer need not end
  * in NUL), never trusts the sizes or types it reads, and on failure
- * fills the gen_result's error_kind and error_message with a short
+ * fills the gen_result's err and error_message with a short
  * one-line text that never holds raw input bytes other than printable
  * ASCII.
  */
@@ -47,15 +47,15 @@ char	*fal_build_input(const struct img_req *, unsigned steps, int safety);
  * "content_type"}], "timings": {"inference"}, "has_nsfw_concepts",
  * "request_id"}) into res: url, width, height, content_type,
  * inference_ms and, if present and res has none yet, upstream_id.
- * Returns 0; or -1 with kind "bad_response" (not JSON, no usable
- * images[0].url) or "nsfw" (has_nsfw_concepts[0] is true; the other
+ * Returns 0; or -1 with kind GE_BAD_RESPONSE (not JSON, no usable
+ * images[0].url) or GE_NSFW (has_nsfw_concepts[0] is true; the other
  * fields are filled).
  */
 int	fal_parse_result(const char *json, size_t len, struct gen_result *res);
 
 /*
  * Read a queue submit answer into *q. Returns 0; or -1 with kind
- * "bad_response" in res when status_url or response_url is missing.
+ * GE_BAD_RESPONSE in res when status_url or response_url is missing.
  */
 int	fal_parse_submit(const char *json, size_t len, struct fal_queue *q,
 	    struct gen_result *res);
@@ -76,15 +76,12 @@ void	fal_parse_error(const char *json, size_t len, char *msg,
 	    size_t msgsz);
 
 /*
- * The error kind of an HTTP status fal answered with: "auth" (401,
- * 403), "rate_limited" (429), "rejected" (other 4xx), "upstream_down"
- * (502, 503, 504), "upstream_error" (other 5xx), "bad_response" (1xx,
- * 3xx).
+ * The error kind of an HTTP status fal answered with: GE_AUTH (401,
+ * 403), GE_RATE_LIMITED (429), GE_REJECTED (other 4xx),
+ * GE_UPSTREAM_DOWN (502, 503, 504), GE_UPSTREAM_ERROR (other 5xx),
+ * GE_BAD_RESPONSE (1xx, 3xx).
  */
-const char	*fal_status_kind(long http_status);
-
-/* May a failure of this kind succeed if we try again now? */
-int	fal_kind_retryable(const char *kind);
+enum gen_err	fal_status_kind(long http_status);
 
 /*
  * Is host on list ("fal.media, example.org")? An entry allows itself and

@@ -18,25 +18,6 @@
 /* Nesting deeper than this is not an answer from fal. */
 #define JSON_DEPTH	16
 
-static void
-pfail(struct gen_result *res, const char *kind, const char *msg)
-{
-	res->ok = 0;
-	strlcpy_chk(res->error_kind, kind, sizeof(res->error_kind));
-	strlcpy_chk(res->error_message, msg, sizeof(res->error_message));
-}
-
-/* json-c returns NULL only when out of memory: our policy is to abort. */
-static struct json_object *
-jx(struct json_object *o)
-{
-	if (o == NULL) {
-		fprintf(stderr, "promptpix: out of memory (json-c)\n");
-		abort();
-	}
-	return o;
-}
-
 /*
  * Parse exactly one JSON value from json[0..len), allowing only
  * whitespace after it. Returns a reference the caller puts, or NULL.
@@ -135,26 +116,28 @@ get_int(struct json_object *o, const char *key, int64_t lo, int64_t hi)
 char *
 fal_build_input(const struct img_req *r, unsigned steps, int safety)
 {
-	struct json_object	*o = jx(json_object_new_object());
-	struct json_object	*size = jx(json_object_new_object());
+	struct json_object	*o = xchk(json_object_new_object());
+	struct json_object	*size = xchk(json_object_new_object());
 	char			*s;
 
 	json_object_object_add(o, "prompt",
-	    jx(json_object_new_string_len(r->prompt, (int)r->prompt_len)));
-	json_object_object_add(size, "width", jx(json_object_new_int64(r->w)));
+	    xchk(json_object_new_string_len(r->prompt, (int)r->prompt_len)));
+	json_object_object_add(size, "width",
+	    xchk(json_object_new_int64(r->w)));
 	json_object_object_add(size, "height",
-	    jx(json_object_new_int64(r->h)));
+	    xchk(json_object_new_int64(r->h)));
 	json_object_object_add(o, "image_size", size);
 	json_object_object_add(o, "num_inference_steps",
-	    jx(json_object_new_int64(steps)));
+	    xchk(json_object_new_int64(steps)));
 	if (r->has_seed)
 		json_object_object_add(o, "seed",
-		    jx(json_object_new_int64(r->seed)));
-	json_object_object_add(o, "num_images", jx(json_object_new_int64(1)));
+		    xchk(json_object_new_int64(r->seed)));
+	json_object_object_add(o, "num_images",
+	    xchk(json_object_new_int64(1)));
 	json_object_object_add(o, "enable_safety_checker",
-	    jx(json_object_new_boolean(safety != 0)));
+	    xchk(json_object_new_boolean(safety != 0)));
 	json_object_object_add(o, "output_format",
-	    jx(json_object_new_string(r->fmt == FMT_PNG ? "png" : "jpeg")));
+	    xchk(json_object_new_string(r->fmt == FMT_PNG ? "png" : "jpeg")));
 	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -169,21 +152,21 @@ fal_parse_result(const char *json, size_t len, struct gen_result *res)
 	int			 rc = -1;
 
 	if ((root = parse(json, len)) == NULL) {
-		pfail(res, "bad_response", "fal answered with malformed JSON");
+		gen_result_fail(res, GE_BAD_RESPONSE, "fal answered with malformed JSON");
 		return -1;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		pfail(res, "bad_response", "fal's answer is not a JSON object");
+		gen_result_fail(res, GE_BAD_RESPONSE, "fal's answer is not a JSON object");
 		goto out;
 	}
 	if ((images = member(root, "images", json_type_array)) == NULL ||
 	    json_object_array_length(images) == 0) {
-		pfail(res, "bad_response", "fal's answer has no images");
+		gen_result_fail(res, GE_BAD_RESPONSE, "fal's answer has no images");
 		goto out;
 	}
 	img = json_object_array_get_idx(images, 0);
 	if (get_str(img, "url", res->url, sizeof(res->url), 0) == -1) {
-		pfail(res, "bad_response",
+		gen_result_fail(res, GE_BAD_RESPONSE,
 		    "fal's images[0].url is missing or unusable");
 		goto out;
 	}
@@ -207,7 +190,7 @@ fal_parse_result(const char *json, size_t len, struct gen_result *res)
 	    json_object_is_type(json_object_array_get_idx(v, 0),
 	    json_type_boolean) &&
 	    json_object_get_boolean(json_object_array_get_idx(v, 0))) {
-		pfail(res, "nsfw", "fal flagged the image as NSFW");
+		gen_result_fail(res, GE_NSFW, "fal flagged the image as NSFW");
 		goto out;
 	}
 	rc = 0;
@@ -225,7 +208,7 @@ fal_parse_submit(const char *json, size_t len, struct fal_queue *q,
 
 	memset(q, 0, sizeof(*q));
 	if ((root = parse(json, len)) == NULL) {
-		pfail(res, "bad_response",
+		gen_result_fail(res, GE_BAD_RESPONSE,
 		    "fal's submit answer is malformed JSON");
 		return -1;
 	}
@@ -235,7 +218,7 @@ fal_parse_submit(const char *json, size_t len, struct fal_queue *q,
 	    sizeof(q->status_url), 0) == -1 ||
 	    get_str(root, "response_url", q->response_url,
 	    sizeof(q->response_url), 0) == -1)
-		pfail(res, "bad_response",
+		gen_result_fail(res, GE_BAD_RESPONSE,
 		    "fal's submit answer has no status_url or response_url");
 	else
 		rc = 0;
@@ -336,29 +319,20 @@ fal_parse_error(const char *json, size_t len, char *msg, size_t msgsz)
 	json_object_put(root);
 }
 
-const char *
+enum gen_err
 fal_status_kind(long st)
 {
 	if (st == 401 || st == 403)
-		return "auth";
+		return GE_AUTH;
 	if (st == 429)
-		return "rate_limited";
+		return GE_RATE_LIMITED;
 	if (st >= 400 && st < 500)
-		return "rejected";
+		return GE_REJECTED;
 	if (st == 502 || st == 503 || st == 504)
-		return "upstream_down";
+		return GE_UPSTREAM_DOWN;
 	if (st >= 500 && st < 600)
-		return "upstream_error";
-	return "bad_response";
-}
-
-int
-fal_kind_retryable(const char *kind)
-{
-	return strcmp(kind, "rate_limited") == 0 ||
-	    strcmp(kind, "upstream_down") == 0 ||
-	    strcmp(kind, "upstream_error") == 0 ||
-	    strcmp(kind, "timeout") == 0;
+		return GE_UPSTREAM_ERROR;
+	return GE_BAD_RESPONSE;
 }
 
 int

@@ -23,17 +23,6 @@
 #define PENDING_RETRY_MS	2
 #define PENDING_RETRY_MAX_MS	250
 
-static const char *const outcome_names[OUT__MAX] = {
-	"hit", "generated", "waited", "failed", "timeout", "db_error",
-	"rate_limited"
-};
-
-const char *
-gen_outcome_name(enum outcome o)
-{
-	return outcome_names[o];
-}
-
 static void
 status_log(struct rq *rq, const char *state, const char *detail)
 {
@@ -43,20 +32,12 @@ status_log(struct rq *rq, const char *state, const char *detail)
 
 /* The row a finished generation would read back, without reading it. */
 static void
-row_from_result(const struct gen_result *g, const char *url,
-    struct gen_row *row)
+row_from_result(const struct gen_result *g, struct gen_row *row)
 {
 	memset(row, 0, sizeof(*row));
 	row->status = g->ok ? GS_COMPLETED : GS_FAILED;
-	strlcpy_chk(row->url, url, sizeof(row->url));
-	strlcpy_chk(row->file, g->file, sizeof(row->file));
-	strlcpy_chk(row->content_type, g->content_type,
-	    sizeof(row->content_type));
-	strlcpy_chk(row->error_kind, g->error_kind, sizeof(row->error_kind));
-	strlcpy_chk(row->error_message, g->error_message,
-	    sizeof(row->error_message));
-	row->file_size = g->file_size;
-	row->completed_ms = wall_ms();
+	row->res = *g;
+	row->res.completed_ms = wall_ms();
 }
 
 /*
@@ -64,13 +45,12 @@ row_from_result(const struct gen_result *g, const char *url,
  * must not be lost because of a short outage. Gives up at deadline.
  */
 static int
-record(struct rq *rq, const struct gen_result *g, const char *url,
-    int64_t deadline)
+record(struct rq *rq, const struct gen_result *g, int64_t deadline)
 {
 	const struct cfg	*c = rq->w->cfg;
 	int			 rc;
 
-	while ((rc = db_finish(rq->w->db, rq->hash, g, url,
+	while ((rc = db_finish(rq->w->db, rq->hash, g,
 	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1 &&
 	    now_ms() < deadline)
 		sleep_ms(200);
@@ -89,7 +69,7 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	struct gen_result	 g;
 	struct gen_job		 job;
 	struct flight_result	 fr;
-	char			 url[2048] = "", detail[80];
+	char			 detail[80];
 	int64_t			 t0, us;
 	int			 rc;
 
@@ -108,23 +88,23 @@ generate(struct rq *rq, const struct img_req *r, struct resolution *res)
 	rq->backend_ms = us / 1000;
 	metrics_generating(-1);
 	metrics_generation(g.ok ? MG_COMPLETED :
-	    strcmp(g.error_kind, "timeout") == 0 ? MG_TIMEOUT : MG_FAILED,
-	    us, g.api_calls);
-	if (g.ok && g.file[0] != '\0' &&
-	    store_public_url(c, g.file, url, sizeof(url)) == -1)
-		gen_result_fail(&g, "internal", "image URL too long");
-	else if (g.ok && g.file[0] == '\0')
-		strlcpy_chk(url, g.url, sizeof(url));
-	rc = record(rq, &g, url, job.deadline_ms + 10000);
+	    g.err == GE_TIMEOUT ? MG_TIMEOUT : MG_FAILED, us, g.api_calls);
+	/* A stored image is recorded under its public URL. */
+	if (!g.ok)
+		g.url[0] = '\0';
+	else if (g.file[0] != '\0' &&
+	    store_public_url(c, g.file, g.url, sizeof(g.url)) == -1)
+		gen_result_fail(&g, GE_INTERNAL, "image URL too long");
+	rc = record(rq, &g, job.deadline_ms + 10000);
 	db_unlock(w->db, rq->hash);
 	/* rc 0: another generator finished first; answer with theirs. */
 	if (rc != 0 || db_fetch(w->db, rq->hash, &res->row) != 1)
-		row_from_result(&g, url, &res->row);
+		row_from_result(&g, &res->row);
 	res->outcome = res->row.status == GS_COMPLETED ? OUT_GENERATED :
 	    OUT_FAILED;
 	res->retry_after = g.ok ? 0 : g.retry_after;
 	snprintf(detail, sizeof(detail), "%s%sms=%lld calls=%u",
-	    g.ok ? "" : g.error_kind, g.ok ? "" : " ", (long long)(us / 1000),
+	    gen_err_name(g.err), g.ok ? "" : " ", (long long)(us / 1000),
 	    g.api_calls);
 	status_log(rq, g.ok ? "completed" : "failed", detail);
 	fr.kind = FLIGHT_ROW;
@@ -181,8 +161,7 @@ wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
 		    row.status == GS_FAILED) {
 			if (rc == 0) {
 				row.status = GS_FAILED;
-				strlcpy_chk(row.error_kind, "removed",
-				    sizeof(row.error_kind));
+				row.res.err = GE_REMOVED;
 			}
 			settle(rq, &row, locked_us, fr);
 			return;

@@ -17,29 +17,18 @@
 #define PP_GEN_H
 
 #include "db.h"
+#include "outcome.h"
 #include "req.h"
 
 struct rq;
 
-enum outcome {
-	OUT_HIT,		/* completed before we came */
-	OUT_GENERATED,		/* we generated it */
-	OUT_WAITED,		/* we waited for another generator */
-	OUT_FAILED,		/* the generation failed */
-	OUT_TIMEOUT,		/* max_wait passed first */
-	OUT_DBERR,		/* the database is unavailable */
-	OUT_LIMITED,		/* the client may not start new images now */
-	OUT__MAX
-};
-
 struct resolution {
-	enum outcome	 outcome;
+	enum outcome	 outcome;	/* HIT, GENERATED, WAITED, FAILED,
+					   TIMEOUT, DBERR or LIMITED */
 	struct gen_row	 row;		/* valid for HIT, GENERATED, WAITED,
 					   FAILED */
 	unsigned	 retry_after;	/* seconds, for FAILED; 0 = none */
 };
-
-const char	*gen_outcome_name(enum outcome);
 
 /* Resolve r (whose hash is rq->hash) into *res. Never fails: see res. */
 void	gen_resolve(struct rq *, const struct img_req *r,

@@ -56,13 +56,14 @@ hitcache_get(const char *hash, struct gen_row *row)
 	if (strcmp(s->hash, hash) == 0 && now_ms() < s->expires) {
 		memset(row, 0, sizeof(*row));
 		row->status = GS_COMPLETED;
-		memcpy(row->file, s->file, sizeof(s->file));
+		row->res.ok = 1;
+		memcpy(row->res.file, s->file, sizeof(s->file));
 		if (s->url != NULL)
-			strlcpy_chk(row->url, s->url, sizeof(row->url));
-		memcpy(row->content_type, s->content_type,
+			strlcpy_chk(row->res.url, s->url, sizeof(row->res.url));
+		memcpy(row->res.content_type, s->content_type,
 		    sizeof(s->content_type));
-		row->file_size = s->file_size;
-		row->completed_ms = s->completed_ms;
+		row->res.file_size = s->file_size;
+		row->res.completed_ms = s->completed_ms;
 		found = 1;
 	}
 	pthread_mutex_unlock(&stripe[i % STRIPES]);
@@ -76,19 +77,19 @@ hitcache_put(const char *hash, const struct gen_row *row)
 	unsigned	 i;
 
 	if (nslots == 0 || row->status != GS_COMPLETED ||
-	    strlen(row->file) >= sizeof(s->file))
+	    strlen(row->res.file) >= sizeof(s->file))
 		return;
 	i = slot_of(hash);
 	s = &slots[i];
 	pthread_mutex_lock(&stripe[i % STRIPES]);
 	free(s->url);
-	s->url = row->file[0] == '\0' ? xstrdup(row->url) : NULL;
+	s->url = row->res.file[0] == '\0' ? xstrdup(row->res.url) : NULL;
 	memcpy(s->hash, hash, HASH_HEX_LEN + 1);
-	strlcpy_chk(s->file, row->file, sizeof(s->file));
-	strlcpy_chk(s->content_type, row->content_type,
+	strlcpy_chk(s->file, row->res.file, sizeof(s->file));
+	strlcpy_chk(s->content_type, row->res.content_type,
 	    sizeof(s->content_type));
-	s->file_size = row->file_size;
-	s->completed_ms = row->completed_ms;
+	s->file_size = row->res.file_size;
+	s->completed_ms = row->res.completed_ms;
 	s->expires = now_ms() + ttl;
 	pthread_mutex_unlock(&stripe[i % STRIPES]);
 }

@@ -23,6 +23,13 @@
 #include "util.h"
 #include "worker.h"
 
+/* Did snprintf's result n fit a buffer of size sz? */
+static int
+fits(int n, size_t sz)
+{
+	return n >= 0 && (size_t)n < sz;
+}
+
 /* Headers common to both ways of answering with a finished image. */
 static void
 image_headers(struct rq *rq, const struct gen_row *row, const char *etag)
@@ -33,8 +40,8 @@ image_headers(struct rq *rq, const struct gen_row *row, const char *etag)
 	snprintf(v, sizeof(v), "public, max-age=%u", c->cache_max_age);
 	http_header(rq, "Cache-Control", v);
 	http_header(rq, "ETag", etag);
-	if (row->completed_ms > 0) {
-		http_date(row->completed_ms / 1000, v, sizeof(v));
+	if (row->res.completed_ms > 0) {
+		http_date(row->res.completed_ms / 1000, v, sizeof(v));
 		http_header(rq, "Last-Modified", v);
 	}
 }
@@ -54,15 +61,15 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 	const char	*why;
 	char		 url[2048];
 
-	if (row->file[0] != '\0') {
-		if (!store_name_valid(row->file) ||
-		    store_public_url(rq->w->cfg, row->file, url, sizeof(url))) {
+	if (row->res.file[0] != '\0') {
+		if (!store_name_valid(row->res.file) ||
+		    store_public_url(rq->w->cfg, row->res.file, url, sizeof(url))) {
 			http_text(rq, 500, NULL, NULL, "bad image record");
 			return;
 		}
 	} else {
 		/* Not our own file: only an https URL on the allowlist. */
-		strlcpy_chk(url, row->url, sizeof(url));
+		strlcpy_chk(url, row->res.url, sizeof(url));
 		if (fal_url_check(url, rq->w->cfg->fal_allowed_hosts,
 		    rq->w->cfg->fal_allow_http, &why) == -1)
 			url[0] = '\0';
@@ -97,20 +104,26 @@ static void
 answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 {
 	const struct cfg	*c = rq->w->cfg;
-	char			 path[4096], v[4096];
+	char			 path[4096], accel[4096], v[32];
 	struct stat		 st;
 	int			 fd = -1;
 
-	if (!store_name_valid(row->file)) {
+	if (!store_name_valid(row->res.file)) {
 		http_text(rq, 502, NULL, NULL,
 		    "image is not in the local store");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s", c->store_dir, row->file);
+	if (!fits(snprintf(path, sizeof(path), "%s/%s", c->store_dir,
+	    row->res.file), sizeof(path)) || !fits(snprintf(accel,
+	    sizeof(accel), "%s%s", c->x_accel_prefix, row->res.file),
+	    sizeof(accel))) {
+		http_text(rq, 500, NULL, NULL, "image path too long");
+		return;
+	}
 	if (c->inline_send == SEND_STREAM || c->inline_send == SEND_X_SENDFILE) {
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 		    fstat(fd, &st) == -1) {
-			log_error(rq->id, "open %s: %s", row->file,
+			log_error(rq->id, "open %s: %s", row->res.file,
 			    strerror(errno));
 			if (fd >= 0)
 				close(fd);
@@ -127,13 +140,12 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 		return;
 	}
 	http_begin(rq, 200);
-	http_header(rq, "Content-Type", row->content_type[0] ?
-	    row->content_type : "application/octet-stream");
+	http_header(rq, "Content-Type", row->res.content_type[0] ?
+	    row->res.content_type : "application/octet-stream");
 	image_headers(rq, row, etag);
 	switch (c->inline_send) {
 	case SEND_X_ACCEL:
-		snprintf(v, sizeof(v), "%s%s", c->x_accel_prefix, row->file);
-		http_header(rq, "X-Accel-Redirect", v);
+		http_header(rq, "X-Accel-Redirect", accel);
 		http_end_headers(rq);
 		break;
 	case SEND_X_SENDFILE:
@@ -160,10 +172,11 @@ answer_failed(struct rq *rq, const struct resolution *res)
 	unsigned	 after;
 
 	snprintf(line, sizeof(line), "generation failed: %s",
-	    res->row.error_kind[0] ? res->row.error_kind : "error");
+	    gen_err_name(res->row.res.err != GE_NONE ? res->row.res.err :
+	    GE_UNKNOWN));
 	/* Waiters and later requests know the kind, not the upstream's hint. */
 	after = res->retry_after > 0 ? res->retry_after :
-	    backend_retry_after(res->row.error_kind);
+	    gen_err_retry_after(res->row.res.err);
 	/* No sooner than the row's own backoff allows a new attempt. */
 	if (after > 0 && res->row.retry_in > after)
 		after = res->row.retry_in;
@@ -189,7 +202,7 @@ page_image(struct rq *rq)
 
 	if ((rc = req_parse_image(rq->path, rq->query, &c->lim, &r,
 	    &reason)) != 0) {
-		rq->outcome = "bad_request";
+		rq->outcome = OUT_BAD_REQUEST;
 		http_text(rq, rc, NULL, NULL, reason);
 		return;
 	}
@@ -197,9 +210,9 @@ page_image(struct rq *rq)
 	log_debug(rq->id, "prompt %.12s: %s", rq->hash, r.prompt);
 	gen_resolve(rq, &r, &res);
 	img_req_free(&r);
-	rq->outcome = gen_outcome_name(res.outcome);
-	if (res.outcome == OUT_WAITED && res.row.completed_ms > 0)
-		rq->wake_ms = wall_ms() - res.row.completed_ms;
+	rq->outcome = res.outcome;
+	if (res.outcome == OUT_WAITED && res.row.res.completed_ms > 0)
+		rq->wake_ms = wall_ms() - res.row.res.completed_ms;
 	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
 	switch (res.outcome) {
 	case OUT_HIT:

@@ -158,7 +158,7 @@ handle(struct worker *w)
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	check_conf_param(env);
 	if ((rc = split_uri(&rq, env)) != 0) {
-		rq.outcome = "not_found";
+		rq.outcome = OUT_NOT_FOUND;
 		http_text(&rq, rc, NULL, NULL,
 		    rc == 414 ? "request URI too long" : "not found");
 	} else
@@ -168,7 +168,7 @@ handle(struct worker *w)
 	metrics_request(rq.outcome);
 	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
 	    "waited_ms=%lld wake_ms=%lld backend_ms=%lld", rq.method,
-	    rq.hash[0] ? rq.hash : "-", rq.outcome ? rq.outcome : "-",
+	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
 	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
 	    (long long)rq.wake_ms, (long long)rq.backend_ms);
 	free(rq.path);

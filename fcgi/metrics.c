@@ -1,6 +1,7 @@
 /*
  * metrics.c: the counters behind GET /metrics. See metrics.h for the
- * shared-memory layout; README.stats.md lists every metric.
+ * shared-memory layout; the README's Monitoring section lists every
+ * metric.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,13 +12,6 @@
 #include "metrics.h"
 #include "util.h"
 
-/* The request outcomes, as the request log line spells them. */
-static const char *const outcome_names[] = {
-	"hit", "generated", "waited", "failed", "timeout", "db_error",
-	"bad_request", "not_found", "bad_method", "stats", "metrics",
-	"unauthorized", "forbidden", "error", "rate_limited", "other"
-};
-#define N_OUTCOMES	(sizeof(outcome_names) / sizeof(outcome_names[0]))
 
 static const char *const gen_names[MG__MAX] = {
 	"completed", "failed", "timeout"
@@ -44,7 +38,7 @@ struct hist {
 };
 
 struct slot {
-	atomic_uint_least64_t	 requests[N_OUTCOMES];
+	atomic_uint_least64_t	 requests[OUT__MAX];
 	atomic_uint_least64_t	 generations[MG__MAX];
 	atomic_uint_least64_t	 upstream_ok;
 	atomic_uint_least64_t	 upstream_error;
@@ -119,14 +113,9 @@ observe(struct hist *h, const int64_t *le, size_t nle, int64_t us)
 }
 
 void
-metrics_request(const char *outcome)
+metrics_request(enum outcome o)
 {
-	size_t	 i;
-
-	for (i = 0; i < N_OUTCOMES - 1; i++)
-		if (outcome != NULL && strcmp(outcome, outcome_names[i]) == 0)
-			break;
-	inc(&self->requests[i], 1);
+	inc(&self->requests[(unsigned)o < OUT__MAX ? o : OUT_OTHER], 1);
 }
 
 void
@@ -305,7 +294,7 @@ metrics_render(size_t *len)
 	}
 	put_family(f, "promptpix_requests_total",
 	    "Finished requests by outcome.", "outcome", outcome_names,
-	    N_OUTCOMES, offsetof(struct slot, requests));
+	    OUT__MAX, offsetof(struct slot, requests));
 	put_gauge(f, "promptpix_requests_in_flight",
 	    "Requests being answered now.",
 	    offsetof(struct slot, requests_in_flight));

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outcome.h"
+
 /*
  * Map shared memory for `slots` processes (slot 0 is used until
  * metrics_use_slot()). Returns 0, or -1 (and the counters stay
@@ -30,12 +32,8 @@ int	metrics_init(unsigned slots);
 /* This process serves from slot i: its gauges restart at zero. */
 void	metrics_use_slot(unsigned i);
 
-/*
- * One finished request. outcome is the request log's outcome word
- * ("hit", "waited", "bad_request", ...); an unknown one counts as
- * "other".
- */
-void	metrics_request(const char *outcome);
+/* One finished request, by its outcome (outcome.h). */
+void	metrics_request(enum outcome);
 
 /* Requests being answered right now (+1 at accept, -1 when done). */
 void	metrics_requests_in_flight(int delta);

@@ -28,12 +28,12 @@ page_dispatch(struct rq *rq)
 	int	 p = route(rq->path);
 
 	if (p < 0) {
-		rq->outcome = "not_found";
+		rq->outcome = OUT_NOT_FOUND;
 		http_text(rq, 404, NULL, NULL, "not found");
 		return;
 	}
 	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
-		rq->outcome = "bad_method";
+		rq->outcome = OUT_BAD_METHOD;
 		http_text(rq, 405, "Allow", "GET, HEAD",
 		    "method not allowed (use GET or HEAD)");
 		return;

@@ -205,7 +205,7 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	wait = ctx->cfg->placeholder_delay_ms;
 	if (t0 + wait > job->deadline_ms) {
 		sleep_ms(job->deadline_ms - t0);
-		gen_result_fail(res, "timeout", "generation timed out");
+		gen_result_fail(res, GE_TIMEOUT, "generation timed out");
 		return -1;
 	}
 	sleep_ms(wait);
@@ -213,7 +213,7 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	res->cost_usd = (double)r->w * r->h / 1e6 *
 	    ctx->cfg->cost_per_megapixel;
 	if ((im = gdImageCreateTrueColor((int)r->w, (int)r->h)) == NULL) {
-		gen_result_fail(res, "internal", "cannot allocate the image");
+		gen_result_fail(res, GE_INTERNAL, "cannot allocate the image");
 		return -1;
 	}
 	gdImageFilledRectangle(im, 0, 0, (int)r->w - 1, (int)r->h - 1,
@@ -226,7 +226,7 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	data = backend_encode(im, r->fmt, &size);
 	gdImageDestroy(im);
 	if (data == NULL) {
-		gen_result_fail(res, "internal", "cannot encode the image");
+		gen_result_fail(res, GE_INTERNAL, "cannot encode the image");
 		return -1;
 	}
 	rc = backend_store(ctx->cfg, job, data, (size_t)size, res);

@@ -2,7 +2,8 @@
  * stats.c: the monitoring pages. GET /api/generation/stats answers JSON
  * (built with json-c) from CALL get_generation_stats(); GET /metrics
  * answers the Prometheus text of metrics.c. Both require the [stats]
- * token when one is configured. README.stats.md describes every field.
+ * token when one is configured. The README's Monitoring section describes
+ * every field.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +54,12 @@ static void
 json_error(struct rq *rq, int status, const char *hname, const char *hvalue,
     const char *msg)
 {
-	json_object	*o = json_object_new_object();
+	json_object	*o = xchk(json_object_new_object());
 
-	json_object_object_add(o, "success", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "success",
+	    xchk(json_object_new_boolean(0)));
+	json_object_object_add(o, "error",
+	    xchk(json_object_new_string(msg)));
 	send_json(rq, status, hname, hvalue, o);
 }
 
@@ -75,7 +78,7 @@ check_token(struct rq *rq, int json)
 	    FCGX_GetParam("HTTP_AUTHORIZATION", env), rq->query);
 	if (rc == 0)
 		return 0;
-	rq->outcome = rc == 401 ? "unauthorized" : "forbidden";
+	rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
 	if (json)
 		json_error(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
 		    "Bearer realm=\"promptpix\"", rc == 401 ?
@@ -91,34 +94,32 @@ check_token(struct rq *rq, int json)
 static json_object *
 decimal(const char *text)
 {
-	return json_object_new_double_s(strtod(text, NULL),
-	    text[0] != '\0' ? text : "0");
+	return xchk(json_object_new_double_s(strtod(text, NULL),
+	    text[0] != '\0' ? text : "0"));
 }
 
 static json_object *
 u64(uint64_t v)
 {
-	return json_object_new_uint64(v);
+	return xchk(json_object_new_uint64(v));
 }
 
 static json_object *
 ms_or_null(int64_t v)
 {
-	return v < 0 ? NULL : json_object_new_int64(v);
+	return v < 0 ? NULL : xchk(json_object_new_int64(v));
 }
 
 static json_object *
 period_json(const struct gen_stats *s)
 {
-	static const char *const names[GS__MAX] = {
-		"pending", "generating", "completed", "failed"
-	};
-	json_object	*o = json_object_new_object();
-	json_object	*by = json_object_new_object();
+	json_object	*o = xchk(json_object_new_object());
+	json_object	*by = xchk(json_object_new_object());
 
 	json_object_object_add(o, "unique_images", u64(s->unique_images));
 	for (int i = 0; i < GS__MAX; i++)
-		json_object_object_add(by, names[i], u64(s->by_status[i]));
+		json_object_object_add(by, gen_status_name((enum gen_status)i),
+		    u64(s->by_status[i]));
 	json_object_object_add(o, "images_by_status", by);
 	json_object_object_add(o, "total_requests", u64(s->total_requests));
 	json_object_object_add(o, "api_calls_made", u64(s->api_calls_made));
@@ -152,7 +153,7 @@ page_stats(struct rq *rq)
 	if (check_token(rq, 1) != 0)
 		return;
 	if ((rc = db_generation_stats(rq->w->db, s)) != 0) {
-		rq->outcome = rc == -1 ? "db_error" : "error";
+		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
 		if (rc == -1)
 			json_error(rq, 503, "Retry-After", "5",
 			    "database unavailable");
@@ -160,25 +161,28 @@ page_stats(struct rq *rq)
 			json_error(rq, 500, NULL, NULL, "failed to get stats");
 		return;
 	}
-	rq->outcome = "stats";
+	rq->outcome = OUT_STATS;
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	st = json_object_new_object();
+	st = xchk(json_object_new_object());
 	json_object_object_add(st, "today", period_json(&s[0]));
 	json_object_object_add(st, "all_time", period_json(&s[1]));
-	cur = json_object_new_object();
+	cur = xchk(json_object_new_object());
 	json_object_object_add(cur, "in_flight_generations",
 	    u64(s[1].in_flight));
 	json_object_object_add(cur, "waiters",
-	    json_object_new_int64(metrics_waiters_now()));
+	    xchk(json_object_new_int64(metrics_waiters_now())));
 	json_object_object_add(st, "current", cur);
-	json_object_object_add(st, "generated_at", json_object_new_string(now));
-	o = json_object_new_object();
-	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(st, "generated_at",
+	    xchk(json_object_new_string(now)));
+	o = xchk(json_object_new_object());
+	json_object_object_add(o, "success",
+	    xchk(json_object_new_boolean(1)));
 	json_object_object_add(o, "stats", st);
 	snprintf(msg, sizeof(msg), "Saved %llu API calls today!",
 	    (unsigned long long)s[0].api_calls_saved);
-	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "message",
+	    xchk(json_object_new_string(msg)));
 	send_json(rq, 200, NULL, NULL, o);
 }
 
@@ -191,7 +195,7 @@ page_metrics(struct rq *rq)
 
 	if (check_token(rq, 0) != 0)
 		return;
-	rq->outcome = "metrics";
+	rq->outcome = OUT_METRICS;
 	text = metrics_render(&len);
 	http_send(rq, 200, METRICS_TYPE, NULL, NULL, text, len);
 	free(text);

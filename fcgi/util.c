@@ -59,6 +59,14 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void *
+xchk(void *p)
+{
+	if (p == NULL)
+		oom(0);
+	return p;
+}
+
 int64_t
 now_ms(void)
 {

@@ -17,6 +17,8 @@ void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
+/* What a library allocated (json-c, ...): p itself, or abort if NULL. */
+void	*xchk(void *p);
 
 /* Milliseconds on the monotonic clock: for deadlines and durations. */
 int64_t	 now_ms(void);

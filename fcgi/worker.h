@@ -10,6 +10,8 @@
 
 #include <fcgiapp.h>
 
+#include "outcome.h"
+
 struct backend;
 struct cfg;
 struct db;
@@ -35,7 +37,7 @@ struct rq {
 	int64_t		 t0;		/* now_ms() at arrival */
 	/* Filled while answering, for the request log line. */
 	int		 status;
-	const char	*outcome;
+	enum outcome	 outcome;
 	char		 hash[65];
 	int64_t		 backend_ms;	/* time in the backend, if generator */
 	int64_t		 wake_ms;	/* waiter: answer time - completion */

@@ -16,7 +16,7 @@ parse_result(const char *json, struct gen_result *res)
 }
 
 static void
-test_result(void)
+test_parse_result(void)
 {
 	static const char ok[] =
 	    "{\"images\": [{\"url\": \"https://v3.fal.media/files/a/b.jpeg\","
@@ -78,7 +78,7 @@ test_result(void)
 	    "length-bounded input");
 	memset(&res, 0, sizeof(res));
 	T_CHECK(fal_parse_result(ok, strlen(ok) / 2, &res) == -1 &&
-	    strcmp(res.error_kind, "bad_response") == 0, "truncated");
+	    res.err == GE_BAD_RESPONSE, "truncated");
 	memset(&res, 0, sizeof(res));
 	T_CHECK(fal_parse_result(NULL, 0, &res) == -1, "NULL input");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -88,10 +88,10 @@ test_result(void)
 			T_CHECK(rc == 0, "case %zu should parse: %s", i,
 			    res.error_message);
 		else
-			T_CHECK(rc == -1 && strcmp(res.error_kind,
+			T_CHECK(rc == -1 && strcmp(gen_err_name(res.err),
 			    bad[i].kind) == 0 && res.error_message[0] != '\0',
 			    "case %zu: rc %d kind [%s] want [%s]", i, rc,
-			    res.error_kind, bad[i].kind);
+			    gen_err_name(res.err), bad[i].kind);
 	}
 	parse_result("{\"images\": [{\"url\": \"https://a/\", \"width\": -5,"
 	    " \"height\": 99999999999}], \"request_id\": \"r-1\"}", &res);
@@ -129,7 +129,7 @@ test_submit_status_error(void)
 	T_CHECK(fal_parse_submit("{\"request_id\": \"abc\"}", 19, &q,
 	    &res) == -1, "submit cut");
 	T_CHECK(fal_parse_submit("{\"request_id\": \"abc\"}", 21, &q,
-	    &res) == -1 && strcmp(res.error_kind, "bad_response") == 0,
+	    &res) == -1 && res.err == GE_BAD_RESPONSE,
 	    "submit without URLs");
 
 #define ST(s)	fal_parse_status(s, strlen(s), name, sizeof(name))
@@ -173,23 +173,23 @@ test_submit_status_error(void)
 static void
 test_kinds(void)
 {
-	T_CHECK(strcmp(fal_status_kind(401), "auth") == 0, "401");
-	T_CHECK(strcmp(fal_status_kind(403), "auth") == 0, "403");
-	T_CHECK(strcmp(fal_status_kind(422), "rejected") == 0, "422");
-	T_CHECK(strcmp(fal_status_kind(404), "rejected") == 0, "404");
-	T_CHECK(strcmp(fal_status_kind(429), "rate_limited") == 0, "429");
-	T_CHECK(strcmp(fal_status_kind(500), "upstream_error") == 0, "500");
-	T_CHECK(strcmp(fal_status_kind(502), "upstream_down") == 0, "502");
-	T_CHECK(strcmp(fal_status_kind(503), "upstream_down") == 0, "503");
-	T_CHECK(strcmp(fal_status_kind(504), "upstream_down") == 0, "504");
-	T_CHECK(strcmp(fal_status_kind(302), "bad_response") == 0, "302");
-	T_CHECK(fal_kind_retryable("rate_limited") &&
-	    fal_kind_retryable("upstream_down") &&
-	    fal_kind_retryable("upstream_error") &&
-	    fal_kind_retryable("timeout"), "retryable kinds");
-	T_CHECK(!fal_kind_retryable("auth") && !fal_kind_retryable("rejected")
-	    && !fal_kind_retryable("nsfw") &&
-	    !fal_kind_retryable("bad_response"), "final kinds");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(401)), "auth") == 0, "401");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(403)), "auth") == 0, "403");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(422)), "rejected") == 0, "422");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(404)), "rejected") == 0, "404");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(429)), "rate_limited") == 0, "429");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(500)), "upstream_error") == 0, "500");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(502)), "upstream_down") == 0, "502");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(503)), "upstream_down") == 0, "503");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(504)), "upstream_down") == 0, "504");
+	T_CHECK(strcmp(gen_err_name(fal_status_kind(302)), "bad_response") == 0, "302");
+	T_CHECK(gen_err_retryable(GE_RATE_LIMITED) &&
+	    gen_err_retryable(GE_UPSTREAM_DOWN) &&
+	    gen_err_retryable(GE_UPSTREAM_ERROR) &&
+	    gen_err_retryable(GE_TIMEOUT), "retryable kinds");
+	T_CHECK(!gen_err_retryable(GE_AUTH) && !gen_err_retryable(GE_REJECTED)
+	    && !gen_err_retryable(GE_NSFW) &&
+	    !gen_err_retryable(GE_BAD_RESPONSE), "final kinds");
 }
 
 static void
@@ -339,7 +339,7 @@ test_input(void)
 void
 test_fal(void)
 {
-	test_result();
+	test_parse_result();
 	test_submit_status_error();
 	test_kinds();
 	test_urls();

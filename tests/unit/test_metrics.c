@@ -57,11 +57,11 @@ test_metrics(void)
 	/* Shared memory for two processes; this one writes slot 1. */
 	T_CHECK(metrics_init(2) == 0, "metrics_init");
 	metrics_use_slot(1);
-	metrics_request("hit");
-	metrics_request("hit");
-	metrics_request("waited");
-	metrics_request("no-such-outcome");
-	metrics_request(NULL);
+	metrics_request(OUT_HIT);
+	metrics_request(OUT_HIT);
+	metrics_request(OUT_WAITED);
+	metrics_request((enum outcome)OUT__MAX);	/* out of range */
+	metrics_request(OUT_OTHER);
 	metrics_waiters(1);
 	metrics_waiters(1);
 	metrics_waiters(-1);
