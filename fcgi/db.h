@@ -1,8 +1,9 @@
 /*
- * db.h: every SQL statement the responder runs, behind typed functions.
- * Each worker thread owns one struct db (one connection, its prepared
- * statements and the named locks it holds). Statements are prepared with
- * bound parameters only.
+ * db.h: the database, behind typed functions. Each thread owns one
+ * struct db (one connection, its prepared statements and the named locks
+ * it holds). Statements are prepared with bound parameters only; their
+ * SQL is in dbsql.c. db.c is the binding layer, dbrow.c the status row,
+ * dbstats.c the reporting queries.
  *
  * Error convention: functions return -1 on a database fault, after
  * logging it; the connection is dropped when the server went away, and
@@ -34,8 +35,21 @@ struct gen_row {
 	unsigned	 retry_in;	/* seconds until it is, if retryable */
 };
 
+/* The client library, once in main() before any thread starts: 0, -1. */
+int	db_library_init(void);
+void	db_library_end(void);
+/* Around the life of every thread that uses a struct db. */
+void	db_thread_init(void);
+void	db_thread_end(void);
+
 struct db	*db_new(const struct cfg *);
 void		 db_free(struct db *);
+
+/*
+ * Log faults under this request id from now on (NULL: none). rid must
+ * outlive its use; the caller resets it when the request ends.
+ */
+void	db_set_request(struct db *, const char *rid);
 
 /* Connect if not connected. Returns 0, or -1 if the server is away. */
 int	db_ensure(struct db *);

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
-#include <mysql.h>
 
 #include "backend.h"
 #include "cfg.h"
@@ -157,6 +156,7 @@ handle(struct worker *w)
 		rq.method = "GET";
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	check_conf_param(env);
+	db_set_request(w->db, rq.id);
 	if ((rc = split_uri(&rq, env)) != 0) {
 		rq.outcome = OUT_NOT_FOUND;
 		http_text(&rq, rc, NULL, NULL,
@@ -171,6 +171,7 @@ handle(struct worker *w)
 	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
 	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
 	    (long long)rq.wake_ms, (long long)rq.backend_ms);
+	db_set_request(w->db, NULL);
 	free(rq.path);
 }
 
@@ -180,7 +181,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 	int		 rc;
 
-	mysql_thread_init();
+	db_thread_init();
 	w->db = db_new(w->cfg);
 	w->backend_ctx = w->backend->init(w->cfg);
 	FCGX_InitRequest(&w->fcgx, 0, 0);
@@ -200,7 +201,7 @@ worker_main(void *arg)
 	}
 	w->backend->free(w->backend_ctx);
 	db_free(w->db);
-	mysql_thread_end();
+	db_thread_end();
 	return NULL;
 }
 
@@ -211,7 +212,7 @@ flusher_main(void *arg)
 	struct db	*db;
 
 	(void)arg;
-	mysql_thread_init();
+	db_thread_init();
 	db = db_new(&config);
 	for (;;) {
 		sleep_ms(config.count_flush_ms);
@@ -235,7 +236,7 @@ signal_main(void *arg)
 	int64_t		 end;
 	int		 sig = 0;
 
-	mysql_thread_init();
+	db_thread_init();
 	db = db_new(&config);
 	for (;;) {
 		sigwait(set, &sig);
@@ -326,7 +327,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	metrics_use_slot(slot);
-	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
+	if (db_library_init() != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;
 	}
@@ -360,6 +361,6 @@ main(int argc, char *argv[])
 	free(tids);
 	free(ws);
 	cfg_free(&config);
-	mysql_library_end();
+	db_library_end();
 	return 0;
 }

@@ -1,0 +1,96 @@
+/*
+ * dbint.h: what the database modules share and nobody else sees: the
+ * connection, the statement ids and their SQL (dbsql.c, the one place
+ * all SQL text lives), and the binding helpers of db.c.
+ *
+ * Error convention: db_stmt_*() return NULL or -1 on a fault, after
+ * db_fault() logged it with the request id (db_set_request()) and
+ * dropped a connection that is gone.
+ */
+#ifndef PP_DBINT_H
+#define PP_DBINT_H
+
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include "db.h"
+
+enum stmt_id {
+	ST_ELECT,
+	ST_FETCH,
+	ST_LOCK,
+	ST_UNLOCK,
+	ST_START,
+	ST_TAKEOVER,
+	ST_FROM_CACHE,
+	ST_COMPLETE,
+	ST_CACHE_PUT,
+	ST_FAIL,
+	ST_ADD_REQUESTS,
+	ST_RESTORE_REQUESTS,
+	ST_RETRY,
+	ST_STATS,
+	ST__MAX
+};
+
+/* The SQL of each statement, prepared with bound parameters only. */
+extern const char *const db_sql[ST__MAX];
+
+struct db {
+	const struct cfg	*cfg;
+	MYSQL			*m;
+	MYSQL_STMT		*st[ST__MAX];
+	char			 owner_host[80];
+	char			 lock_prefix[11];	/* "pp" + 8 hex of the DB */
+	int64_t			 used_ms;	/* last statement, now_ms() */
+	uint64_t		 gen_conn;	/* our connection id when we
+						   became the generator */
+	char			 init_sql[128];
+	const char		*rid;		/* request id, for log lines */
+};
+
+/* A connection idle this long is pinged before it is trusted again. */
+#define IDLE_PING_MS	5000
+
+/* Parameters for one statement, bound by value. */
+#define MAXP	16
+struct params {
+	MYSQL_BIND	 b[MAXP];
+	unsigned long	 len[MAXP];
+	uint64_t	 u[MAXP];
+	double		 d[MAXP];
+	my_bool		 null[MAXP];
+	int		 n;
+};
+
+/* Bind the next parameter of p: a string (borrowed), a number, NULL. */
+void	db_p_str(struct params *, const char *);
+void	db_p_u64(struct params *, uint64_t);
+void	db_p_double(struct params *, double);
+void	db_p_null(struct params *);
+
+/* Bind a result column: a string of buffer cap, a signed, an unsigned. */
+void	db_r_str(MYSQL_BIND *, char *buf, size_t cap, unsigned long *len);
+void	db_r_i64(MYSQL_BIND *, int64_t *);
+void	db_r_u64(MYSQL_BIND *, uint64_t *);
+/* NUL-terminate a fetched string, truncated to its buffer if need be. */
+void	db_r_term(char *buf, size_t cap, unsigned long len);
+
+/* Log a fault; drop the connection if it is gone. */
+void	db_fault(struct db *, const char *what, unsigned err, const char *msg);
+/* The same for the last error of statement st. */
+void	db_stmt_fault(struct db *, const char *what, MYSQL_STMT *st);
+
+/* Execute statement id with p. Returns the statement, or NULL. */
+MYSQL_STMT	*db_stmt_exec(struct db *, enum stmt_id, struct params *);
+/* Execute a statement without a result set: affected rows, or -1. */
+long	db_stmt_run(struct db *, enum stmt_id, struct params *);
+/* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
+int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
+	    long long *v);
+
+/* The named lock of hash: out holds 65 bytes. */
+void	db_lock_name(const struct db *, const char *hash, char *out);
+
+#endif

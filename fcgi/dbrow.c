@@ -1,0 +1,269 @@
+/*
+ * dbrow.c: the generation_status row: the election, reading it, the
+ * named locks, and recording what a generation produced.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dbint.h"
+
+int
+db_elect(struct db *db, const char *hash, const struct img_req *r,
+    const char *model, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	char		 dims[24];
+	long		 n;
+
+	snprintf(dims, sizeof(dims), "%ux%u", r->w, r->h);
+	db_p_str(&p, hash);
+	db_p_str(&p, r->prompt);
+	db_p_str(&p, dims);
+	db_p_u64(&p, r->w);
+	db_p_u64(&p, r->h);
+	db_p_str(&p, img_fmt_ext(r->fmt));
+	if (r->has_seed)
+		db_p_u64(&p, r->seed);
+	else
+		db_p_null(&p);
+	db_p_str(&p, model);
+	db_p_str(&p, db->owner_host);
+	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
+		return -1;
+	return n == 1 ? 1 : 2;
+}
+
+int
+db_fetch(struct db *db, const char *hash, struct gen_row *row)
+{
+	struct gen_result *g = &row->res;
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[13];
+	unsigned long	 len[6];
+	char		 status[16], kind[32];
+	int64_t		 owner = 0, expired = 0, attempts = 0, due = 0;
+	int64_t		 retry_in = 0;
+	int		 rc;
+
+	memset(row, 0, sizeof(*row));
+	db_p_str(&p, hash);
+	if ((st = db_stmt_exec(db, ST_FETCH, &p)) == NULL)
+		return -1;
+	db_r_str(&r[0], status, sizeof(status), &len[0]);
+	db_r_str(&r[1], g->url, sizeof(g->url), &len[1]);
+	db_r_str(&r[2], g->file, sizeof(g->file), &len[2]);
+	db_r_str(&r[3], g->content_type, sizeof(g->content_type), &len[3]);
+	db_r_str(&r[4], kind, sizeof(kind), &len[4]);
+	db_r_str(&r[5], g->error_message, sizeof(g->error_message), &len[5]);
+	db_r_i64(&r[6], &g->file_size);
+	db_r_i64(&r[7], &g->completed_ms);
+	db_r_i64(&r[8], &owner);
+	db_r_i64(&r[9], &expired);
+	db_r_i64(&r[10], &attempts);
+	db_r_i64(&r[11], &due);
+	db_r_i64(&r[12], &retry_in);
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		db_stmt_fault(db, "result", st);
+		return -1;
+	}
+	rc = mysql_stmt_fetch(st);
+	mysql_stmt_free_result(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
+		return -1;
+	db_r_term(status, sizeof(status), len[0]);
+	db_r_term(g->url, sizeof(g->url), len[1]);
+	db_r_term(g->file, sizeof(g->file), len[2]);
+	db_r_term(g->content_type, sizeof(g->content_type), len[3]);
+	db_r_term(kind, sizeof(kind), len[4]);
+	db_r_term(g->error_message, sizeof(g->error_message), len[5]);
+	row->status = gen_status_parse(status);
+	row->res.ok = row->status == GS_COMPLETED;
+	row->res.err = row->status == GS_FAILED ? gen_err_parse(kind) :
+	    GE_NONE;
+	row->owner_conn = (uint64_t)owner;
+	row->lease_expired = expired != 0;
+	row->attempts = (unsigned)attempts;
+	row->retry_due = due != 0;
+	row->retry_in = (unsigned)retry_in;
+	return 1;
+}
+
+int
+db_lock(struct db *db, const char *hash, int64_t timeout_ms)
+{
+	struct params	 p = { .n = 0 };
+	char		 name[65];
+	long long	 v;
+
+	db_lock_name(db, hash, name);
+	db_p_str(&p, name);
+	db_p_double(&p, timeout_ms > 0 ? timeout_ms / 1000.0 : 0.0);
+	if (db_stmt_scalar(db, ST_LOCK, &p, &v) == -1)
+		return -1;
+	return v == 1 ? 1 : 0;
+}
+
+int
+db_unlock(struct db *db, const char *hash)
+{
+	struct params	 p = { .n = 0 };
+	char		 name[65];
+	long long	 v;
+
+	db_lock_name(db, hash, name);
+	db_p_str(&p, name);
+	return db_stmt_scalar(db, ST_UNLOCK, &p, &v);
+}
+
+int
+db_start(struct db *db, const char *hash, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	db_p_str(&p, hash);
+	if ((n = db_stmt_run(db, ST_START, &p)) < 0)
+		return -1;
+	db->gen_conn = mysql_thread_id(db->m);
+	return n == 1;
+}
+
+int
+db_takeover(struct db *db, const char *hash, uint64_t old_owner,
+    unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	db_p_str(&p, db->owner_host);
+	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	db_p_str(&p, hash);
+	if (old_owner != 0)
+		db_p_u64(&p, old_owner);
+	else
+		db_p_null(&p);
+	if ((n = db_stmt_run(db, ST_TAKEOVER, &p)) < 0)
+		return -1;
+	db->gen_conn = mysql_thread_id(db->m);
+	return n == 1;
+}
+
+int
+db_complete_from_cache(struct db *db, const char *hash)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	db_p_str(&p, hash);
+	if ((n = db_stmt_run(db, ST_FROM_CACHE, &p)) < 0)
+		return -1;
+	return n == 1;
+}
+
+static long
+record_completed(struct db *db, const char *hash,
+    const struct gen_result *res)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	db_p_str(&p, res->url);
+	db_p_str(&p, res->file);
+	db_p_u64(&p, (uint64_t)res->file_size);
+	db_p_str(&p, res->content_type);
+	db_p_u64(&p, res->width);
+	db_p_u64(&p, res->height);
+	db_p_str(&p, res->upstream_id);
+	db_p_u64(&p, (uint64_t)res->upstream_ms);
+	db_p_u64(&p, (uint64_t)res->inference_ms);
+	db_p_u64(&p, res->api_calls);
+	db_p_double(&p, res->cost_usd);
+	db_p_str(&p, hash);
+	if ((n = db_stmt_run(db, ST_COMPLETE, &p)) != 1)
+		return n;
+	p.n = 0;
+	db_p_str(&p, hash);
+	return db_stmt_run(db, ST_CACHE_PUT, &p) < 0 ? -1 : 1;
+}
+
+/*
+ * The next attempt waits backoff, doubled for each attempt made, up to
+ * backoff_max; a permanent failure waits for an operator.
+ */
+static long
+record_failed(struct db *db, const char *hash, const struct gen_result *res,
+    unsigned backoff_ms, unsigned backoff_max_ms)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_str(&p, gen_err_name(res->err));
+	db_p_str(&p, res->error_message);
+	db_p_u64(&p, res->api_calls);
+	db_p_double(&p, res->cost_usd);
+	db_p_u64(&p, gen_err_permanent(res->err) ? 0 : 1);
+	db_p_u64(&p, (uint64_t)backoff_ms * 1000);
+	db_p_u64(&p, (uint64_t)backoff_max_ms * 1000);
+	db_p_str(&p, hash);
+	db_p_u64(&p, db->gen_conn);
+	return db_stmt_run(db, ST_FAIL, &p);
+}
+
+int
+db_finish(struct db *db, const char *hash, const struct gen_result *res,
+    unsigned backoff_ms, unsigned backoff_max_ms)
+{
+	long	 n;
+
+	/*
+	 * No transaction: the status row first, then the image cache. A
+	 * crash between the two leaves a completed row that the cache lacks;
+	 * the row alone answers, and the cleanup never deletes such a row.
+	 */
+	n = res->ok ? record_completed(db, hash, res) :
+	    record_failed(db, hash, res, backoff_ms, backoff_max_ms);
+	if (n < 0)
+		return -1;
+	return n == 1;
+}
+
+int
+db_add_requests(struct db *db, const char *hash, unsigned long n)
+{
+	struct params	 p = { .n = 0 };
+
+	long		 rows;
+
+	/* Every request counted in memory was a hit. */
+	db_p_u64(&p, n);
+	db_p_u64(&p, n);
+	db_p_str(&p, hash);
+	if ((rows = db_stmt_run(db, ST_ADD_REQUESTS, &p)) != 0)
+		return rows < 0 ? -1 : 0;
+	p.n = 0;
+	db_p_u64(&p, n);
+	db_p_u64(&p, n);
+	db_p_str(&p, hash);
+	db_p_u64(&p, n);
+	db_p_u64(&p, n);
+	return db_stmt_run(db, ST_RESTORE_REQUESTS, &p) < 0 ? -1 : 0;
+}
+
+int
+db_retry(struct db *db, const char *hash, unsigned lease_ms)
+{
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	db_p_str(&p, db->owner_host);
+	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	db_p_str(&p, hash);
+	if ((n = db_stmt_run(db, ST_RETRY, &p)) < 0)
+		return -1;
+	return n == 1;
+}

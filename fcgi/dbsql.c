@@ -1,0 +1,114 @@
+/*
+ * dbsql.c: every SQL statement the responder runs, in one table. The
+ * typed functions of dbrow.c and dbstats.c execute them by id.
+ */
+#include "dbint.h"
+
+#define LEASE	"NOW(3) + INTERVAL ? MICROSECOND"
+/*
+ * A generation counts its paid call when it starts (so a generator that
+ * is killed mid-call is still counted); when it finishes, this corrects
+ * the count to the calls the backend really made (retries, or none).
+ */
+#define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
+
+const char *const db_sql[ST__MAX] = {
+	[ST_ELECT] =
+	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
+	" width, height, format, seed, model, status, total_requests,"
+	" owner_conn, owner_host, lease_until, created_at)"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1,"
+	" CONNECTION_ID(), ?, " LEASE ", NOW(3))"
+	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
+	" (status = 'completed'), total_requests = total_requests + 1",
+	[ST_FETCH] =
+	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
+	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
+	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
+	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0),"
+	" COALESCE(owner_conn, 0),"
+	" lease_until IS NULL OR lease_until < NOW(3), attempts,"
+	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0),"
+	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
+	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0)"
+	" FROM generation_status WHERE prompt_hash = ?",
+	[ST_LOCK] = "SELECT GET_LOCK(?, ?)",
+	[ST_UNLOCK] = "SELECT RELEASE_LOCK(?)",
+	[ST_START] =
+	"UPDATE generation_status SET status = 'generating',"
+	" started_at = NOW(3), attempts = attempts + 1,"
+	" api_calls_made = api_calls_made + 1, lease_until = " LEASE
+	" WHERE prompt_hash = ? AND status = 'pending'"
+	" AND owner_conn = CONNECTION_ID() AND NOT EXISTS (SELECT 1"
+	" FROM image_cache c WHERE c.prompt_hash = generation_status.prompt_hash)",
+	[ST_TAKEOVER] =
+	"UPDATE generation_status SET status = 'generating',"
+	" owner_conn = CONNECTION_ID(), owner_host = ?, started_at = NOW(3),"
+	" attempts = attempts + 1, api_calls_made = api_calls_made + 1,"
+	" lease_until = " LEASE
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
+	" AND owner_conn <=> ?",
+	[ST_FROM_CACHE] =
+	"UPDATE generation_status g JOIN image_cache c"
+	" ON c.prompt_hash = g.prompt_hash"
+	" SET g.status = 'completed', g.generated_url = c.generated_url,"
+	" g.file_name = c.file_name, g.file_size = c.file_size,"
+	" g.content_type = c.content_type, g.image_width = c.image_width,"
+	" g.image_height = c.image_height, g.started_at = NOW(3),"
+	" g.completed_at = NOW(3), g.lease_until = NULL,"
+	" g.cache_hits = g.cache_hits + 1"
+	" WHERE g.prompt_hash = ? AND g.status IN ('pending', 'generating')",
+	[ST_COMPLETE] =
+	"UPDATE generation_status SET status = 'completed',"
+	" generated_url = ?, file_name = NULLIF(?, ''), file_size = ?,"
+	" content_type = ?, image_width = ?, image_height = ?,"
+	" upstream_request_id = NULLIF(?, ''), upstream_ms = ?,"
+	" inference_ms = ?, api_calls_made = " CALLS ","
+	" cost_usd = cost_usd + ?, error_kind = NULL, error_message = NULL,"
+	" completed_at = NOW(3), lease_until = NULL"
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
+	[ST_CACHE_PUT] =
+	"INSERT INTO image_cache (prompt_hash, prompt, dimensions, format,"
+	" seed, model, generated_url, file_name, file_size, content_type,"
+	" image_width, image_height, created_at)"
+	" SELECT prompt_hash, prompt, dimensions, format, seed, model,"
+	" generated_url, file_name, file_size, content_type, image_width,"
+	" image_height, completed_at FROM generation_status"
+	" WHERE prompt_hash = ?"
+	" ON DUPLICATE KEY UPDATE generated_url = generation_status.generated_url,"
+	" file_name = generation_status.file_name,"
+	" file_size = generation_status.file_size,"
+	" content_type = generation_status.content_type",
+	[ST_FAIL] =
+	"UPDATE generation_status SET status = 'failed', error_kind = ?,"
+	" error_message = ?, api_calls_made = " CALLS ","
+	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL,"
+	" retryable = ?,"
+	" next_attempt_at = NOW(3) + INTERVAL LEAST(? << LEAST(attempts - 1, 20),"
+	" ?) MICROSECOND"
+	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
+	" AND owner_conn = ?",
+	[ST_RETRY] =
+	"UPDATE generation_status SET status = 'pending',"
+	" owner_conn = CONNECTION_ID(), owner_host = ?,"
+	" lease_until = " LEASE ", started_at = NULL, completed_at = NULL"
+	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
+	" AND next_attempt_at <= NOW(3)",
+	[ST_ADD_REQUESTS] =
+	"UPDATE generation_status SET total_requests = total_requests + ?,"
+	" cache_hits = cache_hits + ? WHERE prompt_hash = ?",
+	/* The status row was cleaned up meanwhile: bring it back. */
+	[ST_RESTORE_REQUESTS] =
+	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
+	" width, height, format, seed, model, status, generated_url, file_name,"
+	" file_size, content_type, image_width, image_height, total_requests,"
+	" cache_hits, created_at, started_at, completed_at)"
+	" SELECT UUID(), prompt_hash, prompt, dimensions,"
+	" SUBSTRING_INDEX(dimensions, 'x', 1), SUBSTRING_INDEX(dimensions, 'x', -1),"
+	" format, seed, model, 'completed', generated_url, file_name, file_size,"
+	" content_type, image_width, image_height, ?, ?, NOW(3), NOW(3), NOW(3)"
+	" FROM image_cache WHERE prompt_hash = ?"
+	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
+	" cache_hits = cache_hits + ?",
+	[ST_STATS] = "CALL get_generation_stats()",
+};
