@@ -25,7 +25,7 @@ FRONT	?= nginx
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
 	   metrics.c token.c falparse.c result.c outcome.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c dbsql.c dbrow.c dbstats.c flight.c gen.c http.c \
+SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c dbsql.c dbrow.c dbstats.c dbqueue.c dbpool.c flight.c sched.c waker.c gen.c http.c \
 	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)

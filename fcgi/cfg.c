@@ -41,6 +41,10 @@ static const char *const nsfw_names[NSFW__MAX + 1] = {
 	"fail", "blocked", NULL
 };
 
+static const char *const queue_class_names[] = {
+	"premium", "standard", "batch", NULL
+};
+
 struct opt {
 	const char	*section;
 	const char	*name;
@@ -55,7 +59,7 @@ struct opt {
 
 static const struct opt opts[] = {
 	{ "server", "processes", OPT_UINT, O(processes), 1, 256, NULL },
-	{ "server", "threads", OPT_UINT, O(threads), 1, 256, NULL },
+	{ "server", "threads", OPT_UINT, O(threads), 1, 4096, NULL },
 	{ "server", "max_wait", OPT_SECONDS, O(max_wait_ms), 0.05, 600, NULL },
 	{ "server", "log_level", OPT_LOGLEVEL, O(log_level), 0, 0, NULL },
 	{ "server", "base_path", OPT_PATH_PREFIX, O(base_path), 0, 0, NULL },
@@ -82,6 +86,13 @@ static const struct opt opts[] = {
 	{ "database", "name", OPT_STR, O(db_name), 0, 0, NULL },
 	{ "database", "connect_timeout", OPT_SECONDS,
 	    O(db_connect_timeout_ms), 0.1, 60, NULL },
+	{ "database", "pool", OPT_UINT, O(db_pool), 1, 256, NULL },
+	{ "queue", "max_concurrent", OPT_UINT, O(queue_max_concurrent),
+	    1, 64, NULL },
+	{ "queue", "workers", OPT_UINT, O(queue_workers), 0, 64, NULL },
+	{ "queue", "default_class", OPT_ENUM, O(queue_class), 0, 0,
+	    queue_class_names },
+	{ "queue", "lease", OPT_SECONDS, O(queue_lease_ms), 0.5, 600, NULL },
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
 	{ "generation", "model", OPT_STR, O(model), 0, 0, NULL },
 	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600, NULL },
@@ -148,7 +159,7 @@ cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->processes = 2;
-	c->threads = 8;
+	c->threads = 256;
 	c->max_wait_ms = 30000;
 	c->log_level = LOG_INFO;
 	c->base_path = xstrdup("/");
@@ -166,6 +177,11 @@ cfg_defaults(struct cfg *c)
 	c->db_user = xstrdup("promptpix");
 	c->db_name = xstrdup("promptpix");
 	c->db_connect_timeout_ms = 2000;
+	c->db_pool = 8;
+	c->queue_max_concurrent = 2;
+	c->queue_workers = 0;
+	c->queue_class = 1;	/* standard */
+	c->queue_lease_ms = 15000;
 	c->backend = xstrdup("placeholder");
 	c->model = xstrdup("fal-ai/flux/schnell");
 	c->gen_timeout_ms = 30000;

@@ -65,6 +65,12 @@ struct cfg {
 	char			*db_password_file;
 	char			*db_name;
 	unsigned		 db_connect_timeout_ms;
+	unsigned		 db_pool;	/* request threads' connections */
+	/* [queue] */
+	unsigned		 queue_max_concurrent;	/* on every host */
+	unsigned		 queue_workers;	/* per process; 0: max_concurrent */
+	int			 queue_class;	/* enum queue_class of requests */
+	unsigned		 queue_lease_ms;
 	/* [generation] */
 	char			*backend;
 	char			*model;

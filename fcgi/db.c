@@ -20,6 +20,8 @@
 
 /* A connection idle this long is pinged before it is trusted again. */
 #define IDLE_PING_MS	5000
+/* Runs of a statement that met a deadlock or a certification conflict. */
+#define DEADLOCK_TRIES	8
 
 static MYSQL_BIND *
 db_p_next(struct params *p, enum enum_field_types t)
@@ -110,19 +112,6 @@ db_r_u64(MYSQL_BIND *b, uint64_t *v)
 	b->is_unsigned = 1;
 }
 
-/*
- * The named lock: 64 characters at most, shared by all hosts. Lock names
- * are global to the MySQL server, so they carry the database too: two
- * installations on one server must not wait on each other.
- */
-void
-db_lock_name(const struct db *db, const char *hash, char *out)
-{
-	memcpy(out, db->lock_prefix, 10);
-	memcpy(out + 10, hash, 54);
-	out[64] = '\0';
-}
-
 static void
 db_disconnect(struct db *db)
 {
@@ -191,7 +180,7 @@ struct db *
 db_new(const struct cfg *cfg)
 {
 	struct db	*db = xcalloc(1, sizeof(*db));
-	char		 host[64], dbhash[HASH_HEX_LEN + 1];
+	char		 host[64];
 
 	db->cfg = cfg;
 	if (gethostname(host, sizeof(host)) != 0)
@@ -199,8 +188,6 @@ db_new(const struct cfg *cfg)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(db->owner_host, sizeof(db->owner_host), "%.60s:%d", host,
 	    (int)getpid());
-	hash_sha256_hex(cfg->db_name, strlen(cfg->db_name), dbhash);
-	snprintf(db->lock_prefix, sizeof(db->lock_prefix), "pp%.8s", dbhash);
 	/*
 	 * All hosts must agree on what NOW() means. A generator's connection
 	 * sits idle while the backend works: the server must not close it
@@ -236,8 +223,8 @@ db_ensure(struct db *db)
 	if ((db->m = mysql_init(NULL)) == NULL)
 		return -1;
 	cto = (c->db_connect_timeout_ms + 999) / 1000;
-	/* A waiter's GET_LOCK blocks the read for up to max_wait. */
-	rto = c->max_wait_ms / 1000 + 30;
+	/* Every statement is short: nothing waits inside the server. */
+	rto = 30;
 	mysql_options(db->m, MYSQL_OPT_CONNECT_TIMEOUT, &cto);
 	mysql_options(db->m, MYSQL_OPT_READ_TIMEOUT, &rto);
 	mysql_options(db->m, MYSQL_OPT_WRITE_TIMEOUT, &rto);
@@ -289,15 +276,19 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 		return NULL;
 	}
 	/*
-	 * Concurrent upserts of one row can deadlock in InnoDB. Each of our
-	 * statements is its own transaction, rolled back whole by the
-	 * deadlock, so running it again is safe.
+	 * Concurrent upserts of one row can deadlock in InnoDB, and a Galera
+	 * node answers a certification conflict with the same error. Each
+	 * of our statements is its own transaction, rolled back whole, so
+	 * running it again is safe.
 	 */
 	for (int tries = 1; mysql_stmt_execute(st) != 0; tries++) {
-		if (mysql_stmt_errno(st) != ER_LOCK_DEADLOCK || tries == 3) {
-			db_stmt_fault(db, "execute", st);
-			return NULL;
+		if (mysql_stmt_errno(st) == ER_LOCK_DEADLOCK &&
+		    tries < DEADLOCK_TRIES) {
+			sleep_ms(tries);
+			continue;
 		}
+		db_stmt_fault(db, "execute", st);
+		return NULL;
 	}
 	db->used_ms = now_ms();
 	return st;

@@ -1,9 +1,10 @@
 /*
- * db.h: the database, behind typed functions. Each thread owns one
- * struct db (one connection, its prepared statements and the named locks
- * it holds). Statements are prepared with bound parameters only; their
- * SQL is in dbsql.c. db.c is the binding layer, dbrow.c the status row,
- * dbstats.c the reporting queries.
+ * db.h: the database, behind typed functions. A struct db is one
+ * connection with its prepared statements, used by one thread at a time
+ * (request threads borrow one from dbpool.h). Statements are prepared
+ * with bound parameters only; their SQL is in dbsql.c. db.c is the
+ * binding layer, dbrow.c the status row, dbqueue.c the queue and its
+ * slots, dbstats.c the reporting queries.
  *
  * Error convention: functions return -1 on a database fault, after
  * logging it; the connection is dropped when the server went away, and
@@ -20,15 +21,22 @@
 struct cfg;
 struct db;
 
+/* The queue's priority classes: the seed's subscription tiers. */
+enum queue_class {
+	QC_PREMIUM,
+	QC_STANDARD,
+	QC_BATCH,
+	QC__MAX
+};
+
 /*
  * What a request needs to know about one generation_status row: its
  * status, what the generation produced (completed or failed; res.url is
- * generated_url, res.ok is status == completed), and its ownership.
+ * generated_url, res.ok is status == completed), and its lease.
  */
 struct gen_row {
 	enum gen_status	 status;
 	struct gen_result res;
-	uint64_t	 owner_conn;	/* connection id of the generator */
 	int		 lease_expired;
 	unsigned	 attempts;
 	int		 retry_due;	/* failed, retryable, backoff over */
@@ -56,65 +64,41 @@ int	db_ensure(struct db *);
 
 /*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
- * total_requests + 1. Returns 1 if this call created the row (the caller
- * is the generator), 2 if the row existed (the request was counted), -1.
- * A request that finds the row completed also counts in cache_hits.
+ * total_requests + 1. Returns 1 if this call created the row, which is
+ * then a job queued in class qc; 2 if the row existed (the request was
+ * counted, and a queued job moves up to qc if that is higher); -1. A
+ * request that finds the row completed also counts in cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
-	    const char *model, unsigned lease_ms);
+	    const char *model, enum queue_class qc);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
 
 /*
- * GET_LOCK on the hash's lock name, waiting up to timeout_ms. Returns 1
- * when held, 0 on timeout, -1. Only the generator holds it for long;
- * waiters take it just to learn that the generator let go.
- */
-int	db_lock(struct db *, const char *hash, int64_t timeout_ms);
-int	db_unlock(struct db *, const char *hash);
-
-/*
- * Mark our own pending row generating (the elected generator, holding
- * the lock). Returns 1 done, 0 if the row is no longer ours or the image
- * cache already has the image (see db_complete_from_cache()), -1.
- */
-int	db_start(struct db *, const char *hash, unsigned lease_ms);
-
-/*
- * Take over the row from a generator that is gone (caller holds the
- * lock): only if it is still pending/generating under old_owner.
- * Returns 1 if we are now the generator, 0 if not, -1.
- */
-int	db_takeover(struct db *, const char *hash, uint64_t old_owner,
-	    unsigned lease_ms);
-
-/*
  * Complete the row from the image cache, if the cache has the image (its
  * status row was cleaned up earlier), counting it in cache_hits.
- * Returns 1 completed, 0 not cached.
+ * Returns 1 completed, 0 not cached, -1.
  */
 int	db_complete_from_cache(struct db *, const char *hash);
 
 /*
  * Record a finished generation: completed (and into image_cache) when
  * res->ok, else failed. A success is recorded while the row is still
- * unfinished, whoever generates it now; a failure only while the row is
- * still ours (a generator that lost its connection and was replaced
+ * unfinished, whoever runs it now; a failure only while the row is still
+ * under our claim's token (a worker whose lease ran out and was replaced
  * must not fail its successor's work). res->url is the public URL to
- * record.
- * Returns 1 if recorded, 0 if not (another generator finished first, or
- * the row is no longer ours), -1.
+ * record. Returns 1 if recorded, 0 if not (another worker finished
+ * first, or the claim is no longer ours), -1.
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
-	    unsigned backoff_ms, unsigned backoff_max_ms);
+	    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms);
 
 /*
- * Claim a failed row whose backoff is over for a new attempt: it becomes
- * pending under this connection, like a fresh election. Returns 1 if
- * this call won (the caller generates), 0 if not, -1.
+ * Queue a failed row whose backoff is over again, in class qc. Returns 1
+ * if this call did (the caller then waits like any other), 0 if not, -1.
  */
-int	db_retry(struct db *, const char *hash, unsigned lease_ms);
+int	db_retry(struct db *, const char *hash, enum queue_class qc);
 
 /*
  * Add n hits to the row's total_requests and cache_hits; if a cleanup
@@ -122,6 +106,59 @@ int	db_retry(struct db *, const char *hash, unsigned lease_ms);
  * them. 0 or -1.
  */
 int	db_add_requests(struct db *, const char *hash, unsigned long n);
+
+/* A job as the queue hands it to a generation worker (dbqueue.c). */
+struct db_job {
+	char		 hash[65];
+	int		 takeover;	/* it was running under a dead lease */
+	struct img_req	 req;		/* req.prompt points into prompt */
+	char		 prompt[8192];
+	char		 model[101];
+};
+
+/*
+ * The job that should start next, across every host: the oldest in the
+ * highest class, or one whose owner's lease ran out. Returns 1 with *job
+ * filled, 0 if there is none, -1.
+ */
+int	db_next_job(struct db *, struct db_job *job);
+
+/*
+ * Take one of the first cap generation slots for owner (a string unique
+ * to this claim), with a lease. Returns 1 taken, 0 all busy, -1.
+ */
+int	db_slot_take(struct db *, const char *owner, const char *hash,
+	    unsigned cap, unsigned lease_ms);
+/* Extend or give back owner's slot. Returns 0, -1. */
+int	db_slot_lease(struct db *, const char *owner, unsigned lease_ms);
+int	db_slot_free(struct db *, const char *owner);
+
+/*
+ * Claim the job hash under token: it becomes generating under our lease,
+ * its paid call counted. Returns 1 claimed, 0 taken by someone else, -1.
+ */
+int	db_claim(struct db *, const char *hash, uint64_t token,
+	    unsigned lease_ms);
+/* Extend the lease of our claim. Returns 1, 0 (no longer ours), -1. */
+int	db_job_lease(struct db *, const char *hash, uint64_t token,
+	    unsigned lease_ms);
+
+/*
+ * Call fn for the hash of every row that finished (completed or failed)
+ * in the last window_ms. Returns how many, or -1.
+ */
+int	db_done_since(struct db *, unsigned window_ms,
+	    void (*fn)(const char *hash, void *arg), void *arg);
+
+/* The queue as operators see it. */
+struct queue_stats {
+	uint64_t	 queued[QC__MAX];	/* pending jobs by class */
+	int64_t		 oldest_ms;		/* age of the oldest queued */
+	uint64_t	 slots_busy;		/* slots taken, lease alive */
+};
+
+/* Read the queue's figures. Returns 0, -1. */
+int	db_queue_stats(struct db *, struct queue_stats *);
 
 /* One row of CALL get_generation_stats(): the figures of one period. */
 struct gen_stats {

@@ -19,10 +19,14 @@
 enum stmt_id {
 	ST_ELECT,
 	ST_FETCH,
-	ST_LOCK,
-	ST_UNLOCK,
-	ST_START,
-	ST_TAKEOVER,
+	ST_NEXT_JOB,
+	ST_SLOT_TAKE,
+	ST_SLOT_LEASE,
+	ST_SLOT_FREE,
+	ST_CLAIM,
+	ST_JOB_LEASE,
+	ST_DONE_SINCE,
+	ST_QUEUE,
 	ST_FROM_CACHE,
 	ST_COMPLETE,
 	ST_CACHE_PUT,
@@ -42,16 +46,10 @@ struct db {
 	MYSQL			*m;
 	MYSQL_STMT		*st[ST__MAX];
 	char			 owner_host[80];
-	char			 lock_prefix[11];	/* "pp" + 8 hex of the DB */
 	int64_t			 used_ms;	/* last statement, now_ms() */
-	uint64_t		 gen_conn;	/* our connection id when we
-						   became the generator */
 	char			 init_sql[128];
 	const char		*rid;		/* request id, for log lines */
 };
-
-/* A connection idle this long is pinged before it is trusted again. */
-#define IDLE_PING_MS	5000
 
 /* Parameters for one statement, bound by value. */
 #define MAXP	16
@@ -89,8 +87,5 @@ long	db_stmt_run(struct db *, enum stmt_id, struct params *);
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);
-
-/* The named lock of hash: out holds 65 bytes. */
-void	db_lock_name(const struct db *, const char *hash, char *out);
 
 #endif

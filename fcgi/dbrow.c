@@ -1,6 +1,6 @@
 /*
- * dbrow.c: the generation_status row: the election, reading it, the
- * named locks, and recording what a generation produced.
+ * dbrow.c: the generation_status row: the election, reading it, and
+ * recording what a generation produced.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 int
 db_elect(struct db *db, const char *hash, const struct img_req *r,
-    const char *model, unsigned lease_ms)
+    const char *model, enum queue_class qc)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
@@ -27,8 +27,8 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 	else
 		db_p_null(&p);
 	db_p_str(&p, model);
-	db_p_str(&p, db->owner_host);
-	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	db_p_u64(&p, qc);
+	db_p_u64(&p, qc);
 	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
 		return -1;
 	return n == 1 ? 1 : 2;
@@ -40,10 +40,10 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	struct gen_result *g = &row->res;
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[13];
+	MYSQL_BIND	 r[12];
 	unsigned long	 len[6];
 	char		 status[16], kind[32];
-	int64_t		 owner = 0, expired = 0, attempts = 0, due = 0;
+	int64_t		 expired = 0, attempts = 0, due = 0;
 	int64_t		 retry_in = 0;
 	int		 rc;
 
@@ -59,11 +59,10 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	db_r_str(&r[5], g->error_message, sizeof(g->error_message), &len[5]);
 	db_r_i64(&r[6], &g->file_size);
 	db_r_i64(&r[7], &g->completed_ms);
-	db_r_i64(&r[8], &owner);
-	db_r_i64(&r[9], &expired);
-	db_r_i64(&r[10], &attempts);
-	db_r_i64(&r[11], &due);
-	db_r_i64(&r[12], &retry_in);
+	db_r_i64(&r[8], &expired);
+	db_r_i64(&r[9], &attempts);
+	db_r_i64(&r[10], &due);
+	db_r_i64(&r[11], &retry_in);
 	if (mysql_stmt_bind_result(st, r) != 0 ||
 	    mysql_stmt_store_result(st) != 0) {
 		db_stmt_fault(db, "result", st);
@@ -85,73 +84,11 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	row->res.ok = row->status == GS_COMPLETED;
 	row->res.err = row->status == GS_FAILED ? gen_err_parse(kind) :
 	    GE_NONE;
-	row->owner_conn = (uint64_t)owner;
 	row->lease_expired = expired != 0;
 	row->attempts = (unsigned)attempts;
 	row->retry_due = due != 0;
 	row->retry_in = (unsigned)retry_in;
 	return 1;
-}
-
-int
-db_lock(struct db *db, const char *hash, int64_t timeout_ms)
-{
-	struct params	 p = { .n = 0 };
-	char		 name[65];
-	long long	 v;
-
-	db_lock_name(db, hash, name);
-	db_p_str(&p, name);
-	db_p_double(&p, timeout_ms > 0 ? timeout_ms / 1000.0 : 0.0);
-	if (db_stmt_scalar(db, ST_LOCK, &p, &v) == -1)
-		return -1;
-	return v == 1 ? 1 : 0;
-}
-
-int
-db_unlock(struct db *db, const char *hash)
-{
-	struct params	 p = { .n = 0 };
-	char		 name[65];
-	long long	 v;
-
-	db_lock_name(db, hash, name);
-	db_p_str(&p, name);
-	return db_stmt_scalar(db, ST_UNLOCK, &p, &v);
-}
-
-int
-db_start(struct db *db, const char *hash, unsigned lease_ms)
-{
-	struct params	 p = { .n = 0 };
-	long		 n;
-
-	db_p_u64(&p, (uint64_t)lease_ms * 1000);
-	db_p_str(&p, hash);
-	if ((n = db_stmt_run(db, ST_START, &p)) < 0)
-		return -1;
-	db->gen_conn = mysql_thread_id(db->m);
-	return n == 1;
-}
-
-int
-db_takeover(struct db *db, const char *hash, uint64_t old_owner,
-    unsigned lease_ms)
-{
-	struct params	 p = { .n = 0 };
-	long		 n;
-
-	db_p_str(&p, db->owner_host);
-	db_p_u64(&p, (uint64_t)lease_ms * 1000);
-	db_p_str(&p, hash);
-	if (old_owner != 0)
-		db_p_u64(&p, old_owner);
-	else
-		db_p_null(&p);
-	if ((n = db_stmt_run(db, ST_TAKEOVER, &p)) < 0)
-		return -1;
-	db->gen_conn = mysql_thread_id(db->m);
-	return n == 1;
 }
 
 int
@@ -198,7 +135,7 @@ record_completed(struct db *db, const char *hash,
  */
 static long
 record_failed(struct db *db, const char *hash, const struct gen_result *res,
-    unsigned backoff_ms, unsigned backoff_max_ms)
+    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms)
 {
 	struct params	 p = { .n = 0 };
 
@@ -210,13 +147,16 @@ record_failed(struct db *db, const char *hash, const struct gen_result *res,
 	db_p_u64(&p, (uint64_t)backoff_ms * 1000);
 	db_p_u64(&p, (uint64_t)backoff_max_ms * 1000);
 	db_p_str(&p, hash);
-	db_p_u64(&p, db->gen_conn);
+	if (token != 0)
+		db_p_u64(&p, token);
+	else
+		db_p_null(&p);
 	return db_stmt_run(db, ST_FAIL, &p);
 }
 
 int
 db_finish(struct db *db, const char *hash, const struct gen_result *res,
-    unsigned backoff_ms, unsigned backoff_max_ms)
+    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms)
 {
 	long	 n;
 
@@ -226,7 +166,8 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	 * the row alone answers, and the cleanup never deletes such a row.
 	 */
 	n = res->ok ? record_completed(db, hash, res) :
-	    record_failed(db, hash, res, backoff_ms, backoff_max_ms);
+	    record_failed(db, hash, res, token, backoff_ms,
+	    backoff_max_ms);
 	if (n < 0)
 		return -1;
 	return n == 1;
@@ -255,13 +196,12 @@ db_add_requests(struct db *db, const char *hash, unsigned long n)
 }
 
 int
-db_retry(struct db *db, const char *hash, unsigned lease_ms)
+db_retry(struct db *db, const char *hash, enum queue_class qc)
 {
 	struct params	 p = { .n = 0 };
 	long		 n;
 
-	db_p_str(&p, db->owner_host);
-	db_p_u64(&p, (uint64_t)lease_ms * 1000);
+	db_p_u64(&p, qc);
 	db_p_str(&p, hash);
 	if ((n = db_stmt_run(db, ST_RETRY, &p)) < 0)
 		return -1;

@@ -1,6 +1,7 @@
 /*
  * dbsql.c: every SQL statement the responder runs, in one table. The
- * typed functions of dbrow.c and dbstats.c execute them by id.
+ * typed functions of dbrow.c, dbqueue.c and dbstats.c execute them by
+ * id.
  */
 #include "dbint.h"
 
@@ -13,41 +14,77 @@
 #define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
 
 const char *const db_sql[ST__MAX] = {
+	/* A new row is a queued job: pending, in its class, from now. */
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
-	" width, height, format, seed, model, status, total_requests,"
-	" owner_conn, owner_host, lease_until, created_at)"
-	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1,"
-	" CONNECTION_ID(), ?, " LEASE ", NOW(3))"
+	" width, height, format, seed, model, status, queue_class, queued_at,"
+	" total_requests, created_at)"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NOW(3), 1,"
+	" NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
-	" (status = 'completed'), total_requests = total_requests + 1",
+	" (status = 'completed'), total_requests = total_requests + 1,"
+	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
+	" queue_class)",
 	[ST_FETCH] =
 	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
 	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
 	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
 	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0),"
-	" COALESCE(owner_conn, 0),"
 	" lease_until IS NULL OR lease_until < NOW(3), attempts,"
 	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0),"
 	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
 	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0)"
 	" FROM generation_status WHERE prompt_hash = ?",
-	[ST_LOCK] = "SELECT GET_LOCK(?, ?)",
-	[ST_UNLOCK] = "SELECT RELEASE_LOCK(?)",
-	[ST_START] =
-	"UPDATE generation_status SET status = 'generating',"
-	" started_at = NOW(3), attempts = attempts + 1,"
-	" api_calls_made = api_calls_made + 1, lease_until = " LEASE
-	" WHERE prompt_hash = ? AND status = 'pending'"
-	" AND owner_conn = CONNECTION_ID() AND NOT EXISTS (SELECT 1"
-	" FROM image_cache c WHERE c.prompt_hash = generation_status.prompt_hash)",
-	[ST_TAKEOVER] =
-	"UPDATE generation_status SET status = 'generating',"
-	" owner_conn = CONNECTION_ID(), owner_host = ?, started_at = NOW(3),"
-	" attempts = attempts + 1, api_calls_made = api_calls_made + 1,"
-	" lease_until = " LEASE
-	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
-	" AND owner_conn <=> ?",
+	/*
+	 * The next job: queued ones in class order, first come first
+	 * served; a running one only once its owner's lease has run out.
+	 */
+	[ST_NEXT_JOB] =
+	"SELECT prompt_hash, status, prompt, width, height, format,"
+	" COALESCE(seed, -1), model FROM generation_status"
+	" WHERE status IN ('pending', 'generating') AND (status = 'pending'"
+	" OR lease_until IS NULL OR lease_until < NOW(3))"
+	" ORDER BY queue_class, queued_at, created_at LIMIT 1",
+	/* One of the first max_concurrent slots that is free or forsaken. */
+	[ST_SLOT_TAKE] =
+	"UPDATE generation_slots SET owner = ?, prompt_hash = ?,"
+	" lease_until = " LEASE ", taken_at = NOW(3)"
+	" WHERE slot < ? AND (owner IS NULL OR lease_until IS NULL"
+	" OR lease_until < NOW(3)) ORDER BY slot LIMIT 1",
+	[ST_SLOT_LEASE] =
+	"UPDATE generation_slots SET lease_until = " LEASE " WHERE owner = ?",
+	[ST_SLOT_FREE] =
+	"UPDATE generation_slots SET owner = NULL, prompt_hash = NULL,"
+	" lease_until = NULL, taken_at = NULL WHERE owner = ?",
+	/*
+	 * Claim the job: counts its paid call (corrected by CALLS when it
+	 * finishes), under a token that only this claim knows.
+	 */
+	[ST_CLAIM] =
+	"UPDATE generation_status SET status = 'generating', owner_host = ?,"
+	" lease_token = ?, lease_until = " LEASE ", started_at = NOW(3),"
+	" attempts = attempts + 1, api_calls_made = api_calls_made + 1"
+	" WHERE prompt_hash = ? AND (status = 'pending' OR (status ="
+	" 'generating' AND (lease_until IS NULL OR lease_until < NOW(3))))",
+	[ST_JOB_LEASE] =
+	"UPDATE generation_status SET lease_until = " LEASE
+	" WHERE prompt_hash = ? AND status = 'generating' AND lease_token = ?",
+	/* What finished lately, for the waiters of this process. */
+	[ST_DONE_SINCE] =
+	"SELECT prompt_hash FROM generation_status"
+	" WHERE completed_at >= NOW(3) - INTERVAL ? MICROSECOND",
+	[ST_QUEUE] =
+	"SELECT"
+	" (SELECT COUNT(*) FROM generation_status WHERE status = 'pending'"
+	" AND queue_class = 0),"
+	" (SELECT COUNT(*) FROM generation_status WHERE status = 'pending'"
+	" AND queue_class = 1),"
+	" (SELECT COUNT(*) FROM generation_status WHERE status = 'pending'"
+	" AND queue_class >= 2),"
+	" (SELECT COALESCE(ROUND(TIMESTAMPDIFF(MICROSECOND, MIN(queued_at),"
+	" NOW(3)) / 1000), 0) FROM generation_status WHERE status = 'pending'),"
+	" (SELECT COUNT(*) FROM generation_slots WHERE owner IS NOT NULL"
+	" AND lease_until >= NOW(3))",
 	[ST_FROM_CACHE] =
 	"UPDATE generation_status g JOIN image_cache c"
 	" ON c.prompt_hash = g.prompt_hash"
@@ -87,11 +124,12 @@ const char *const db_sql[ST__MAX] = {
 	" next_attempt_at = NOW(3) + INTERVAL LEAST(? << LEAST(attempts - 1, 20),"
 	" ?) MICROSECOND"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
-	" AND owner_conn = ?",
+	" AND lease_token <=> ?",
+	/* Queue a failed job again, at the back of its class. */
 	[ST_RETRY] =
-	"UPDATE generation_status SET status = 'pending',"
-	" owner_conn = CONNECTION_ID(), owner_host = ?,"
-	" lease_until = " LEASE ", started_at = NULL, completed_at = NULL"
+	"UPDATE generation_status SET status = 'pending', queue_class = ?,"
+	" queued_at = NOW(3), owner_host = NULL, lease_until = NULL,"
+	" lease_token = NULL, started_at = NULL, completed_at = NULL"
 	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
 	" AND next_attempt_at <= NOW(3)",
 	[ST_ADD_REQUESTS] =

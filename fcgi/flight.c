@@ -24,6 +24,7 @@ struct flight {
 #define BUCKETS	256
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct flight	*table[BUCKETS];
+static unsigned		 nflights;	/* in the table */
 
 static unsigned
 bucket(const char *hash)
@@ -53,17 +54,29 @@ land_locked(struct flight *f, const struct flight_result *res)
 	f->landed = 1;
 	f->res = *res;
 	fp = find(f->hash);
-	if (*fp == f)
+	if (*fp == f) {
 		*fp = f->next;
+		nflights--;
+	}
 	pthread_cond_broadcast(&f->cond);
 }
 
-/* With mtx held: drop one reference, freeing f after the last. */
+/*
+ * With mtx held: drop one reference, freeing f after the last (and
+ * taking it out of the table if it never landed: all its waiters gave
+ * up).
+ */
 static void
 leave_locked(struct flight *f)
 {
+	struct flight	**fp;
+
 	if (--f->refs > 0)
 		return;
+	if (!f->landed && *(fp = find(f->hash)) == f) {
+		*fp = f->next;
+		nflights--;
+	}
 	pthread_cond_destroy(&f->cond);
 	free(f);
 }
@@ -85,6 +98,7 @@ flight_join(const char *hash, struct flight **out)
 		pthread_cond_init(&f->cond, &ca);
 		pthread_condattr_destroy(&ca);
 		*fp = f;
+		nflights++;
 		lead = 1;
 	}
 	f->refs++;
@@ -98,6 +112,14 @@ flight_land(struct flight *f, const struct flight_result *res)
 {
 	pthread_mutex_lock(&mtx);
 	land_locked(f, res);
+	leave_locked(f);
+	pthread_mutex_unlock(&mtx);
+}
+
+void
+flight_leave(struct flight *f)
+{
+	pthread_mutex_lock(&mtx);
 	leave_locked(f);
 	pthread_mutex_unlock(&mtx);
 }
@@ -130,4 +152,40 @@ flight_publish(const char *hash, const struct flight_result *res)
 	if ((f = *find(hash)) != NULL)
 		land_locked(f, res);
 	pthread_mutex_unlock(&mtx);
+}
+
+unsigned
+flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max)
+{
+	struct flight	*f;
+	unsigned	 n = 0;
+
+	pthread_mutex_lock(&mtx);
+	for (unsigned b = 0; b < BUCKETS && n < max; b++)
+		for (f = table[b]; f != NULL && n < max; f = f->next)
+			memcpy(out[n++], f->hash, HASH_HEX_LEN + 1);
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
+
+unsigned
+flight_count(void)
+{
+	unsigned	 n;
+
+	pthread_mutex_lock(&mtx);
+	n = nflights;
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
+
+int
+flight_open(const char *hash)
+{
+	int	 found;
+
+	pthread_mutex_lock(&mtx);
+	found = *find(hash) != NULL;
+	pthread_mutex_unlock(&mtx);
+	return found;
 }

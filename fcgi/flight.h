@@ -1,9 +1,9 @@
 /*
  * flight.h: in-process coalescing of waiters. All threads of a process
- * that wait for the same image share one wait: the first (the leader)
- * waits on the database, the others (followers) on a condition variable,
- * and the leader's answer wakes them all. The process's generator may
- * also publish a result straight to the flight when it finishes.
+ * that wait for the same image share one flight and sleep on its
+ * condition variable. A result lands once for all of them: published by
+ * this process's generation worker when it finishes, or by the waker
+ * (waker.h) when the database says another process finished it.
  */
 #ifndef PP_FLIGHT_H
 #define PP_FLIGHT_H
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "hash.h"
 
 enum flight_kind {
 	FLIGHT_ROW,		/* row holds the finished generation */
@@ -28,17 +29,20 @@ struct flight_result {
 struct flight;
 
 /*
- * Join the flight for hash, creating it if needed. Returns 1 if the
- * caller leads (and must call flight_land()), 0 if it follows (and must
- * call flight_wait()).
+ * Join the flight for hash, creating it if needed. Returns 1 if this
+ * call created it, 0 if it joined one. Every caller leaves it once:
+ * through flight_land(), flight_wait() or flight_leave().
  */
 int	flight_join(const char *hash, struct flight **);
 
-/* Leader: publish res (unless already published) and leave. */
+/* Publish res (unless already published) and leave. */
 void	flight_land(struct flight *, const struct flight_result *);
 
+/* Leave without waiting (the answer came another way). */
+void	flight_leave(struct flight *);
+
 /*
- * Follower: wait until the flight lands or deadline_ms (monotonic)
+ * Wait until the flight lands or deadline_ms (monotonic)
  * passes, then leave. Returns 0 with *res filled, or -1 on deadline.
  */
 int	flight_wait(struct flight *, int64_t deadline_ms,
@@ -46,5 +50,14 @@ int	flight_wait(struct flight *, int64_t deadline_ms,
 
 /* Publish res to the flight for hash, if one is waiting. */
 void	flight_publish(const char *hash, const struct flight_result *);
+
+/* Copy the hashes of up to max flights waiting now into out. */
+unsigned	flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max);
+
+/* How many flights are waiting now. */
+unsigned	flight_count(void);
+
+/* Is a flight waiting for hash? */
+int	flight_open(const char *hash);
 
 #endif

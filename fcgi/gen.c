@@ -3,7 +3,6 @@
 
 #include <fcgiapp.h>
 
-#include "backend.h"
 #include "cfg.h"
 #include "counts.h"
 #include "db.h"
@@ -13,15 +12,9 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "metrics.h"
-#include "store.h"
 #include "util.h"
+#include "sched.h"
 #include "worker.h"
-
-/* How long the elected generator may wait for its own lock. */
-#define GENERATOR_LOCK_MS	5000
-/* A pending row's generator is between INSERT and GET_LOCK: retry soon. */
-#define PENDING_RETRY_MS	2
-#define PENDING_RETRY_MAX_MS	250
 
 static void
 status_log(struct rq *rq, const char *state, const char *detail)
@@ -30,302 +23,117 @@ status_log(struct rq *rq, const char *state, const char *detail)
 	    detail ? " " : "", detail ? detail : "");
 }
 
-/* The row a finished generation would read back, without reading it. */
-static void
-row_from_result(const struct gen_result *g, struct gen_row *row)
-{
-	memset(row, 0, sizeof(*row));
-	row->status = g->ok ? GS_COMPLETED : GS_FAILED;
-	row->res = *g;
-	row->res.completed_ms = wall_ms();
-}
-
-/*
- * Record g, retrying while the database is away: the image exists and
- * must not be lost because of a short outage. Gives up at deadline.
- */
+/* Is row the end of its generation (completed, or failed for now)? */
 static int
-record(struct rq *rq, const struct gen_result *g, int64_t deadline)
+settled(const struct gen_row *row)
 {
-	const struct cfg	*c = rq->w->cfg;
-	int			 rc;
+	return row->status == GS_COMPLETED ||
+	    (row->status == GS_FAILED && !row->retry_due);
+}
 
-	while ((rc = db_finish(rq->w->db, rq->hash, g,
-	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1 &&
-	    now_ms() < deadline)
-		sleep_ms(200);
-	return rc;
+static void
+from_row(struct rq *rq, const struct gen_row *row, struct resolution *res)
+{
+	res->row = *row;
+	if (row->status == GS_COMPLETED)
+		res->outcome = rq->generator ? OUT_GENERATED : OUT_WAITED;
+	else {
+		res->outcome = OUT_FAILED;
+		/* Only the request that queued it hears the upstream's hint. */
+		res->retry_after = rq->generator ? row->res.retry_after : 0;
+	}
 }
 
 /*
- * We are the generator and hold the lock: run the backend, record the
- * outcome, let go of the lock and tell this process's waiters.
+ * Wait for the job of rq->hash, without a database connection: join
+ * this process's flight first, then read the row once (a result that
+ * landed before we joined is not missed), then sleep until a worker or
+ * the waker lands the flight, or until deadline.
  */
 static void
-generate(struct rq *rq, const struct img_req *r, struct resolution *res)
+wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 {
-	struct worker		*w = rq->w;
-	const struct cfg	*c = w->cfg;
-	struct gen_result	 g;
-	struct gen_job		 job;
+	struct flight		*f;
 	struct flight_result	 fr;
-	char			 detail[80];
-	int64_t			 t0, us;
-	int			 rc;
-
-	memset(&g, 0, sizeof(g));
-	job.hash = rq->hash;
-	job.req = r;
-	job.model = c->model;
-	job.deadline_ms = now_ms() + c->gen_timeout_ms;
-	job.rid = rq->id;
-	status_log(rq, "generating", NULL);
-	rq->generator = 1;
-	metrics_generating(1);
-	t0 = now_us();
-	w->backend->generate(w->backend_ctx, &job, &g);
-	us = now_us() - t0;
-	rq->backend_ms = us / 1000;
-	metrics_generating(-1);
-	metrics_generation(g.ok ? MG_COMPLETED :
-	    g.err == GE_TIMEOUT ? MG_TIMEOUT : MG_FAILED, us, g.api_calls);
-	/* A stored image is recorded under its public URL. */
-	if (!g.ok)
-		g.url[0] = '\0';
-	else if (g.file[0] != '\0' &&
-	    store_public_url(c, g.file, g.url, sizeof(g.url)) == -1)
-		gen_result_fail(&g, GE_INTERNAL, "image URL too long");
-	rc = record(rq, &g, job.deadline_ms + 10000);
-	db_unlock(w->db, rq->hash);
-	/* rc 0: another generator finished first; answer with theirs. */
-	if (rc != 0 || db_fetch(w->db, rq->hash, &res->row) != 1)
-		row_from_result(&g, &res->row);
-	res->outcome = res->row.status == GS_COMPLETED ? OUT_GENERATED :
-	    OUT_FAILED;
-	res->retry_after = g.ok ? 0 : g.retry_after;
-	snprintf(detail, sizeof(detail), "%s%sms=%lld calls=%u",
-	    gen_err_name(g.err), g.ok ? "" : " ", (long long)(us / 1000),
-	    g.api_calls);
-	status_log(rq, g.ok ? "completed" : "failed", detail);
-	fr.kind = FLIGHT_ROW;
-	fr.row = res->row;
-	fr.at_us = now_us();
-	flight_publish(rq->hash, &fr);
-}
-
-/*
- * Unlock and copy row into the flight result; at_us is when we got the
- * lock, i.e. when the generator let go.
- */
-static void
-settle(struct rq *rq, const struct gen_row *row, int64_t at_us,
-    struct flight_result *fr)
-{
-	db_unlock(rq->w->db, rq->hash);
-	fr->kind = FLIGHT_ROW;
-	fr->row = *row;
-	fr->at_us = at_us;
-}
-
-/*
- * Wait on the database for the generation to finish. Returns with *fr
- * filled. May turn this request into the generator (takeover), in which
- * case *took is set and res is final.
- */
-static void
-wait_db(struct rq *rq, const struct img_req *r, int64_t deadline,
-    struct flight_result *fr, struct resolution *res, int *took)
-{
-	struct worker	*w = rq->w;
-	struct gen_row	 row;
-	int64_t		 locked_us, pause = PENDING_RETRY_MS;
-	int		 rc;
-
-	for (;;) {
-		rc = db_lock(w->db, rq->hash, deadline - now_ms());
-		locked_us = now_us();
-		if (rc == 0) {
-			fr->kind = FLIGHT_TIMEOUT;
-			return;
-		}
-		if (rc == -1) {
-			fr->kind = FLIGHT_DBERR;
-			return;
-		}
-		if ((rc = db_fetch(w->db, rq->hash, &row)) == -1) {
-			db_unlock(w->db, rq->hash);
-			fr->kind = FLIGHT_DBERR;
-			return;
-		}
-		if (rc == 0 || row.status == GS_COMPLETED ||
-		    row.status == GS_FAILED) {
-			if (rc == 0) {
-				row.status = GS_FAILED;
-				row.res.err = GE_REMOVED;
-			}
-			settle(rq, &row, locked_us, fr);
-			return;
-		}
-		if (row.status == GS_GENERATING || row.lease_expired) {
-			/* We hold the lock, so its generator is gone. */
-			rc = db_takeover(w->db, rq->hash, row.owner_conn,
-			    w->cfg->pending_lease_ms);
-			if (rc == 1) {
-				status_log(rq, "takeover", NULL);
-				metrics_takeover();
-				*took = 1;
-				/* A generator now, not a waiter. */
-				metrics_waiters(-1);
-				generate(rq, r, res);
-				metrics_waiters(1);
-				fr->kind = FLIGHT_ROW;
-				fr->row = res->row;
-				fr->at_us = now_us();
-				return;
-			}
-		}
-		db_unlock(w->db, rq->hash);
-		if (now_ms() >= deadline) {
-			fr->kind = FLIGHT_TIMEOUT;
-			return;
-		}
-		/*
-		 * Pending and ours to wait for: its generator is about to take
-		 * the lock, or died before it could (its lease then runs out).
-		 * Back off, so that a dead one is not polled hard for a lease.
-		 */
-		sleep_ms(pause < deadline - now_ms() ? pause :
-		    deadline - now_ms());
-		pause = pause * 2 > PENDING_RETRY_MAX_MS ? PENDING_RETRY_MAX_MS :
-		    pause * 2;
-	}
-}
-
-static void
-from_flight(const struct flight_result *fr, struct resolution *res)
-{
-	switch (fr->kind) {
-	case FLIGHT_ROW:
-		res->row = fr->row;
-		res->outcome = fr->row.status == GS_COMPLETED ? OUT_WAITED :
-		    OUT_FAILED;
-		break;
-	case FLIGHT_TIMEOUT:
-		res->outcome = OUT_TIMEOUT;
-		break;
-	case FLIGHT_DBERR:
-		res->outcome = OUT_DBERR;
-		break;
-	}
-}
-
-/*
- * Wait for another generator, sharing the wait with this process's other
- * waiters of the same hash. Returns 1 if this request took over and
- * generated (res is final), 0 with fr filled otherwise.
- */
-static int
-wait_shared(struct rq *rq, const struct img_req *r, int64_t deadline,
-    struct flight_result *fr, struct resolution *res)
-{
-	struct flight	*f;
-	int		 took;
-
-	for (;;) {
-		took = 0;
-		if (flight_join(rq->hash, &f)) {
-			wait_db(rq, r, deadline, fr, res, &took);
-			flight_land(f, fr);
-			if (took)
-				return 1;
-		} else if (flight_wait(f, deadline, fr) == -1)
-			fr->kind = FLIGHT_TIMEOUT;
-		/* A leader with an earlier deadline gave up; we have time. */
-		if (fr->kind == FLIGHT_TIMEOUT && now_ms() < deadline)
-			continue;
-		return 0;
-	}
-}
-
-/*
- * Wait for the generation, counted as a waiter (the gauge, and the wait
- * and wake-up times for the request log and the metrics).
- */
-static void
-wait_for(struct rq *rq, const struct img_req *r, int64_t deadline,
-    struct resolution *res)
-{
-	struct flight_result	 fr;
+	struct gen_row		 row;
 	int64_t			 t0 = now_ms();
-	int			 took;
+	int			 rc;
 
+	flight_join(rq->hash, &f);
+	rc = rq_db(rq) ? db_fetch(rq->db, rq->hash, &row) : -1;
+	rq_db_release(rq);
+	if (rc == 1 && settled(&row)) {
+		flight_leave(f);
+		/*
+		 * It ended before we could wait. Whoever waited for this
+		 * attempt is answered about it, as the worker's own result
+		 * answers its waiters: not with the next attempt's backoff.
+		 */
+		if (rq->generator)
+			row.retry_in = 0;
+		from_row(rq, &row, res);
+		return;
+	}
 	metrics_waiters(1);
-	took = wait_shared(rq, r, deadline, &fr, res);
+	rc = flight_wait(f, deadline, &fr);
 	metrics_waiters(-1);
 	rq->waited_ms = now_ms() - t0;
-	if (took)
+	if (rc == -1 || fr.kind != FLIGHT_ROW) {
+		res->outcome = OUT_TIMEOUT;
 		return;
-	if (fr.kind == FLIGHT_ROW)
-		rq->woke_us = fr.at_us;
-	from_flight(&fr, res);
+	}
+	rq->woke_us = fr.at_us;
+	fr.row.retry_in = 0;	/* as above: the answer is about this attempt */
+	from_row(rq, &fr.row, res);
 }
 
-/* We won the election: take our lock, then generate. */
+/*
+ * This request created the row: it is a queued job now, unless the
+ * image cache already has the image (its status row was cleaned up).
+ */
 static void
-elected(struct rq *rq, const struct img_req *r, int64_t deadline,
-    struct resolution *res)
+queued(struct rq *rq, int64_t deadline, struct resolution *res)
 {
-	struct db	*db = rq->w->db;
+	struct db	*db = rq_db(rq);
 	int		 rc;
 
-	if (db_lock(db, rq->hash, GENERATOR_LOCK_MS) != 1) {
-		res->outcome = OUT_DBERR;
-		return;
-	}
-	/* Starts only if the image cache does not have the image already. */
-	if ((rc = db_start(db, rq->hash,
-	    rq->w->cfg->gen_timeout_ms + 10000)) == 1) {
-		generate(rq, r, res);
-		return;
-	}
-	if (rc == 0 && (rc = db_complete_from_cache(db, rq->hash)) == 1 &&
-	    (rc = db_fetch(db, rq->hash, &res->row)) == 1) {
-		/* The image outlived its status row: no new generation. */
-		db_unlock(db, rq->hash);
+	rq->generator = 1;
+	if ((rc = db_complete_from_cache(db, rq->hash)) == 1 &&
+	    db_fetch(db, rq->hash, &res->row) == 1) {
 		status_log(rq, "completed", "from image cache");
 		res->outcome = OUT_HIT;
 		return;
 	}
-	db_unlock(db, rq->hash);
-	if (rc == -1) {
-		res->outcome = OUT_DBERR;
-		return;
-	}
-	/* Our pending lease ran out and a waiter took over. */
-	wait_for(rq, r, deadline, res);
+	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
+	sched_kick();
+	wait_for(rq, deadline, res);
 }
 
 /* Everything but the in-memory hit: the database decides. */
 static void
 resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
-	struct worker	*w = rq->w;
-	int64_t		 deadline = rq->t0 + w->cfg->max_wait_ms;
-	int		 rc, tries = 0;
+	const struct cfg	*c = rq->w->cfg;
+	struct db		*db = rq_db(rq);
+	int64_t			 deadline = rq->t0 + c->max_wait_ms;
+	int			 rc, tries = 0;
 
+	if (db == NULL) {
+		res->outcome = OUT_DBERR;
+		return;
+	}
 again:
-	rc = db_elect(w->db, rq->hash, r, w->cfg->model,
-	    w->cfg->pending_lease_ms);
+	rc = db_elect(db, rq->hash, r, c->model,
+	    (enum queue_class)c->queue_class);
 	if (rc == -1) {
 		res->outcome = OUT_DBERR;
 		return;
 	}
 	if (rc == 1) {
-		status_log(rq, "pending", NULL);
-		elected(rq, r, deadline, res);
+		queued(rq, deadline, res);
 		return;
 	}
-	if ((rc = db_fetch(w->db, rq->hash, &res->row)) == -1) {
+	if ((rc = db_fetch(db, rq->hash, &res->row)) == -1) {
 		res->outcome = OUT_DBERR;
 		return;
 	}
@@ -337,22 +145,22 @@ again:
 		return;
 	}
 	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
-		/* Its backoff is over: one request wins the next attempt. */
-		if ((rc = db_retry(w->db, rq->hash, w->cfg->pending_lease_ms))
-		    == -1) {
+		/* Its backoff is over: one request queues the next attempt. */
+		if ((rc = db_retry(db, rq->hash,
+		    (enum queue_class)c->queue_class)) == -1) {
 			res->outcome = OUT_DBERR;
 			return;
 		}
 		if (rc == 1) {
+			rq->generator = 1;
 			status_log(rq, "pending", "retry");
-			elected(rq, r, deadline, res);
-			return;
+			sched_kick();
 		}
 	} else if (rc == 1 && res->row.status == GS_FAILED) {
 		res->outcome = OUT_FAILED;
 		return;
 	}
-	wait_for(rq, r, deadline, res);
+	wait_for(rq, deadline, res);
 }
 
 /*
@@ -365,6 +173,7 @@ static int
 limited(struct rq *rq, struct resolution *res)
 {
 	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	struct db	*db;
 	unsigned	 wait;
 	int		 rc;
 
@@ -375,7 +184,8 @@ limited(struct rq *rq, struct resolution *res)
 		rq->charged = 1;
 		return 0;
 	}
-	if ((rc = db_fetch(rq->w->db, rq->hash, &res->row)) == -1) {
+	if ((db = rq_db(rq)) == NULL ||
+	    (rc = db_fetch(db, rq->hash, &res->row)) == -1) {
 		res->outcome = OUT_DBERR;
 		return 1;
 	}
@@ -396,9 +206,12 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_HIT;
 		return;
 	}
-	if (ratelimit_enabled() && limited(rq, res))
+	if (ratelimit_enabled() && limited(rq, res)) {
+		rq_db_release(rq);
 		return;
+	}
 	resolve_db(rq, r, res);
+	rq_db_release(rq);
 	/* Only a request that started a generation keeps its token. */
 	if (rq->charged && !rq->generator)
 		ratelimit_refund(rq->client);

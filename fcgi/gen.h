@@ -3,15 +3,15 @@
  * answer: the election, the single generation, or the wait for it.
  *
  *   1. INSERT ... ON DUPLICATE KEY UPDATE (db_elect) counts the request.
- *      The request that created the row is the generator.
- *   2. The generator holds the hash's named lock while it generates, and
- *      records the outcome before it lets go.
- *   3. Everyone else finds the row completed (a hit) or failed, or waits:
- *      one thread per process blocks in GET_LOCK, which returns the
- *      moment the generator lets go (or its connection dies), and wakes
- *      the process's other waiters through a flight (flight.h).
- *   4. A waiter that gets the lock while the row is still generating has
- *      outlived its generator and takes over with a conditional UPDATE.
+ *      The request that created the row queued the job (its outcome is
+ *      "generated"); the generation workers of any host run it
+ *      (sched.h).
+ *   2. Everyone finds the row completed (a hit) or failed, or waits: it
+ *      gives its database connection back to the pool and sleeps on the
+ *      process's flight for the hash (flight.h), which this process's
+ *      worker or the waker (waker.h) lands once the row is finished.
+ *   3. max_wait ends the wait with a timeout; the job stays queued and
+ *      is paid once, so a later request gets the image.
  */
 #ifndef PP_GEN_H
 #define PP_GEN_H

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -21,17 +22,27 @@
 #include "cfg.h"
 #include "counts.h"
 #include "db.h"
+#include "dbpool.h"
 #include "hitcache.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "ratelimit.h"
+#include "sched.h"
 #include "supervise.h"
 #include "util.h"
+#include "waker.h"
 #include "worker.h"
 
 #define URI_MAX	16384
+/*
+ * A request thread's stack. Threads are many and small: a waiting client
+ * holds one, but neither a database connection nor an accept slot, so a
+ * process holds [server] threads clients at once. The deepest path (an
+ * inline answer, a gen_row or two) uses well under half of this.
+ */
+#define REQUEST_STACK	(256 * 1024)
 
 static struct cfg	 config;
 static pthread_mutex_t	 accept_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -156,7 +167,6 @@ handle(struct worker *w)
 		rq.method = "GET";
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	check_conf_param(env);
-	db_set_request(w->db, rq.id);
 	if ((rc = split_uri(&rq, env)) != 0) {
 		rq.outcome = OUT_NOT_FOUND;
 		http_text(&rq, rc, NULL, NULL,
@@ -167,12 +177,28 @@ handle(struct worker *w)
 		metrics_wakeup(now_us() - rq.woke_us);
 	metrics_request(rq.outcome);
 	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
-	    "waited_ms=%lld wake_ms=%lld backend_ms=%lld", rq.method,
+	    "waited_ms=%lld wake_ms=%lld", rq.method,
 	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
 	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
-	    (long long)rq.wake_ms, (long long)rq.backend_ms);
-	db_set_request(w->db, NULL);
+	    (long long)rq.wake_ms);
+	rq_db_release(&rq);
 	free(rq.path);
+}
+
+struct db *
+rq_db(struct rq *rq)
+{
+	if (rq->db == NULL &&
+	    (rq->db = dbpool_get(rq->w->cfg->db_connect_timeout_ms)) != NULL)
+		db_set_request(rq->db, rq->id);
+	return rq->db;
+}
+
+void
+rq_db_release(struct rq *rq)
+{
+	dbpool_put(rq->db);
+	rq->db = NULL;
 }
 
 static void *
@@ -182,8 +208,6 @@ worker_main(void *arg)
 	int		 rc;
 
 	db_thread_init();
-	w->db = db_new(w->cfg);
-	w->backend_ctx = w->backend->init(w->cfg);
 	FCGX_InitRequest(&w->fcgx, 0, 0);
 	for (;;) {
 		/* libfcgi's accept is not safe to enter from two threads. */
@@ -199,8 +223,6 @@ worker_main(void *arg)
 		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);
 	}
-	w->backend->free(w->backend_ctx);
-	db_free(w->db);
 	db_thread_end();
 	return NULL;
 }
@@ -258,6 +280,21 @@ signal_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Every waiting client holds a socket: let the process have as many
+ * descriptors as the hard limit allows.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* Where the config is: -c, then $PROMPTPIX_CONF, then beside argv[0]. */
 static const char *
 config_path(const char *opt, const char *argv0, char *buf, size_t bufsz)
@@ -283,6 +320,7 @@ main(int argc, char *argv[])
 	char		 err[512], buf[4096];
 	struct worker	*ws;
 	pthread_t	*tids, sigtid, flushtid;
+	pthread_attr_t	 small;
 	sigset_t	 stopset;
 	unsigned	 slot = 0;
 	int		 ch, check = 0;
@@ -342,16 +380,25 @@ main(int argc, char *argv[])
 		log_error(NULL, "cannot start the service threads");
 		return 1;
 	}
+	dbpool_init(&config, config.db_pool);
+	if (sched_start(&config, backend_find(config.backend)) == -1 ||
+	    waker_start(&config) == -1) {
+		log_error(NULL, "cannot start the generation workers");
+		return 1;
+	}
 	ws = xcalloc(config.threads, sizeof(*ws));
 	tids = xcalloc(config.threads, sizeof(*tids));
-	log_info(NULL, "starting: %u threads, backend %s, delivery %s",
-	    config.threads, config.backend,
+	pthread_attr_init(&small);
+	pthread_attr_setstacksize(&small, REQUEST_STACK);
+	raise_fd_limit();
+	log_info(NULL, "starting: %u threads, %u generation workers, backend "
+	    "%s, delivery %s", config.threads, config.queue_workers ?
+	    config.queue_workers : config.queue_max_concurrent, config.backend,
 	    config.delivery == DELIVERY_INLINE ? "inline" : "redirect");
 	for (unsigned i = 0; i < config.threads; i++) {
 		ws[i].idx = (int)i;
 		ws[i].cfg = &config;
-		ws[i].backend = backend_find(config.backend);
-		if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0) {
+		if (pthread_create(&tids[i], &small, worker_main, &ws[i]) != 0) {
 			log_error(NULL, "cannot start thread %u", i);
 			return 1;
 		}

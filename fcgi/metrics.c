@@ -330,3 +330,39 @@ metrics_render(size_t *len)
 	}
 	return buf;
 }
+
+char *
+metrics_render_queue(const struct metrics_queue *q, size_t *len)
+{
+	static const char *const classes[] = { "premium", "standard", "batch" };
+	char	*buf = NULL;
+	FILE	*f;
+
+	if ((f = open_memstream(&buf, len)) == NULL) {
+		fprintf(stderr, "promptpix: out of memory (metrics)\n");
+		abort();
+	}
+	head(f, "promptpix_queue_depth", "gauge",
+	    "Jobs queued (pending) on every host, by class.");
+	for (size_t i = 0; i < 3; i++)
+		fprintf(f, "promptpix_queue_depth{class=\"%s\"} %llu\n",
+		    classes[i], (unsigned long long)q->depth[i]);
+	head(f, "promptpix_queue_slots_in_use", "gauge",
+	    "Generation slots taken now, on every host.");
+	fprintf(f, "promptpix_queue_slots_in_use %llu\n",
+	    (unsigned long long)q->slots_in_use);
+	head(f, "promptpix_queue_slots_max", "gauge",
+	    "The cap on generations at the backend at once ([queue] "
+	    "max_concurrent).");
+	fprintf(f, "promptpix_queue_slots_max %u\n", q->slots_max);
+	head(f, "promptpix_queue_oldest_seconds", "gauge",
+	    "Age of the oldest queued job.");
+	fprintf(f, "promptpix_queue_oldest_seconds ");
+	put_seconds(f, (uint64_t)(q->oldest_ms > 0 ? q->oldest_ms : 0) * 1000);
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "promptpix: out of memory (metrics)\n");
+		abort();
+	}
+	return buf;
+}

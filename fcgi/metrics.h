@@ -83,4 +83,15 @@ void	metrics_db_error(enum metrics_db);
  */
 char	*metrics_render(size_t *len);
 
+/* The queue's figures, read from the database by the caller. */
+struct metrics_queue {
+	uint64_t	 depth[3];	/* premium, standard, batch */
+	uint64_t	 slots_in_use;
+	unsigned	 slots_max;
+	int64_t		 oldest_ms;
+};
+
+/* The queue's gauges in the same format; as metrics_render(). */
+char	*metrics_render_queue(const struct metrics_queue *, size_t *len);
+
 #endif

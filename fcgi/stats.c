@@ -135,6 +135,28 @@ period_json(const struct gen_stats *s)
 	return o;
 }
 
+/* The queue as every host shares it, and this host's waiting clients. */
+static json_object *
+queue_json(struct rq *rq, const struct queue_stats *qs)
+{
+	json_object	*o = xchk(json_object_new_object());
+	json_object	*depth = xchk(json_object_new_object());
+
+	json_object_object_add(depth, "premium", u64(qs->queued[QC_PREMIUM]));
+	json_object_object_add(depth, "standard",
+	    u64(qs->queued[QC_STANDARD]));
+	json_object_object_add(depth, "batch", u64(qs->queued[QC_BATCH]));
+	json_object_object_add(o, "depth", depth);
+	json_object_object_add(o, "slots_in_use", u64(qs->slots_busy));
+	json_object_object_add(o, "max_concurrent",
+	    u64(rq->w->cfg->queue_max_concurrent));
+	json_object_object_add(o, "oldest_queued_ms",
+	    xchk(json_object_new_int64(qs->oldest_ms)));
+	json_object_object_add(o, "waiting_clients",
+	    xchk(json_object_new_int64(metrics_waiters_now())));
+	return o;
+}
+
 /*
  * GET /api/generation/stats: 200 with the figures; 401/403 without the
  * configured token; 503 when the database is unreachable; 500 when the
@@ -144,6 +166,7 @@ void
 page_stats(struct rq *rq)
 {
 	struct gen_stats	 s[DB_STATS_PERIODS];
+	struct queue_stats	 qs;
 	json_object		*o, *st, *cur;
 	char			 msg[64], now[32];
 	struct tm		 tm;
@@ -152,7 +175,8 @@ page_stats(struct rq *rq)
 
 	if (check_token(rq, 1) != 0)
 		return;
-	if ((rc = db_generation_stats(rq->w->db, s)) != 0) {
+	if ((rc = rq_db(rq) ? db_generation_stats(rq->db, s) : -1) != 0 ||
+	    (rc = db_queue_stats(rq->db, &qs)) != 0) {
 		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
 		if (rc == -1)
 			json_error(rq, 503, "Retry-After", "5",
@@ -173,6 +197,7 @@ page_stats(struct rq *rq)
 	json_object_object_add(cur, "waiters",
 	    xchk(json_object_new_int64(metrics_waiters_now())));
 	json_object_object_add(st, "current", cur);
+	json_object_object_add(st, "queue", queue_json(rq, &qs));
 	json_object_object_add(st, "generated_at",
 	    xchk(json_object_new_string(now)));
 	o = xchk(json_object_new_object());
@@ -190,13 +215,29 @@ page_stats(struct rq *rq)
 void
 page_metrics(struct rq *rq)
 {
-	char	*text;
-	size_t	 len;
+	struct queue_stats	 qs;
+	struct metrics_queue	 q;
+	char			*text, *qtext;
+	size_t			 len, qlen;
 
 	if (check_token(rq, 0) != 0)
 		return;
 	rq->outcome = OUT_METRICS;
 	text = metrics_render(&len);
+	if (rq_db(rq) != NULL && db_queue_stats(rq->db, &qs) == 0) {
+		/* The database's view of the queue; left out when it is away. */
+		q.depth[0] = qs.queued[QC_PREMIUM];
+		q.depth[1] = qs.queued[QC_STANDARD];
+		q.depth[2] = qs.queued[QC_BATCH];
+		q.slots_in_use = qs.slots_busy;
+		q.slots_max = rq->w->cfg->queue_max_concurrent;
+		q.oldest_ms = qs.oldest_ms;
+		qtext = metrics_render_queue(&q, &qlen);
+		text = xrealloc(text, len + qlen + 1);
+		memcpy(text + len, qtext, qlen + 1);
+		len += qlen;
+		free(qtext);
+	}
 	http_send(rq, 200, METRICS_TYPE, NULL, NULL, text, len);
 	free(text);
 }

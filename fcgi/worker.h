@@ -1,7 +1,7 @@
 /*
  * worker.h: the state of one responder thread, and of the request it is
- * answering. A process runs cfg->threads workers; each owns its database
- * connection and backend context, so nothing here needs a lock.
+ * answering. A process runs cfg->threads of them; a request borrows a
+ * database connection from the pool (dbpool.h) only while it needs one.
  */
 #ifndef PP_WORKER_H
 #define PP_WORKER_H
@@ -12,22 +12,19 @@
 
 #include "outcome.h"
 
-struct backend;
 struct cfg;
 struct db;
 
 struct worker {
 	int			 idx;
 	const struct cfg	*cfg;
-	struct db		*db;
-	const struct backend	*backend;
-	void			*backend_ctx;
 	FCGX_Request		 fcgx;
 };
 
 /* Per-request state; lives on the worker's stack for one request. */
 struct rq {
 	struct worker	*w;
+	struct db	*db;		/* borrowed from the pool, or NULL */
 	FCGX_Stream	*out;
 	char		 id[24];	/* request id, for log lines */
 	const char	*method;
@@ -39,7 +36,6 @@ struct rq {
 	int		 status;
 	enum outcome	 outcome;
 	char		 hash[65];
-	int64_t		 backend_ms;	/* time in the backend, if generator */
 	int64_t		 wake_ms;	/* waiter: answer time - completion */
 	char		 client[64];	/* address, for the rate limit */
 	int		 charged;	/* took a rate-limit token */
@@ -48,5 +44,13 @@ struct rq {
 	int64_t		 woke_us;	/* now_us() when the awaited result
 					   became known; 0 if none */
 };
+
+/*
+ * The request's database connection: borrowed from the pool on first
+ * use (waiting up to the connect timeout), NULL if none came (answer
+ * 503). rq_db_release() gives it back; handle() does at the latest.
+ */
+struct db	*rq_db(struct rq *);
+void		 rq_db_release(struct rq *);
 
 #endif

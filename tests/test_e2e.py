@@ -123,9 +123,12 @@ def test_max_wait_exceeded_gives_504(env):
         assert w.header("cache-control") == "no-store"
         assert 0.3 < waited < 1.5, waited
         gen.join()
-        # The generator itself still finishes and records the image.
-        assert gen.r.status == 302
-        assert status_row(f) == [["completed", "2", "1"]]
+        # The client that queued it gave up too, but the job is not
+        # cancelled: it is paid once, recorded, and then a hit.
+        assert gen.r.status == 504, gen.r
+        stack.wait_until(lambda: status_row(f, "status") == [["completed"]], 5, "completed")
+        assert f.get(SUNSET).status == 302
+        assert status_row(f) == [["completed", "3", "1"]]
 
 
 def test_head(env):

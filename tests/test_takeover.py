@@ -1,4 +1,5 @@
-"""A generator that dies mid-generation is replaced exactly once."""
+"""A worker whose process dies mid-generation is replaced exactly once,
+by one other worker, once its lease has run out."""
 
 import os
 import signal
@@ -10,7 +11,8 @@ from tests.test_e2e import SUNSET, fire
 
 def test_killed_generator_is_replaced_once(env):
     with env.front(processes=2, threads=8,
-                   overrides={("placeholder", "delay"): "2"}) as f:
+                   overrides={("placeholder", "delay"): "2",
+                              ("queue", "lease"): "1.5"}) as f:
         first = threading.Thread(target=lambda: setattr(first, "r", f.get(SUNSET)))
         first.start()
         stack.wait_until(lambda: f.sql("SELECT status FROM generation_status") == [["generating"]],

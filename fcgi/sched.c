@@ -1,0 +1,293 @@
+/*
+ * sched.c: the generation workers: take a slot and the next job, run
+ * the backend, record, give the slot back, publish (see sched.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "db.h"
+#include "flight.h"
+#include "log.h"
+#include "metrics.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+/* How often an idle worker looks at the queue without being kicked. */
+#define IDLE_POLL_MS	250
+/* After a database fault, before the next look. */
+#define FAULT_PAUSE_MS	500
+/* How many lost races for a job before a worker waits again. */
+#define CLAIM_TRIES	4
+/* How long a result is retried into a database that is away. */
+#define RECORD_GRACE_MS	120000
+
+struct gen_worker {
+	int			 idx;
+	const struct cfg	*cfg;
+	const struct backend	*backend;
+	void			*ctx;
+	struct db		*db;
+	char			 rid[24];
+	struct db_job		 job;
+	int			 running;	/* claim below is live */
+	struct sched_claim	 claim;
+};
+
+static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 kicked;
+static unsigned long	 kicks;
+static struct gen_worker *workers;
+static unsigned		 nworkers;
+
+void
+sched_kick(void)
+{
+	pthread_mutex_lock(&mtx);
+	kicks++;
+	pthread_cond_signal(&kicked);
+	pthread_mutex_unlock(&mtx);
+}
+
+static unsigned long
+kicks_now(void)
+{
+	unsigned long	 k;
+
+	pthread_mutex_lock(&mtx);
+	k = kicks;
+	pthread_mutex_unlock(&mtx);
+	return k;
+}
+
+/* Sleep up to ms, or until a kick after the one seen. */
+static void
+idle_wait(unsigned long seen, int64_t ms)
+{
+	struct timespec	 ts;
+	int64_t		 end = now_ms() + ms;
+
+	ts.tv_sec = end / 1000;
+	ts.tv_nsec = (end % 1000) * 1000000;
+	pthread_mutex_lock(&mtx);
+	while (kicks == seen &&
+	    pthread_cond_timedwait(&kicked, &mtx, &ts) == 0)
+		continue;
+	pthread_mutex_unlock(&mtx);
+}
+
+unsigned
+sched_claims(struct sched_claim *out, unsigned max)
+{
+	unsigned	 n = 0;
+
+	pthread_mutex_lock(&mtx);
+	for (unsigned i = 0; i < nworkers && n < max; i++)
+		if (workers[i].running)
+			out[n++] = workers[i].claim;
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
+
+static void
+set_running(struct gen_worker *gw, int on)
+{
+	pthread_mutex_lock(&mtx);
+	gw->running = on;
+	pthread_mutex_unlock(&mtx);
+}
+
+/* A fresh claim: a random token, and a slot owner no other claim has. */
+static void
+new_claim(struct gen_worker *gw, const char *hash)
+{
+	struct sched_claim	*cl = &gw->claim;
+	char			 host[64];
+
+	if (RAND_bytes((unsigned char *)&cl->token, sizeof(cl->token)) != 1)
+		cl->token = (uint64_t)now_us() ^ ((uint64_t)getpid() << 32);
+	cl->token |= 1;		/* never 0, which means "no claim" */
+	if (gethostname(host, sizeof(host)) != 0)
+		strlcpy_chk(host, "?", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(cl->owner, sizeof(cl->owner), "%.60s:%d:%016llx", host,
+	    (int)getpid(), (unsigned long long)cl->token);
+	memcpy(cl->hash, hash, sizeof(cl->hash));
+}
+
+/*
+ * Take the next job and a slot for it. Returns 1 with gw->job and
+ * gw->claim set (the claim running), 0 when there is no job or no free
+ * slot, -1 on a database fault.
+ */
+static int
+take(struct gen_worker *gw)
+{
+	const struct cfg	*c = gw->cfg;
+	int			 rc;
+
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
+		if ((rc = db_next_job(gw->db, &gw->job)) != 1)
+			return rc;
+		new_claim(gw, gw->job.hash);
+		if ((rc = db_slot_take(gw->db, gw->claim.owner, gw->job.hash,
+		    c->queue_max_concurrent, c->queue_lease_ms)) != 1)
+			return rc;
+		set_running(gw, 1);
+		if ((rc = db_claim(gw->db, gw->job.hash, gw->claim.token,
+		    c->queue_lease_ms)) == 1)
+			return 1;
+		/* Another worker was first: give the slot back, look again. */
+		set_running(gw, 0);
+		db_slot_free(gw->db, gw->claim.owner);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Record g, retrying while the database is away: the image exists and
+ * must not be lost to a short outage. Returns db_finish()'s answer.
+ */
+static int
+record(struct gen_worker *gw, const struct gen_result *g)
+{
+	const struct cfg	*c = gw->cfg;
+	int64_t			 end = now_ms() + RECORD_GRACE_MS;
+	int			 rc;
+
+	while ((rc = db_finish(gw->db, gw->job.hash, g, gw->claim.token,
+	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1 &&
+	    now_ms() < end)
+		sleep_ms(200);
+	return rc;
+}
+
+/* The row a finished generation would read back, without reading it. */
+static void
+row_from_result(const struct gen_result *g, struct gen_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->status = g->ok ? GS_COMPLETED : GS_FAILED;
+	row->res = *g;
+	row->res.completed_ms = wall_ms();
+}
+
+/* Run the backend for gw->job; the result lands in *g. */
+static void
+generate(struct gen_worker *gw, struct gen_result *g)
+{
+	const struct cfg	*c = gw->cfg;
+	struct gen_job		 job;
+	int64_t			 t0, us;
+
+	memset(g, 0, sizeof(*g));
+	job.hash = gw->job.hash;
+	job.req = &gw->job.req;
+	job.model = gw->job.model[0] ? gw->job.model : c->model;
+	job.deadline_ms = now_ms() + c->gen_timeout_ms;
+	job.rid = gw->rid;
+	metrics_generating(1);
+	t0 = now_us();
+	gw->backend->generate(gw->ctx, &job, g);
+	us = now_us() - t0;
+	metrics_generating(-1);
+	metrics_generation(g->ok ? MG_COMPLETED :
+	    g->err == GE_TIMEOUT ? MG_TIMEOUT : MG_FAILED, us, g->api_calls);
+	g->upstream_ms = g->upstream_ms ? g->upstream_ms : us / 1000;
+	/* A stored image is recorded under its public URL. */
+	if (!g->ok)
+		g->url[0] = '\0';
+	else if (g->file[0] != '\0' &&
+	    store_public_url(c, g->file, g->url, sizeof(g->url)) == -1)
+		gen_result_fail(g, GE_INTERNAL, "image URL too long");
+}
+
+/* Run the claimed job to its end and tell this process's waiters. */
+static void
+run(struct gen_worker *gw)
+{
+	struct gen_result	 g;
+	struct flight_result	 fr;
+	int64_t			 t0 = now_ms();
+	int			 rc;
+
+	if (gw->job.takeover) {
+		log_info(gw->rid, "Generation Status: %.12s takeover",
+		    gw->job.hash);
+		metrics_takeover();
+	}
+	log_info(gw->rid, "Generation Status: %.12s generating",
+	    gw->job.hash);
+	generate(gw, &g);
+	rc = record(gw, &g);
+	set_running(gw, 0);
+	if (db_slot_free(gw->db, gw->claim.owner) == -1)
+		log_warn(gw->rid, "slot of %.12s not given back; its lease "
+		    "will free it", gw->job.hash);
+	/* rc 0: another worker finished first; answer with theirs. */
+	memset(&fr, 0, sizeof(fr));
+	if (rc != 0 || db_fetch(gw->db, gw->job.hash, &fr.row) != 1)
+		row_from_result(&g, &fr.row);
+	fr.kind = FLIGHT_ROW;
+	fr.at_us = now_us();
+	flight_publish(gw->job.hash, &fr);
+	log_info(gw->rid, "Generation Status: %.12s %s%s%s ms=%lld calls=%u",
+	    gw->job.hash, g.ok ? "completed" : "failed", g.ok ? "" : " ",
+	    gen_err_name(g.err), (long long)(now_ms() - t0), g.api_calls);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct gen_worker	*gw = arg;
+	unsigned long		 seen;
+	int			 rc;
+
+	db_thread_init();
+	gw->db = db_new(gw->cfg);
+	gw->ctx = gw->backend->init(gw->cfg);
+	for (;;) {
+		seen = kicks_now();
+		if ((rc = take(gw)) == 1) {
+			run(gw);
+			continue;
+		}
+		idle_wait(seen, rc == -1 ? FAULT_PAUSE_MS : IDLE_POLL_MS);
+	}
+	return NULL;
+}
+
+int
+sched_start(const struct cfg *c, const struct backend *be)
+{
+	pthread_condattr_t	 ca;
+	pthread_t		 tid;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&kicked, &ca);
+	pthread_condattr_destroy(&ca);
+	nworkers = c->queue_workers ? c->queue_workers :
+	    c->queue_max_concurrent;
+	workers = xcalloc(nworkers, sizeof(*workers));
+	for (unsigned i = 0; i < nworkers; i++) {
+		workers[i].idx = (int)i;
+		workers[i].cfg = c;
+		workers[i].backend = be;
+		snprintf(workers[i].rid, sizeof(workers[i].rid), "%x-g%u",
+		    (unsigned)getpid(), i);
+		if (pthread_create(&tid, NULL, worker_main, &workers[i]) != 0)
+			return -1;
+		pthread_detach(tid);
+	}
+	return 0;
+}

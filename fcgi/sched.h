@@ -1,0 +1,40 @@
+/*
+ * sched.h: the generation workers of a process. Requests never run a
+ * generation: an elected image is a pending row, a job in the queue that
+ * the database holds for every host. Each worker takes the next job in
+ * class order once it holds one of the [queue] max_concurrent slots,
+ * runs the backend, records the result, gives the slot back and
+ * publishes the row to this process's waiters (flight.h).
+ *
+ * A running job and its slot carry leases that the waker (waker.h)
+ * refreshes for as long as this process lives; only an expired lease
+ * lets another worker take the job over.
+ */
+#ifndef PP_SCHED_H
+#define PP_SCHED_H
+
+#include <stdint.h>
+
+struct backend;
+struct cfg;
+
+/* Start the workers ([queue] workers, or max_concurrent). 0 or -1. */
+int	sched_start(const struct cfg *, const struct backend *);
+
+/* A job was queued here: wake an idle worker now. */
+void	sched_kick(void);
+
+/* A claim running in this process: its job and its slot's owner. */
+struct sched_claim {
+	char		 hash[65];
+	uint64_t	 token;
+	char		 owner[100];
+};
+
+/*
+ * Copy up to max of the claims running now into out, for their leases.
+ * Returns how many.
+ */
+unsigned	sched_claims(struct sched_claim *out, unsigned max);
+
+#endif
