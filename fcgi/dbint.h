@@ -50,9 +50,6 @@ struct db {
 	const char		*rid;		/* request id, for log lines */
 };
 
-/* A connection idle this long is pinged before it is trusted again. */
-#define IDLE_PING_MS	5000
-
 /* Parameters for one statement, bound by value. */
 #define MAXP	16
 struct params {
