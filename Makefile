@@ -22,10 +22,13 @@ PORT	?= 8080
 # The demo's web server: nginx, apache (mod_proxy_fcgi) or fcgid (mod_fcgid).
 FRONT	?= nginx
 
-# The pure modules: no I/O, unit-tested on their own.
+# The pure modules: no network, no database, no threads of their own
+# (files, yes: cfg.c reads the config, store.c writes the image store),
+# so each is unit-tested on its own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
-	   metrics.c token.c falparse.c result.c outcome.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c dbsql.c dbrow.c dbstats.c dbqueue.c dbpool.c flight.c sched.c waker.c gen.c http.c \
+	   metrics.c token.c falparse.c result.c outcome.c uri.c
+SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c dbsql.c dbrow.c \
+	   dbstats.c dbqueue.c dbpool.c flight.c sched.c waker.c gen.c http.c \
 	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
@@ -33,7 +36,17 @@ UNIT	 = $(BUILD)/unit_tests
 
 all: $(BUILD)/promptpix
 
-$(BUILD)/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/obj
+# make test, check, run and start install what is missing first
+# (.ci/deps.sh), so that each works alone on a fresh Debian 12: the
+# compiler and the libraries come from there, so with these goals every
+# compile waits for deps (order-only: it never makes a file out of date,
+# and it keeps its place under make -j). Plain make installs nothing.
+DEPS_GOALS = test check run start
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+DEPS_FIRST = deps
+endif
+
+$(BUILD)/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/obj $(DEPS_FIRST)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 $(BUILD)/obj:
@@ -47,14 +60,15 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	    -Ifcgi -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
-$(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj
+$(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj $(DEPS_FIRST)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
 
 unit: $(UNIT)
 	$(UNIT)
 
 # make test: the whole suite on the plain build, then again on an
-# ASan+UBSan build in $(SAN_BUILD) (see "Sanitizers" below).
+# ASan+UBSan build in $(SAN_BUILD) (see "Sanitizers" below). Both
+# install what is missing first (deps, above).
 ifeq ($(SANITIZE),)
 test: check
 	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC=$(SAN_CC) \
@@ -64,8 +78,8 @@ test: check
 endif
 
 # One pass of the suite on $(BUILD): unit tests, fuzz corpus replay,
-# end-to-end tests.
-check: $(BUILD)/promptpix $(UNIT) fuzz-replay
+# FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/).
+check: deps $(BUILD)/promptpix $(UNIT) fuzz-replay
 	python3 tests/run.py --build $(BUILD)
 
 # Figures and ratios measured in one run (a few minutes); see README.
@@ -76,17 +90,19 @@ bench: $(BUILD)/promptpix $(BUILD)/bare
 soak: $(BUILD)/promptpix
 	python3 tests/soak.py --build $(BUILD)
 
+# The demo (tools/demo.py): a private MariaDB under var/, the
+# responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
-	python3 tests/stack.py run --port $(PORT) --build $(BUILD) --front $(FRONT)
+	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT)
 
 start: deps $(BUILD)/promptpix
-	python3 tests/stack.py start --port $(PORT) --build $(BUILD) --front $(FRONT)
+	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT)
 
 stop:
-	python3 tests/stack.py stop
+	python3 tools/demo.py stop
 
 sql:
-	@python3 tests/stack.py sql
+	@python3 tools/demo.py sql
 
 deps:
 	@sh .ci/deps.sh

@@ -1,8 +1,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <fcgiapp.h>
-
 #include "cfg.h"
 #include "counts.h"
 #include "db.h"
@@ -172,14 +170,10 @@ again:
 static int
 limited(struct rq *rq, struct resolution *res)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	struct db	*db;
 	unsigned	 wait;
 	int		 rc;
 
-	ratelimit_client(FCGX_GetParam("REMOTE_ADDR", env),
-	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
-	    rq->w->cfg->trusted_proxies, rq->client, sizeof(rq->client));
 	if ((wait = ratelimit_take(rq->client)) == 0) {
 		rq->charged = 1;
 		return 0;

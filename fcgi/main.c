@@ -31,11 +31,11 @@
 #include "ratelimit.h"
 #include "sched.h"
 #include "supervise.h"
+#include "uri.h"
 #include "util.h"
 #include "waker.h"
 #include "worker.h"
 
-#define URI_MAX	16384
 /*
  * A request thread's stack. Threads are many and small: a waiting client
  * holds one, but neither a database connection nor an accept slot, so a
@@ -62,74 +62,6 @@ usage(void)
 }
 
 /*
- * The path of a request target in absolute form
- * ("http://host:port/1024x1024.jpg?text=a", which an HTTP/1.1 server
- * must accept): Apache passes it as REQUEST_URI unchanged, nginx passes
- * only the path. Returns a pointer into uri at the path's '/', uri
- * itself when it has no scheme, or NULL when there is no path.
- */
-static const char *
-skip_authority(const char *uri)
-{
-	size_t	 n;
-
-	if (uri[0] == '/')
-		return uri;
-	n = strspn(uri, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
-	if (n == 0 || strncmp(uri + n, "://", 3) != 0)
-		return uri;
-	uri += n + 3;
-	uri += strcspn(uri, "/?#");
-	return *uri == '/' ? uri : NULL;
-}
-
-/*
- * Split the request URI into path and query, strip the configured base
- * path. Returns 0, or an HTTP status for a URI we will not route.
- *
- * Every front sends the target as the client wrote it in REQUEST_URI
- * (nginx, mod_proxy_fcgi, and mod_fcgid after the .htaccess rewrite,
- * where SCRIPT_NAME is promptpix.fcgi instead); that is what we route
- * on, so the image URL is the same behind all of them. A fragment
- * (nginx lets "#" through) is not part of the query.
- */
-static int
-split_uri(struct rq *rq, FCGX_ParamArray env)
-{
-	const struct cfg	*c = rq->w->cfg;
-	const char		*uri, *q;
-	size_t			 blen = strlen(c->base_path);
-	char			*path;
-
-	if ((uri = FCGX_GetParam("REQUEST_URI", env)) == NULL ||
-	    *uri == '\0')
-		uri = FCGX_GetParam("SCRIPT_NAME", env);
-	if (uri == NULL)
-		return 404;
-	if (strlen(uri) > URI_MAX)
-		return 414;
-	if ((uri = skip_authority(uri)) == NULL)
-		return 404;
-	path = xstrdup(uri);
-	path[strcspn(path, "#")] = '\0';
-	if ((q = strchr(path, '?')) != NULL) {
-		path[q - path] = '\0';
-		rq->query = q + 1;
-	}
-	rq->path = path;
-	/*
-	 * Keep the leading '/' of what follows the base path. The move
-	 * stays before the path's old terminator, so rq->query, which
-	 * points past it, is untouched.
-	 */
-	if (strncmp(path, c->base_path, blen) != 0)
-		return 404;
-	memmove(path, path + blen - 1, strlen(path + blen - 1) + 1);
-	return 0;
-}
-
-/*
  * "SetEnv PROMPTPIX_CONF" in an .htaccess reaches us as a request
  * parameter, long after the configuration was read: mod_fcgid gives the
  * process only FcgidInitialEnv variables. Say so once instead of
@@ -152,9 +84,10 @@ check_conf_param(FCGX_ParamArray env)
 static void
 handle(struct worker *w)
 {
-	FCGX_ParamArray	 env = w->fcgx.envp;
-	struct rq	 rq;
-	int		 rc;
+	FCGX_ParamArray		 env = w->fcgx.envp;
+	struct rq		 rq;
+	struct uri_parts	 u;
+	int			 rc;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.wake_ms = -1;
@@ -167,12 +100,19 @@ handle(struct worker *w)
 		rq.method = "GET";
 	rq.head = strcmp(rq.method, "HEAD") == 0;
 	check_conf_param(env);
-	if ((rc = split_uri(&rq, env)) != 0) {
+	uri_client(FCGX_GetParam("REMOTE_ADDR", env),
+	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
+	    w->cfg->trusted_proxies, rq.client, sizeof(rq.client));
+	if ((rc = uri_split(FCGX_GetParam("REQUEST_URI", env),
+	    FCGX_GetParam("SCRIPT_NAME", env), w->cfg->base_path, &u)) != 0) {
 		rq.outcome = OUT_NOT_FOUND;
 		http_text(&rq, rc, NULL, NULL,
 		    rc == 414 ? "request URI too long" : "not found");
-	} else
+	} else {
+		rq.path = u.path;
+		rq.query = u.query;
 		page_dispatch(&rq);
+	}
 	if (rq.woke_us > 0)
 		metrics_wakeup(now_us() - rq.woke_us);
 	metrics_request(rq.outcome);

@@ -9,8 +9,6 @@
 #ifndef PP_RATELIMIT_H
 #define PP_RATELIMIT_H
 
-#include <stddef.h>
-
 /* Make the shared table. per_minute 0 turns limiting off. 0 or -1. */
 int	ratelimit_init(unsigned per_minute, unsigned burst);
 
@@ -24,14 +22,5 @@ unsigned	ratelimit_take(const char *client);
 
 /* Give back a token taken for a request that did not generate. */
 void	ratelimit_refund(const char *client);
-
-/*
- * The client address: REMOTE_ADDR, or, when that is one of the trusted
- * proxies (comma-separated addresses), the right-most address in
- * X-Forwarded-For that is not a trusted proxy. Writes at most outsz-1
- * bytes to out.
- */
-void	ratelimit_client(const char *remote_addr, const char *xff,
-	    const char *trusted, char *out, size_t outsz);
 
 #endif

@@ -30,14 +30,14 @@ struct rq {
 	const char	*method;
 	int		 head;		/* HEAD: headers only */
 	char		*path;		/* owned; decoded of nothing */
-	const char	*query;		/* points into the request URI copy */
+	const char	*query;		/* inside path's allocation (uri.h) */
 	int64_t		 t0;		/* now_ms() at arrival */
 	/* Filled while answering, for the request log line. */
 	int		 status;
 	enum outcome	 outcome;
 	char		 hash[65];
 	int64_t		 wake_ms;	/* waiter: answer time - completion */
-	char		 client[64];	/* address, for the rate limit */
+	char		 client[64];	/* uri_client(), for the rate limit */
 	int		 charged;	/* took a rate-limit token */
 	int		 generator;	/* started a generation */
 	int64_t		 waited_ms;	/* waiting for another's generation */

@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
-"""Runs every test: the C unit tests, then the tests/test_*.py modules
-against real MariaDB, spawn-fcgi and nginx. Ends with "N passed, N failed".
+"""Runs every test, layer by layer, against real MariaDB, spawn-fcgi,
+nginx and Apache. Ends with "N passed, N failed".
+
+  unit   the C unit tests (tests/unit/, build/unit_tests)
+  fuzz   the committed fuzz corpora replayed (tests/fuzz/)
+  wire   tests/wire/test_*.py: the responder over its FastCGI socket
+  e2e    tests/e2e/test_*.py: HTTP through nginx or Apache
+
+A test is named LAYER.MODULE.FUNCTION (e2e.test_e2e.test_cache_hit);
+-k runs those whose name holds SUBSTRING ("unit" and "fuzz" select the
+first two layers).
 
     python3 tests/run.py [--build DIR] [-k SUBSTRING] [--keep]
 """
@@ -21,6 +30,17 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from tests.lib.env import Env  # noqa: E402
 
+# The Python layers, in the order they run: tests/<layer>/test_*.py.
+LAYERS = ("wire", "e2e")
+
+
+def test_modules():
+    """The test modules of every layer, imported."""
+    for layer in LAYERS:
+        for path in sorted(glob.glob(os.path.join(HERE, layer, "test_*.py"))):
+            yield importlib.import_module(
+                "tests.%s.%s" % (layer, os.path.basename(path)[:-3]))
+
 
 def run_unit(build):
     exe = os.path.join(build, "unit_tests")
@@ -36,7 +56,7 @@ def run_unit(build):
 def run_replays(build):
     """Replay each committed fuzz corpus (tests/fuzz/corpus/<target>/)
     through its harness built without libFuzzer (build/replay_<target>).
-    Targets not built (fuzz_fal until fal.c is merged) are skipped."""
+    A corpus whose harness is not built is skipped."""
     passed = failed = 0
     for corpus in sorted(glob.glob(os.path.join(HERE, "fuzz", "corpus", "*"))):
         target = os.path.basename(corpus)
@@ -112,8 +132,7 @@ def main():
     env = Env(a.build)
     failures = []
     try:
-        for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
-            mod = importlib.import_module("tests." + os.path.basename(path)[:-3])
+        for mod in test_modules():
             # A copy: a warning during a test adds __warningregistry__.
             for name, fn in list(vars(mod).items()):
                 if not name.startswith("test_") or not callable(fn):

@@ -19,9 +19,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lib import falstub, stack  # noqa: E402
+from tests.lib import falstub, httpclient  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
-from tests.test_fal import KEY, fal_front  # noqa: E402
+from tests.e2e.test_fal import KEY, fal_front  # noqa: E402
 
 RSS_BOUND_MB = 32
 HOSTILE = [
@@ -90,7 +90,7 @@ def main():
                 else:
                     target, counted, method = rnd.choice(hot), True, "HEAD"
                 try:
-                    r = stack.http_get(f.port, target, method=method, timeout=30)
+                    r = httpclient.get(f.port, target, method=method, timeout=30)
                     st = r.status
                 except Exception as e:  # an unanswered request is a failure
                     with lock:

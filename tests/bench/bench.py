@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from tests.lib import stack  # noqa: E402
+from tests.lib import httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
 PROCS, THREADS = 2, 8            # the shipped layout (conf/promptpix.conf: processes, threads)
@@ -76,7 +76,7 @@ def start_bare(base, threads, procs):
     subprocess.run(["spawn-fcgi", "-s", sock, "-M", "0666", "-F", str(procs), "-P", pidf, "--",
                     os.path.join(ARGS.build, "bare"), str(threads)],
                    check=True, capture_output=True)
-    stack.wait_until(lambda: stack.can_connect(sock), 5, "bare responder")
+    servers.wait_until(lambda: servers.can_connect(sock), 5, "bare responder")
     pids = [int(x) for x in open(pidf).read().split()]
     return sock, pids
 
@@ -166,7 +166,7 @@ def main():
         out("layout: %d processes x %d threads (promptpix and bare alike); wrk -t2, %ds runs, median of 3"
             % (PROCS, THREADS, secs))
         out()
-        bare_port, cache_port = stack.free_port(), stack.free_port()
+        bare_port, cache_port = servers.free_port(), servers.free_port()
         base = os.path.join(env.base, "bench")
         os.makedirs(base)
         bare_sock, bare_pids = start_bare(base, THREADS, PROCS)
@@ -200,7 +200,7 @@ server {
                 % (conns, a["rps"] / b["rps"], a["p99"] / b["p99"], a["rps"] / c["rps"]))
         f.stop()
         # Before: the same hit with the in-memory cache off (a DB round trip each).
-        f0 = env.front(processes=PROCS, threads=THREADS, nginx_extra=extra.replace(str(bare_port), str(stack.free_port())),
+        f0 = env.front(processes=PROCS, threads=THREADS, nginx_extra=extra.replace(str(bare_port), str(servers.free_port())),
                        overrides={("server", "hit_cache_entries"): 0}).start()
         f0.get(HIT)
         r0 = median_wrk("http://127.0.0.1:%d%s" % (f0.port, HIT), 32, secs)
@@ -281,7 +281,7 @@ server {
             targets = ["/256x256.jpg?text=distinct%%20c%d%%20%d" % (conc, i) for i in range(n)]
             t0 = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(conc) as ex:
-                sts = list(ex.map(lambda t: stack.http_get(f5.port, t).status, targets))
+                sts = list(ex.map(lambda t: httpclient.get(f5.port, t).status, targets))
             wall = time.monotonic() - t0
             lines = re.findall(r"outcome=generated status=302 ms=(\d+) waited_ms=-?\d+ wake_ms=-?\d+ backend_ms=(\d+)",
                                f5.log()[since:])

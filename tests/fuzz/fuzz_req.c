@@ -1,17 +1,25 @@
 /*
- * fuzz_req.c: libFuzzer target for the request grammar (req.c) and the
- * byte-level text helpers under it (text.c).
+ * fuzz_req.c: libFuzzer target for what the responder makes of a
+ * request's parameters: the URI splitter and client address (uri.c),
+ * the request grammar (req.c) and the byte-level text helpers under it
+ * (text.c).
  *
- * The input up to its first NUL is a REQUEST_URI, split at the first '?'
- * into path and query exactly as main.c's split_uri() does, and parsed
- * with two sets of limits. The whole input, NULs included, also goes
- * straight through text_pct_decode(), text_check() and text_normalize().
- * Beyond memory errors (ASan) and undefined behaviour (UBSan), the
- * invariants the rest of the responder relies on are checked: a parsed
- * request is inside its limits, its prompt is clean UTF-8 without
- * controls or stray spaces (so the canonical string of hash.c stays
- * unambiguous), and a refusal carries a one-line reason and nothing to
- * free. A broken invariant aborts, which libFuzzer reports as a crash.
+ * FastCGI parameters are C strings: the input up to its first NUL is a
+ * REQUEST_URI, split by uri_split() as the responder splits it, and its
+ * path and query parsed with two sets of limits; what follows, up to the
+ * next NUL, is an X-Forwarded-For header for uri_client(). The whole
+ * input, NULs included, also goes straight through text_pct_decode(),
+ * text_check() and text_normalize(). Beyond memory errors (ASan) and
+ * undefined behaviour (UBSan), the invariants the rest of the responder
+ * relies on are checked: a split target is a path without '?' or '#'
+ * and a query without '#', the same however it arrives (REQUEST_URI or
+ * SCRIPT_NAME, under a base path or not), or a refusal with nothing to
+ * free; a client address is one bounded word of the header or the peer;
+ * a parsed request is inside its limits, its prompt is clean UTF-8
+ * without controls or stray spaces (so the canonical string of hash.c
+ * stays unambiguous), and a refusal carries a one-line reason and
+ * nothing to free. A broken invariant aborts, which libFuzzer reports as
+ * a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +28,7 @@
 #include "hash.h"
 #include "req.h"
 #include "text.h"
+#include "uri.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -121,25 +130,106 @@ check_req(const char *path, const char *query, const struct req_limits *lim)
 	CHECK(r.prompt == NULL);
 }
 
+/* Equal strings, or both NULL. */
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * Split uri as the responder does, check what came out, and parse it.
+ * The same target is split again from SCRIPT_NAME and under a base path.
+ */
+static void
+check_split(const char *uri)
+{
+	struct uri_parts	 u, s, b;
+	int			 rc, brc;
+
+	rc = uri_split(uri, NULL, "/", &u);
+	CHECK(rc == 0 || rc == 404 || rc == 414);
+	CHECK((rc == 414) == (strlen(uri) > URI_MAX));
+	if (rc != 0)
+		CHECK(u.path == NULL && u.query == NULL);
+	else {
+		CHECK(u.path[0] == '/' && strpbrk(u.path, "?#") == NULL);
+		CHECK(u.query == NULL || strchr(u.query, '#') == NULL);
+	}
+
+	/* No REQUEST_URI: SCRIPT_NAME, split the same way. */
+	CHECK(uri_split("", uri, "/", &s) == rc);
+	CHECK(same(s.path, u.path) && same(s.query, u.query));
+	free(s.path);
+
+	/* Under "/pp/": the same split less "/pp", or not found. */
+	brc = uri_split(uri, NULL, "/pp/", &b);
+	if (rc != 0)
+		CHECK(brc == rc && b.path == NULL);
+	else if (strncmp(u.path, "/pp/", 4) == 0)
+		CHECK(brc == 0 && strcmp(b.path, u.path + 3) == 0 &&
+		    same(b.query, u.query));
+	else
+		CHECK(brc == 404 && b.path == NULL && b.query == NULL);
+	free(b.path);
+
+	if (rc == 0)
+		for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+			check_req(u.path, u.query, &limits[i]);
+	free(u.path);
+}
+
+/* The client address behind a trusted proxy that passed xff. */
+static void
+check_client(const char *xff)
+{
+	static const char	*trusted = "127.0.0.1, ::1";
+	char			 out[64], small[8];
+	size_t			 n;
+
+	uri_client("127.0.0.1", xff, trusted, out, sizeof(out));
+	n = strlen(out);
+	CHECK(n > 0 && n < sizeof(out) && strpbrk(out, " ,") == NULL);
+	CHECK(strcmp(out, "127.0.0.1") == 0 || strstr(xff, out) != NULL);
+	/* A smaller buffer: the same address, cut. */
+	uri_client("127.0.0.1", xff, trusted, small, sizeof(small));
+	CHECK(strlen(small) < sizeof(small) &&
+	    strncmp(small, out, sizeof(small) - 1) == 0);
+	/* From a peer we do not trust, the header is not looked at. */
+	uri_client("192.0.2.1", xff, trusted, out, sizeof(out));
+	CHECK(strcmp(out, "192.0.2.1") == 0);
+}
+
+/* The C string at data (size bytes): up to the first NUL; *used past it. */
+static char *
+param(const uint8_t *data, size_t size, size_t *used)
+{
+	const uint8_t	*nul;
+	char		*p;
+	size_t		 n;
+
+	n = (nul = memchr(data, '\0', size)) ? (size_t)(nul - data) : size;
+	p = malloc(n + 1);
+	CHECK(p != NULL);
+	memcpy(p, data, n);
+	p[n] = '\0';
+	*used = n < size ? n + 1 : n;
+	return p;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t	*nul;
-	char		*uri, *q;
-	size_t		 n;
+	char	*uri, *xff;
+	size_t	 n, m;
 
 	check_text(data, size);
 
-	/* A FastCGI parameter is a C string: it ends at the first NUL. */
-	n = (nul = memchr(data, '\0', size)) ? (size_t)(nul - data) : size;
-	uri = malloc(n + 1);
-	CHECK(uri != NULL);
-	memcpy(uri, data, n);
-	uri[n] = '\0';
-	if ((q = strchr(uri, '?')) != NULL)
-		*q++ = '\0';
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
-		check_req(uri, q, &limits[i]);
+	uri = param(data, size, &n);
+	xff = param(data + n, size - n, &m);
+	check_split(uri);
+	check_client(xff);
 	free(uri);
+	free(xff);
 	return 0;
 }

@@ -13,11 +13,9 @@ made reachable for that user by share()."""
 import os
 import pwd
 import shutil
-import signal
-import subprocess
 
-from . import stack
-from .stack import ROOT, can_connect, wait_until
+from . import ROOT
+from .servers import Server
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
@@ -134,6 +132,14 @@ def share(path, writable=False):
                 os.chown(os.path.join(top, f), u.pw_uid, u.pw_gid)
 
 
+def install_app(app, binary):
+    """Fill app as a customer uploads promptpix to a shared host:
+    apache/htaccess as .htaccess, the program as promptpix.fcgi (its
+    promptpix.conf beside them is the caller's)."""
+    shutil.copy(os.path.join(ROOT, "apache", "htaccess"), os.path.join(app, ".htaccess"))
+    shutil.copy(binary, os.path.join(app, "promptpix.fcgi"))
+
+
 def render_vhost(port, socket_path, store_dir, extra=""):
     """apache/promptpix.conf with this run's port, socket and store."""
     text = open(os.path.join(ROOT, "apache", "promptpix.conf")).read()
@@ -147,17 +153,23 @@ def render_vhost(port, socket_path, store_dir, extra=""):
     return text
 
 
-class Apache:
+class Apache(Server):
     """One apache2 -D FOREGROUND. mode "proxy": the shipped vhost in
     front of the responders' socket. mode "fcgid": a document root with
     an app directory (the caller fills it: .htaccess, promptpix.fcgi,
     promptpix.conf) that mod_fcgid runs."""
 
+    name = "apache2"
+    conf_name = "httpd.conf"
+    # SIGTERM: Apache stops its children, and mod_fcgid its processes
+    # (SIGTERM, then SIGKILL after a few seconds).
+    stop_timeout = 20
+
     def __init__(self, base, port, mode, socket_path=None, store_dir=None,
                  docroot=None, max_requests=20, extra="",
                  loglevel=None):
-        self.dir = os.path.join(base, "apache")
-        self.port = port
+        d = os.path.join(base, "apache")
+        super().__init__(d, port, os.path.join(d, "error.log"))
         self.mode = mode
         self.socket = socket_path
         self.store = store_dir
@@ -166,8 +178,6 @@ class Apache:
         self.extra = extra
         # mod_fcgid's spawn and exit lines (with exit codes) at info.
         self.loglevel = loglevel or ("warn fcgid:info" if mode == "fcgid" else "warn")
-        self.proc = None
-        self.error_log = os.path.join(self.dir, "error.log")
 
     def modules(self):
         names = list(BASE_MODULES)
@@ -191,32 +201,11 @@ class Apache:
         d["body"] = body
         return SERVER % d
 
-    def start(self):
+    def prepare(self):
         if os.path.isdir(os.path.join(self.dir, "run")):
             shutil.rmtree(os.path.join(self.dir, "run"))
         os.makedirs(os.path.join(self.dir, "run"))
-        conf = os.path.join(self.dir, "httpd.conf")
-        with open(conf, "w") as f:
-            f.write(self.render())
         share(self.dir)
-        self.proc = subprocess.Popen(
-            [APACHE, "-f", conf, "-D", "FOREGROUND"],
-            stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(self.dir, "stderr.log"), "w"),
-            start_new_session=True)
-        try:
-            wait_until(lambda: self.proc.poll() is None
-                       and can_connect(("127.0.0.1", self.port)),
-                       10, "apache2 on port %d" % self.port)
-        except RuntimeError:
-            raise RuntimeError("apache2 did not start: %s%s" % (
-                open(os.path.join(self.dir, "stderr.log")).read(), self.log_text()))
 
-    def stop(self):
-        """SIGTERM: Apache stops its children, and mod_fcgid its
-        processes (SIGTERM, then SIGKILL after a few seconds)."""
-        stack.stop_process(self.proc, 20)
-        self.proc = None
-
-    def log_text(self):
-        return stack.read_text(self.error_log)
+    def command(self, conf):
+        return [APACHE, "-f", conf, "-D", "FOREGROUND"]

@@ -6,9 +6,9 @@ import os
 import shutil
 import tempfile
 
-from . import stack
-from . import fcgi
-from . import apache
+from . import apache, fcgi, httpclient
+from .config import write_conf, write_secret
+from .servers import DB_PASSWORD, MariaDB, Nginx, Responders, free_port, wait_until
 
 _seq = itertools.count(1)
 
@@ -52,15 +52,15 @@ class Front:
             ("placeholder", "delay"): "0.3",
         }
         ov.update(overrides or {})
-        stack.write_conf(self.conf, ov)
-        self.pp = stack.Responders(self.dir, env.binary, self.conf)
-        self.port = stack.free_port()
+        write_conf(self.conf, ov)
+        self.pp = Responders(self.dir, env.binary, self.conf)
+        self.port = free_port()
         if front == "apache":
             apache.share(self.dir)
             self.web = apache.Apache(self.dir, self.port, "proxy", self.pp.socket,
                                      self.store, extra=apache_extra)
         else:
-            self.web = stack.Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
+            self.web = Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
         self.nginx = self.web
 
     def start(self, nginx=True):
@@ -82,7 +82,7 @@ class Front:
         self.stop()
 
     def get(self, target, **kw):
-        return stack.http_get(self.port, target, **kw)
+        return httpclient.get(self.port, target, **kw)
 
     def url(self, target):
         """target ("/1024x1024.jpg?text=a") where this front serves it."""
@@ -115,7 +115,7 @@ class Front:
             kids = processes_of(os.path.join(self.dir, "htdocs", "pix", "promptpix.fcgi"))
         for pid in kids:
             os.kill(pid, signal.SIGUSR1)
-        stack.wait_until(lambda: self.log().count(mark) >= before + len(kids), 10,
+        wait_until(lambda: self.log().count(mark) >= before + len(kids), 10,
                          "hit counts flushed")
 
 
@@ -154,14 +154,11 @@ class FcgidApp:
         f.dbname = "pp_t%d" % n
         env.db.create_database(f.dbname)
         env.db.query("CREATE USER IF NOT EXISTS 'promptpix'@'127.0.0.1' IDENTIFIED BY '%s'"
-                     % stack.DB_PASSWORD)
+                     % DB_PASSWORD)
         env.db.query("GRANT ALL ON `%s`.* TO 'promptpix'@'127.0.0.1'" % f.dbname)
         pwfile = os.path.join(private, "db-password")
-        with open(pwfile, "w") as fh:
-            fh.write(stack.DB_PASSWORD + "\n")
-        os.chmod(pwfile, 0o600)
-        shutil.copy(os.path.join(stack.ROOT, "apache", "htaccess"), os.path.join(app, ".htaccess"))
-        shutil.copy(env.binary, os.path.join(app, "promptpix.fcgi"))
+        write_secret(pwfile, DB_PASSWORD)
+        apache.install_app(app, env.binary)
         f.conf = os.path.join(app, "promptpix.conf")
         ov = {
             ("server", "processes"): 1,
@@ -176,13 +173,13 @@ class FcgidApp:
             ("placeholder", "delay"): "0.3",
         }
         ov.update(overrides or {})
-        stack.write_conf(f.conf, ov)
+        write_conf(f.conf, ov)
         apache.share(f.dir, writable=False)
         apache.share(f.store, writable=True)
         apache.share(private, writable=True)
         f.pp = None
         f.prefix = "/pix"
-        f.port = stack.free_port()
+        f.port = free_port()
         f.web = f.nginx = apache.Apache(f.dir, f.port, "fcgid", docroot=docroot,
                                         extra=apache_extra)
 
@@ -197,7 +194,7 @@ class Env:
     @property
     def db(self):
         if self._db is None:
-            self._db = stack.MariaDB(self.base)
+            self._db = MariaDB(self.base)
             self._db.start()
         return self._db
 

@@ -52,6 +52,8 @@ import time
 import uuid
 import zlib
 
+from .servers import free_port
+
 APP_RE = re.compile(r"^/([^/]+)/([^/]+)/requests/([0-9a-f-]{36})(/status|/cancel)?$")
 MODEL_RE = re.compile(r"^/([^/]+)/([^/]+)(/[^/]+)+$")
 FILE_RE = re.compile(r"^/files/([0-9a-f-]{36})\.(jpeg|png)$")
@@ -475,9 +477,7 @@ class FalStub:
 
 def refused_port():
     """A loopback port nobody listens on: connections are refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 class Blackhole:

@@ -11,6 +11,7 @@ main(void)
 	test_cfg();
 	test_store();
 	test_ratelimit();
+	test_uri();
 	test_metrics();
 	test_token();
 	test_fal();

@@ -23,6 +23,7 @@ void	test_hash(void);
 void	test_cfg(void);
 void	test_store(void);
 void	test_ratelimit(void);
+void	test_uri(void);
 void	test_metrics(void);
 void	test_token(void);
 void	test_fal(void);

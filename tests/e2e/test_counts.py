@@ -1,7 +1,8 @@
 """Cache hits are answered from memory and counted in batches; the
 figures in MySQL stay exact once flushed."""
 
-from tests.test_e2e import SUNSET, fire
+from tests.e2e.test_e2e import SUNSET
+from tests.lib.httpclient import fire
 
 
 def test_hits_counted_exactly_after_flush(env):
@@ -27,9 +28,9 @@ def test_counts_written_on_sigterm(env):
 
 
 def test_periodic_flush(env):
-    from tests.lib import stack
+    from tests.lib import servers
     with env.front(overrides={("server", "count_flush_interval"): "0.2"}) as f:
         f.get(SUNSET)
         f.get(SUNSET)
-        stack.wait_until(lambda: f.sql("SELECT total_requests FROM generation_status") == [["2"]],
-                         5, "the periodic flush")
+        servers.wait_until(lambda: f.sql("SELECT total_requests FROM generation_status") == [["2"]],
+                           5, "the periodic flush")

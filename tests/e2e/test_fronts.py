@@ -10,9 +10,10 @@ import shutil
 import threading
 import time
 
-from tests.lib import apache, images, stack
+from tests.e2e.test_e2e import check_inline, status_row
+from tests.lib import apache, images, servers
 from tests.lib.env import processes_of
-from tests.test_e2e import fire, status_row
+from tests.lib.httpclient import fire
 
 FRONTS = ("nginx", "apache", "fcgid")
 SUNSET = "/1024x1024.jpg?text=A%20beautiful%20sunset"
@@ -97,22 +98,6 @@ def scenario_head(env, front):
         assert status_row(f) == [["completed", "2", "1"]]
 
 
-def check_inline(f, ext, fmt):
-    target = f.url("/640x360.%s?text=inline%%20bytes" % ext)
-    r = f.get(target)
-    assert r.status == 200 and r.header("location") is None, r
-    assert images.size(r.body) == (fmt, 640, 360)
-    assert r.header("content-type") == "image/" + fmt, r
-    assert r.header("etag") and "max-age" in r.header("cache-control")
-    assert "x-sendfile" not in r.headers
-    again = f.get(target)
-    assert again.status == 200 and again.body == r.body
-    nm = f.get(target, headers={"If-None-Match": r.header("etag")})
-    assert nm.status == 304 and nm.body == b"", nm
-    head = f.get(target, method="HEAD")
-    assert head.status == 200 and head.body == b"", head
-
-
 def scenario_inline(env, front):
     with env.front(front=front, overrides={("store", "delivery"): "inline"}) as f:
         check_inline(f, "png", "png")
@@ -136,7 +121,7 @@ def scenario_max_wait_gives_504(env, front):
                                            ("server", "max_wait"): "0.5"}) as f:
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(f.url(SUNSET))))
         gen.start()
-        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 10, "generating")
+        servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 10, "generating")
         t0 = time.monotonic()
         w = f.get(f.url(SUNSET))
         waited = time.monotonic() - t0
@@ -191,8 +176,8 @@ def test_fcgid_lifecycle(env):
         exits = lambda: re.findall(r"mod_fcgid: process \S+\((\d+)\) exit\(([^)]*)\), (.*)", f.log())
         # 8 requests, 3 per process: at least two recycled by now or soon,
         # then the last one after a second idle.
-        stack.wait_until(lambda: len(exits()) >= 3 and any("idle" in e[1] for e in exits()),
-                         15, "mod_fcgid to recycle and idle out processes")
+        servers.wait_until(lambda: len(exits()) >= 3 and any("idle" in e[1] for e in exits()),
+                           15, "mod_fcgid to recycle and idle out processes")
         r = f.get(f.url(SUNSET))
         assert r.status == 302 and r.header("location") == rs[0].header("location")
     # Stopping Apache stops the last process the same way.

@@ -3,7 +3,7 @@ never are; X-Forwarded-For is believed only from trusted proxies."""
 
 import threading
 
-from tests.lib import stack
+from tests.lib import servers
 
 LIMITS = {("limits", "new_images_per_minute"): "2", ("limits", "new_images_burst"): "2",
           ("placeholder", "delay"): "0.2"}
@@ -39,8 +39,8 @@ def test_waiters_are_never_limited(env):
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(
             "/128x128.jpg?text=shared", headers={"X-Forwarded-For": "192.0.2.2"})))
         gen.start()
-        stack.wait_until(lambda: f.sql("SELECT status FROM generation_status WHERE prompt='shared'")
-                         == [["generating"]], 5, "generating")
+        servers.wait_until(lambda: f.sql("SELECT status FROM generation_status WHERE prompt='shared'")
+                           == [["generating"]], 5, "generating")
         w = f.get("/128x128.jpg?text=shared", headers={"X-Forwarded-For": "192.0.2.1"})
         gen.join()
         assert gen.r.status == 302 and w.status == 302, (gen.r, w)

@@ -6,14 +6,14 @@ puts Apache with apache/promptpix.conf (mod_proxy_fcgi) in front of the
 same responders; FRONT=fcgid has Apache's mod_fcgid run promptpix.fcgi
 from var/htdocs/ with apache/htaccess, as on a shared host.
 
-    python3 tests/stack.py run|start [--port N] [--build DIR] [--front nginx|apache|fcgid]
-    python3 tests/stack.py stop|sql
-"""
+    python3 tools/demo.py run|start [--port N] [--build DIR] [--front nginx|apache|fcgid]
+    python3 tools/demo.py stop|sql
+
+The servers are the test harness's (tests/lib/)."""
 
 import argparse
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +22,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lib import apache, stack  # noqa: E402
+from tests.lib import ROOT, apache  # noqa: E402
+from tests.lib.config import write_conf, write_secret  # noqa: E402
+from tests.lib.servers import (MariaDB, Nginx, Responders, can_connect,  # noqa: E402
+                               wait_until, which)
 
-VAR = os.path.join(stack.ROOT, "var")
+VAR = os.path.join(ROOT, "var")
 PIDFILE = os.path.join(VAR, "stack.pid")
 
 
@@ -33,9 +36,7 @@ def db_password():
     path = os.path.join(VAR, "secrets", "db-password")
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, (secrets.token_urlsafe(24) + "\n").encode())
-        os.close(fd)
+        write_secret(path, secrets.token_urlsafe(24))
     return path, open(path).read().strip()
 
 
@@ -45,18 +46,14 @@ def fcgid_site(port, build, db, pw, store):
     var/img/ (the other fronts' images), aliased by the host's config."""
     docroot = os.path.join(VAR, "htdocs")
     os.makedirs(docroot, exist_ok=True)
-    shutil.copy(os.path.join(stack.ROOT, "apache", "htaccess"), os.path.join(docroot, ".htaccess"))
-    shutil.copy(os.path.join(os.path.abspath(build), "promptpix"),
-                os.path.join(docroot, "promptpix.fcgi"))
+    apache.install_app(docroot, os.path.join(os.path.abspath(build), "promptpix"))
     # mod_fcgid's processes run as Apache's user: a copy of the password
     # it can read, outside the document root.
     private = os.path.join(VAR, "fcgid-private")
     os.makedirs(private, mode=0o700, exist_ok=True)
     pwfile = os.path.join(private, "db-password")
-    with open(pwfile, "w") as f:
-        f.write(pw + "\n")
-    os.chmod(pwfile, 0o600)
-    stack.write_conf(os.path.join(docroot, "promptpix.conf"), {
+    write_secret(pwfile, pw)
+    write_conf(os.path.join(docroot, "promptpix.conf"), {
         ("server", "processes"): 1,
         ("server", "threads"): 1,
         ("database", "socket"): db.socket,
@@ -76,7 +73,7 @@ def run(port, build, front="nginx"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     try:
-        stack.can_connect(("127.0.0.1", port))
+        can_connect(("127.0.0.1", port))
         sys.exit("port %d is in use; choose another with PORT=" % port)
     except OSError:
         pass
@@ -84,7 +81,7 @@ def run(port, build, front="nginx"):
     store = os.path.join(VAR, "img")
     os.makedirs(store, exist_ok=True)
     pwfile, pw = db_password()
-    db = stack.MariaDB(VAR)
+    db = MariaDB(VAR)
     parts = []
 
     def shutdown(*_):
@@ -104,7 +101,7 @@ def run(port, build, front="nginx"):
     db.start()
     db.create_database("promptpix", password=pw)
     conf = os.path.join(VAR, "promptpix.conf")
-    stack.write_conf(conf, {
+    write_conf(conf, {
         ("server", "processes"): 2,
         ("database", "socket"): db.socket,
         ("database", "password_file"): pwfile,
@@ -115,7 +112,7 @@ def run(port, build, front="nginx"):
         web = fcgid_site(port, build, db, pw, store)
         logname = "var/apache/error.log (mod_fcgid sends the program's stderr there)"
     else:
-        pp = stack.Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
+        pp = Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
         pp.socket = os.path.join(VAR, "promptpix.sock")
         pp.start(env_extra={"PROMPTPIX_DB_PASSWORD": pw})
         parts.append(pp)
@@ -124,7 +121,7 @@ def run(port, build, front="nginx"):
             apache.share(store)
             web = apache.Apache(VAR, port, "proxy", pp.socket, store)
         else:
-            web = stack.Nginx(VAR, port, pp.socket, store)
+            web = Nginx(VAR, port, pp.socket, store)
     web.start()
     parts.append(web)
     url = "http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset" % port
@@ -162,8 +159,8 @@ def start(port, build, front="nginx"):
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     try:
-        stack.wait_until(lambda: p.poll() is None and "Ctrl-C" in open(log.name).read(),
-                         120, "the stack")
+        wait_until(lambda: p.poll() is None and "Ctrl-C" in open(log.name).read(),
+                   120, "the stack")
     except RuntimeError:
         sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
     print("promptpix is running in the background on http://127.0.0.1:%d/ (make stop)" % port)
@@ -191,7 +188,7 @@ def sql():
     sock = os.path.join(VAR, "mysql", "mysqld.sock")
     if not os.path.exists(sock):
         sys.exit("no running instance (make start, or make run in another terminal)")
-    args = [stack.which("mariadb", "mysql"), "--no-defaults", "--socket=" + sock,
+    args = [which("mariadb", "mysql"), "--no-defaults", "--socket=" + sock,
             "-uroot", "promptpix"]
     if sys.stdin.isatty():
         args.append("-t")

@@ -4,8 +4,8 @@ database still make one generation per image."""
 import threading
 import time
 
-from tests.lib import stack
-from tests.test_e2e import SUNSET, fire
+from tests.e2e.test_e2e import SUNSET
+from tests.lib import servers
 
 
 def test_database_outage_and_recovery(env):
@@ -17,8 +17,8 @@ def test_database_outage_and_recovery(env):
         pids = sorted(f.pp.children())
         slow = threading.Thread(target=lambda: setattr(slow, "r", f.get(SUNSET)))
         slow.start()
-        stack.wait_until(lambda: f.sql("SELECT status FROM generation_status WHERE prompt = "
-                                       "'A beautiful sunset'") == [["generating"]], 5, "generating")
+        servers.wait_until(lambda: f.sql("SELECT status FROM generation_status WHERE prompt = "
+                                         "'A beautiful sunset'") == [["generating"]], 5, "generating")
         env.db.stop()
         try:
             t0 = time.monotonic()
@@ -77,8 +77,8 @@ def test_short_server_wait_timeout_does_not_pay_twice(env):
         with env.front(processes=1, threads=4, overrides={("placeholder", "delay"): "4"}) as f:
             gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
             gen.start()
-            stack.wait_until(lambda: f.sql("SELECT status FROM generation_status")
-                             == [["generating"]], 5, "generating")
+            servers.wait_until(lambda: f.sql("SELECT status FROM generation_status")
+                               == [["generating"]], 5, "generating")
             w = f.get(SUNSET)
             gen.join()
             assert gen.r.status == 302 and w.status == 302, (gen.r, w)

@@ -1,30 +1,14 @@
 """End to end through nginx, spawn-fcgi, promptpix and MariaDB: the
 behaviour a user and an operator see."""
 
-import concurrent.futures
 import os
 import threading
 import time
-import urllib.parse
 
-from tests.lib import images, stack
+from tests.lib import images, servers
+from tests.lib.httpclient import fire
 
 SUNSET = "/1024x1024.jpg?text=A%20beautiful%20sunset"
-
-
-def fire(f, targets, method="GET"):
-    """Send all targets at once (one thread each, released together)."""
-    barrier = threading.Barrier(len(targets))
-
-    def one(t):
-        barrier.wait()
-        t0 = time.monotonic()
-        r = f.get(t, method=method)
-        r.elapsed = time.monotonic() - t0
-        return r
-
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
-        return list(ex.map(one, targets))
 
 
 def status_row(f, cols="status, total_requests, api_calls_made"):
@@ -68,7 +52,7 @@ def test_seed_three_terminal_scenario(env):
         ts = [threading.Thread(target=term, args=(0,))]
         ts[0].start()
         # Terminals 2 and 3 start once terminal 1's generation is running.
-        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
         for i in (1, 2):
             ts.append(threading.Thread(target=term, args=(i,)))
             ts[-1].start()
@@ -114,7 +98,7 @@ def test_max_wait_exceeded_gives_504(env):
                               ("server", "max_wait"): "0.5"}) as f:
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
         gen.start()
-        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
         t0 = time.monotonic()
         w = f.get(SUNSET)
         waited = time.monotonic() - t0
@@ -142,19 +126,21 @@ def test_head(env):
 
 
 def check_inline(f, ext, fmt):
-    r = f.get("/640x360.%s?text=inline%%20bytes" % ext)
-    assert r.status == 200, r
-    assert r.header("location") is None
+    """An inline image of the real size asked for, answered again the
+    same, 304 for its ETag and bodiless to HEAD (behind any front)."""
+    target = f.url("/640x360.%s?text=inline%%20bytes" % ext)
+    r = f.get(target)
+    assert r.status == 200 and r.header("location") is None, r
     assert images.size(r.body) == (fmt, 640, 360)
-    assert r.header("content-type") == "image/" + fmt
+    assert r.header("content-type") == "image/" + fmt, r
     assert r.header("etag") and "max-age" in r.header("cache-control")
-    again = f.get("/640x360.%s?text=inline%%20bytes" % ext)
+    assert "x-sendfile" not in r.headers
+    again = f.get(target)
     assert again.status == 200 and again.body == r.body
-    nm = f.get("/640x360.%s?text=inline%%20bytes" % ext,
-               headers={"If-None-Match": r.header("etag")})
+    nm = f.get(target, headers={"If-None-Match": r.header("etag")})
     assert nm.status == 304 and nm.body == b"", nm
-    head = f.get("/640x360.%s?text=inline%%20bytes" % ext, method="HEAD")
-    assert head.status == 200 and head.body == b""
+    head = f.get(target, method="HEAD")
+    assert head.status == 200 and head.body == b"", head
 
 
 def test_inline_stream(env):
@@ -225,7 +211,7 @@ def test_failed_generation_answers_everyone_502_at_once(env):
                               ("placeholder", "delay"): "1"}) as f:
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
         gen.start()
-        stack.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
+        servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
         rs = fire(f, [SUNSET] * 3)
         gen.join()
         assert gen.r.status == 502 and b"store" in gen.r.body, gen.r
@@ -259,7 +245,7 @@ def test_secrets_never_logged(env):
     with env.front(overrides={("server", "log_level"): "debug"}) as f:
         f.get(SUNSET)
         f.get("/1024x1024.jpg?text=%FF")
-        assert stack.DB_PASSWORD not in f.log()
+        assert servers.DB_PASSWORD not in f.log()
         # The prompt is logged only at debug level.
         assert "A beautiful sunset" in f.log()
     with env.front() as f:

@@ -4,8 +4,9 @@ request; before that, it is answered 502 with Retry-After and no call."""
 import os
 import time
 
-from tests.lib import stack
-from tests.test_e2e import SUNSET, fire
+from tests.e2e.test_e2e import SUNSET
+from tests.lib import servers
+from tests.lib.httpclient import fire
 
 
 def test_failed_image_retried_once_after_backoff(env):
@@ -26,7 +27,7 @@ def test_failed_image_retried_once_after_backoff(env):
         # The cause goes away; after the backoff, a crowd arrives.
         os.unlink(store)
         os.makedirs(store)
-        stack.wait_until(lambda: time.monotonic() - t_failed > 1.1, 3, "backoff")
+        servers.wait_until(lambda: time.monotonic() - t_failed > 1.1, 3, "backoff")
         rs = fire(f, [SUNSET] * 10)
         assert [x.status for x in rs] == [302] * 10, rs
         assert len({x.header("location") for x in rs}) == 1
@@ -56,7 +57,7 @@ def test_backoff_doubles_per_attempt(env):
 
 def test_permanent_failure_waits_for_an_operator(env):
     from tests.lib import falstub
-    from tests.test_fal import KEY, fal_front
+    from tests.e2e.test_fal import KEY, fal_front
     prompt = "a prompt fal rejects"
     target = "/256x256.jpg?text=" + prompt.replace(" ", "%20")
     with falstub.FalStub(KEY) as stub, fal_front(
@@ -81,7 +82,7 @@ def test_permanent_failure_waits_for_an_operator(env):
 
 def test_transient_upstream_failure_retried_after_backoff(env):
     from tests.lib import falstub
-    from tests.test_fal import KEY, fal_front
+    from tests.e2e.test_fal import KEY, fal_front
     prompt = "busy upstream"
     target = "/256x256.jpg?text=busy%20upstream"
     with falstub.FalStub(KEY) as stub, fal_front(
@@ -93,7 +94,7 @@ def test_transient_upstream_failure_retried_after_backoff(env):
         t0 = time.monotonic()
         r = f.get(target)           # inside the backoff: no call
         assert r.status == 503 and stub.calls(prompt) == 1, r
-        stack.wait_until(lambda: time.monotonic() - t0 > 1.1, 3, "backoff")
+        servers.wait_until(lambda: time.monotonic() - t0 > 1.1, 3, "backoff")
         rs = fire(f, [target] * 8)
         assert [x.status for x in rs] == [302] * 8, rs
         assert stub.calls(prompt) == 2

@@ -8,7 +8,7 @@ import json
 import os
 import threading
 
-from tests.lib import stack
+from tests.lib import servers
 
 MODEL = "fal-ai/flux/schnell"
 # 500x200 is 0.1 megapixel: at 0.5 USD per megapixel (conf()) one call
@@ -122,14 +122,14 @@ def test_known_traffic_exact_figures(env):
         # A's generation runs; four more requests for A wait for it.
         gen, waiters, ts = [], [], []
         ts.append(background(f, url(a), gen))
-        stack.wait_until(lambda: f.sql("SELECT status FROM generation_status") ==
-                         [["generating"]], 5, "A generating")
+        servers.wait_until(lambda: f.sql("SELECT status FROM generation_status") ==
+                           [["generating"]], 5, "A generating")
         ts += [background(f, url(a), waiters) for _ in range(4)]
 
         def four_waiting():
             polls["metrics"] += 1
             return metrics(f)["promptpix_waiters"] == 4
-        stack.wait_until(four_waiting, 5, "four waiters")
+        servers.wait_until(four_waiting, 5, "four waiters")
         # While they wait: the figures of now.
         r, j = stats(f)
         polls["stats"] += 1

@@ -1,19 +1,18 @@
 """Real servers for tests and the demo: MariaDB, spawn-fcgi + promptpix,
-nginx. Each runs from a private directory on free loopback ports and is
-stopped by stop(). Nothing here is a mock: only the paid image API is
-ever replaced (tests/lib/falstub.py)."""
+and the web servers (Server: nginx here, Apache in apache.py). Each runs
+from a private directory on free loopback ports and is stopped by
+stop(). Nothing here is a mock: only the paid image API is ever replaced
+(tests/lib/falstub.py)."""
 
-import configparser
-import http.client
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from . import ROOT
+
 DB_PASSWORD = "pp-test-secret-7f3a9c"   # grepped for in logs by the tests
 
 
@@ -149,26 +148,6 @@ class MariaDB:
         self.proc = None
 
 
-def write_conf(path, overrides):
-    """conf/promptpix.conf with overrides {(section, key): value}: the
-    shipped file is what the tests run."""
-    text = open(os.path.join(ROOT, "conf", "promptpix.conf")).read()
-    for (sec, key), val in overrides.items():
-        block = re.search(r"(?ms)^\[%s\]\n(.*?)(?=^\[|\Z)" % re.escape(sec), text)
-        if block is None:
-            text += "\n[%s]\n%s = %s\n" % (sec, key, val)
-            continue
-        body = block.group(1)
-        pat = re.compile(r"(?m)^;?%s\s*=.*$" % re.escape(key))
-        if pat.search(body):
-            body = pat.sub(lambda m: "%s = %s" % (key, val), body, count=1)
-        else:
-            body = "%s = %s\n" % (key, val) + body
-        text = text[:block.start(1)] + body + text[block.end(1):]
-    with open(path, "w") as f:
-        f.write(text)
-
-
 class Responders:
     """promptpix under spawn-fcgi -n on a unix socket; [server] processes
     children under its own supervisor."""
@@ -212,6 +191,58 @@ class Responders:
         return read_text(self.log)
 
 
+class Server:
+    """A web server in the foreground (nginx, Apache), from a config it
+    is given in its own directory, listening on 127.0.0.1:port. A
+    subclass renders the config and says how the server is run."""
+
+    name = "server"             # the program, in messages
+    conf_name = "server.conf"   # the config file written in self.dir
+    stop_timeout = 10
+
+    def __init__(self, directory, port, error_log):
+        self.dir = directory
+        self.port = port
+        self.error_log = error_log
+        self.proc = None
+
+    def prepare(self):
+        """What the server needs in self.dir before it starts."""
+        os.makedirs(self.dir, exist_ok=True)
+
+    def render(self):
+        """The config text."""
+        raise NotImplementedError
+
+    def command(self, conf):
+        """The argv that runs the server in the foreground on conf."""
+        raise NotImplementedError
+
+    def start(self):
+        self.prepare()
+        conf = os.path.join(self.dir, self.conf_name)
+        with open(conf, "w") as f:
+            f.write(self.render())
+        stderr = os.path.join(self.dir, "stderr.log")
+        with open(stderr, "w") as err:
+            self.proc = subprocess.Popen(self.command(conf), stdout=subprocess.DEVNULL,
+                                         stderr=err, start_new_session=True)
+        try:
+            wait_until(lambda: self.proc.poll() is None
+                       and can_connect(("127.0.0.1", self.port)),
+                       10, "%s on port %d" % (self.name, self.port))
+        except RuntimeError:
+            raise RuntimeError("%s did not start: %s%s" % (
+                self.name, read_text(stderr), self.log_text()))
+
+    def stop(self):
+        stop_process(self.proc, self.stop_timeout)
+        self.proc = None
+
+    def log_text(self):
+        return read_text(self.error_log)
+
+
 NGINX_WRAPPER = """
 %(user)s
 worker_processes 2;
@@ -232,17 +263,22 @@ http {
 """
 
 
-class Nginx:
+class Nginx(Server):
     """nginx with the shipped nginx/promptpix.conf server block, its
     production paths replaced by this run's."""
 
+    name = "nginx"
+    conf_name = "nginx.conf"
+
     def __init__(self, base, port, socket_path, store_dir, extra_conf=""):
-        self.dir = os.path.join(base, "nginx")
-        self.port = port
+        d = os.path.join(base, "nginx")
+        super().__init__(d, port, os.path.join(d, "nginx-error.log"))
         self.socket = socket_path
         self.store = store_dir
         self.extra = extra_conf
-        self.proc = None
+
+    def prepare(self):
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
 
     def render(self):
         server = open(os.path.join(ROOT, "nginx", "promptpix.conf")).read()
@@ -255,48 +291,5 @@ class Nginx:
             "user": "user root;" if os.geteuid() == 0 else "",
             "dir": self.dir, "server": server + self.extra}
 
-    def start(self):
-        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(self.render())
-        self.proc = subprocess.Popen(
-            [which("nginx"), "-p", self.dir, "-c", conf, "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr.log"), "w"),
-            start_new_session=True)
-        wait_until(lambda: self.proc.poll() is None and can_connect(("127.0.0.1", self.port)),
-                   10, "nginx on port %d" % self.port)
-
-    def stop(self):
-        stop_process(self.proc)
-        self.proc = None
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def __repr__(self):
-        return "<%d %r %r>" % (self.status, self.headers, self.body[:200])
-
-
-def http_get(port, target, method="GET", headers=None, timeout=60, body=None):
-    """One request on a fresh connection; redirects are not followed."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.putrequest(method, target, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            c.putheader(k, v)
-        if body is not None:
-            c.putheader("Content-Length", str(len(body)))
-        c.endheaders(body)
-        r = c.getresponse()
-        data = r.read()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
-    finally:
-        c.close()
+    def command(self, conf):
+        return [which("nginx"), "-p", self.dir, "-c", conf, "-g", "daemon off;"]

@@ -5,8 +5,9 @@ import os
 import signal
 import threading
 
-from tests.lib import stack
-from tests.test_e2e import SUNSET, fire
+from tests.e2e.test_e2e import SUNSET
+from tests.lib import servers
+from tests.lib.httpclient import fire
 
 
 def test_killed_generator_is_replaced_once(env):
@@ -15,16 +16,16 @@ def test_killed_generator_is_replaced_once(env):
                               ("queue", "lease"): "1.5"}) as f:
         first = threading.Thread(target=lambda: setattr(first, "r", f.get(SUNSET)))
         first.start()
-        stack.wait_until(lambda: f.sql("SELECT status FROM generation_status") == [["generating"]],
-                         5, "generating")
+        servers.wait_until(lambda: f.sql("SELECT status FROM generation_status") == [["generating"]],
+                           5, "generating")
         owner = f.sql("SELECT owner_host FROM generation_status")[0][0]
         pid = int(owner.rsplit(":", 1)[1])
         assert pid in f.pp.children(), (pid, f.pp.children())
         waiters = []
         t = threading.Thread(target=lambda: waiters.extend(fire(f, [SUNSET] * 6)))
         t.start()
-        stack.wait_until(lambda: int(f.sql("SELECT total_requests FROM generation_status")[0][0]) == 7,
-                         5, "waiters counted")
+        servers.wait_until(lambda: int(f.sql("SELECT total_requests FROM generation_status")[0][0]) == 7,
+                           5, "waiters counted")
         os.kill(pid, signal.SIGKILL)
         t.join()
         first.join()
@@ -39,8 +40,8 @@ def test_killed_generator_is_replaced_once(env):
         assert rows == [["completed", "2", "2"]], rows
         assert f.log().count(" takeover") == 1, f.log()
         # The supervisor replaced the dead process.
-        stack.wait_until(lambda: len(f.pp.children()) == 2 and pid not in f.pp.children(),
-                         5, "replacement process")
+        servers.wait_until(lambda: len(f.pp.children()) == 2 and pid not in f.pp.children(),
+                           5, "replacement process")
         # The replacement took the dead process's metrics slot: what was
         # in flight there is gone, what it counted stays.
         m = f.get("/metrics").body.decode().splitlines()

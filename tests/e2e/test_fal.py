@@ -2,14 +2,13 @@
 and the stand-in fal servers (tests/lib/falstub.py), which speak fal's
 queue and sync APIs, count calls per prompt and fail on request."""
 
-import concurrent.futures
 import os
 import subprocess
-import threading
 import time
 import urllib.parse
 
-from tests.lib import falstub, images, stack
+from tests.lib import config, falstub, httpclient, images
+from tests.lib.httpclient import fire
 
 KEY = "fal-test-key-5e1f0c:9c0ffee42d"      # grepped for everywhere below
 PRICE = 0.003
@@ -66,21 +65,6 @@ def assert_no_key(f, *keys):
             for v in r:
                 for k in keys:
                     assert v is None or k not in v, (table, r)
-
-
-def fire(f, targets):
-    """All targets at once; each response gets .elapsed."""
-    barrier = threading.Barrier(len(targets))
-
-    def one(t):
-        barrier.wait()
-        t0 = time.monotonic()
-        r = f.get(t)
-        r.elapsed = time.monotonic() - t0
-        return r
-
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
-        return list(ex.map(one, targets))
 
 
 def test_fal_queue_store_local_redirect_and_coalescing(env):
@@ -298,7 +282,7 @@ def test_fal_store_remote_redirect(env):
         assert got == ["completed", loc, None, "image/jpeg"], got
         # The URL works, and is fal's.
         host, port = urllib.parse.urlsplit(loc).netloc.split(":")
-        img = stack.http_get(int(port), urllib.parse.urlsplit(loc).path)
+        img = httpclient.get(int(port), urllib.parse.urlsplit(loc).path)
         assert images.size(img.body) == ("jpeg", 512, 512)
         # Off the allowlist, never: not from fal, not from a tampered row.
         stub.script("remote evil", {"image_url": "https://evil.example/x.jpeg"})
@@ -315,21 +299,21 @@ def test_fal_config_errors(env):
     """store = remote cannot be delivered inline, and fal needs a key:
     both stop start-up with a reason, never naming a key."""
     conf = os.path.join(env.base, "fal-bad.conf")
-    stack.write_conf(conf, {("generation", "backend"): "fal",
-                            ("store", "delivery"): "inline", ("store", "mode"): "remote"})
+    config.write_conf(conf, {("generation", "backend"): "fal",
+                             ("store", "delivery"): "inline", ("store", "mode"): "remote"})
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
                          env={"FAL_KEY": KEY})
     assert out.returncode == 1 and "delivery = inline needs mode = local" in out.stderr, out.stderr
     assert KEY not in out.stderr
-    stack.write_conf(conf, {("generation", "backend"): "fal"})
+    config.write_conf(conf, {("generation", "backend"): "fal"})
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True, env={})
     assert out.returncode == 1 and "backend fal needs a key" in out.stderr, out.stderr
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
                          env={"FAL_KEY": KEY})
     assert out.returncode == 0, out.stderr
     # http:// API bases only with allow_http (a test switch).
-    stack.write_conf(conf, {("generation", "backend"): "fal",
-                            ("fal", "queue_base"): "http://127.0.0.1:9/"})
+    config.write_conf(conf, {("generation", "backend"): "fal",
+                             ("fal", "queue_base"): "http://127.0.0.1:9/"})
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
                          env={"FAL_KEY": KEY})
     assert out.returncode == 1 and "queue_base and run_base must be https" in out.stderr

@@ -1,7 +1,7 @@
 """The responder over the FastCGI wire, with no web server in between:
 what it does with parameters a web server could send it."""
 
-from tests.lib import fcgi, stack
+from tests.lib import ROOT, fcgi
 
 
 def responder(env, **kw):
@@ -77,11 +77,11 @@ def test_bad_config_stops_startup(env):
     out = subprocess.run([env.binary, "-c", bad], capture_output=True, text=True)
     assert out.returncode == 1
     assert out.stderr.strip() == "promptpix: %s:5: delivery: must be redirect or inline: carrier-pigeon" % bad, out.stderr
-    out = subprocess.run([env.binary, "-t", "-c", os.path.join(stack.ROOT, "conf", "promptpix.conf")],
+    out = subprocess.run([env.binary, "-t", "-c", os.path.join(ROOT, "conf", "promptpix.conf")],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     out = subprocess.run([env.binary, "-t"], capture_output=True, text=True,
-                         env={"PROMPTPIX_CONF": os.path.join(stack.ROOT, "conf", "promptpix.conf")})
+                         env={"PROMPTPIX_CONF": os.path.join(ROOT, "conf", "promptpix.conf")})
     assert out.returncode == 0, out.stderr
 
 

@@ -17,12 +17,12 @@ import os
 import re
 import urllib.parse
 
-from tests.lib import images, rawhttp, stack
+from tests.lib import ROOT, images, rawhttp, servers
 
-CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile", "requests.txt")
+CORPUS = os.path.join(ROOT, "tests", "hostile", "requests.txt")
 # Nothing of these may ever come back: the config and the responders'
 # log sit beside the image store, /etc/passwd is the classic target.
-LEAKS = (stack.DB_PASSWORD.encode(), b"[database]", b"root:x:0:0", b"promptpix[")
+LEAKS = (servers.DB_PASSWORD.encode(), b"[database]", b"root:x:0:0", b"promptpix[")
 
 
 class Case:
@@ -120,7 +120,7 @@ def store_files(f):
 
 def serving(f):
     """The responder PIDs, once the supervisor has forked them all."""
-    stack.wait_until(lambda: len(f.pp.children()) == 2, 10, "2 responders")
+    servers.wait_until(lambda: len(f.pp.children()) == 2, 10, "2 responders")
     return sorted(f.pp.children())
 
 
