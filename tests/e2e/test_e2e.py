@@ -110,7 +110,7 @@ def test_max_wait_exceeded_gives_504(env):
         # The client that queued it gave up too, but the job is not
         # cancelled: it is paid once, recorded, and then a hit.
         assert gen.r.status == 504, gen.r
-        stack.wait_until(lambda: status_row(f, "status") == [["completed"]], 5, "completed")
+        servers.wait_until(lambda: status_row(f, "status") == [["completed"]], 5, "completed")
         assert f.get(SUNSET).status == 302
         assert status_row(f) == [["completed", "3", "1"]]
 

@@ -300,8 +300,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def sync(self, job, act):
         if act.get("status"):
             return self.error(act)
-        if act.get("delay"):
-            self.stub.stopping.wait(act["delay"])
+        self.stub.enter(job["prompt"])
+        try:
+            if act.get("delay"):
+                self.stub.stopping.wait(act["delay"])
+        finally:
+            self.stub.leave()
         job["done"] = True
         self.output(job)
 
@@ -408,6 +412,10 @@ class FalStub:
         self.inputs = {}
         self.jobs = {}
         self.stopping = threading.Event()
+        # Sync runs in progress, the most at once, and the order they began.
+        self.running = 0
+        self.max_running = 0
+        self.started = []
         self.servers = {api: _Server(self, api) for api in ("queue", "run")}
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
                         for s in self.servers.values()]
@@ -447,6 +455,16 @@ class FalStub:
             if prompt is not None:
                 self.inputs[prompt] = inp
             return job, act
+
+    def enter(self, prompt):
+        with self.lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+            self.started.append(prompt)
+
+    def leave(self):
+        with self.lock:
+            self.running -= 1
 
     def bump(self, what, prompt):
         with self.lock:
