@@ -21,6 +21,8 @@ BUILD	?= build
 PORT	?= 8080
 # The demo's web server: nginx, apache (mod_proxy_fcgi) or fcgid (mod_fcgid).
 FRONT	?= nginx
+# An INI file whose settings the demo lays over its own (make run CONF=...).
+CONF	?=
 
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
@@ -93,10 +95,12 @@ soak: $(BUILD)/promptpix
 # The demo (tools/demo.py): a private MariaDB under var/, the
 # responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
-	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT)
+	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT) \
+	    --conf "$(CONF)"
 
 start: deps $(BUILD)/promptpix
-	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT)
+	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT) \
+	    --conf "$(CONF)"
 
 stop:
 	python3 tools/demo.py stop

@@ -29,9 +29,10 @@ backend_store(const struct cfg *c, const struct gen_job *job,
     const void *data, size_t len, struct gen_result *res)
 {
 	char	 msg[128];
+	int64_t	 size;
 
 	store_file_name(job->hash, job->req->fmt, res->file, sizeof(res->file));
-	if (store_write(c->store_dir, res->file, data, len) == -1) {
+	if (store_write(c->store_dir, res->file, data, len, &size) == -1) {
 		snprintf(msg, sizeof(msg), "cannot write the image store: %s",
 		    strerror(errno));
 		res->file[0] = '\0';
@@ -41,7 +42,7 @@ backend_store(const struct cfg *c, const struct gen_job *job,
 	res->ok = 1;
 	res->err = GE_NONE;
 	res->error_message[0] = '\0';
-	res->file_size = (int64_t)len;
+	res->file_size = size;
 	if (res->width == 0 || res->height == 0) {
 		/* Unless the backend reported the size it made. */
 		res->width = job->req->w;

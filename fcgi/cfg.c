@@ -96,6 +96,7 @@ static const struct opt opts[] = {
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
 	{ "generation", "model", OPT_STR, O(model), 0, 0, NULL },
 	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600, NULL },
+	/* Unused since jobs are queued; accepted so older files load. */
 	{ "generation", "pending_lease", OPT_SECONDS,
 	    O(pending_lease_ms), 0.1, 600, NULL },
 	{ "generation", "retry_backoff", OPT_SECONDS, O(retry_backoff_ms),

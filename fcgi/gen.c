@@ -72,15 +72,19 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 		from_row(rq, &row, res);
 		return;
 	}
-	metrics_waiters(1);
+	/* promptpix_waiters: the clients of a job another request queued. */
+	if (!rq->generator)
+		metrics_waiters(1);
 	rc = flight_wait(f, deadline, &fr);
-	metrics_waiters(-1);
+	if (!rq->generator)
+		metrics_waiters(-1);
 	rq->waited_ms = now_ms() - t0;
 	if (rc == -1 || fr.kind != FLIGHT_ROW) {
 		res->outcome = OUT_TIMEOUT;
 		return;
 	}
-	rq->woke_us = fr.at_us;
+	if (!rq->generator)
+		rq->woke_us = fr.at_us;	/* as promptpix_waiters */
 	fr.row.retry_in = 0;	/* as above: the answer is about this attempt */
 	from_row(rq, &fr.row, res);
 }

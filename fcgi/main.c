@@ -207,11 +207,13 @@ signal_main(void *arg)
 		log_info(NULL, "counts flushed on request: %d rows",
 		    counts_flush(db));
 	}
-	log_info(NULL, "signal %d: finishing %d requests", sig,
-	    atomic_load(&inflight));
+	log_info(NULL, "signal %d: finishing %d requests and %u generations",
+	    sig, atomic_load(&inflight), sched_drain());
 	FCGX_ShutdownPending();
+	/* A generation cut off here would be paid again by a takeover. */
 	end = now_ms() + config.gen_timeout_ms + 5000;
-	while (atomic_load(&inflight) > 0 && now_ms() < end)
+	while ((atomic_load(&inflight) > 0 || sched_drain() > 0) &&
+	    now_ms() < end)
 		sleep_ms(10);
 	if (counts_flush(db) < 0)
 		log_error(NULL, "exiting with %u hit counts unwritten",

@@ -37,6 +37,7 @@ struct gen_worker {
 	struct db		*db;
 	char			 rid[24];
 	struct db_job		 job;
+	int			 busy;		/* between taking and publishing */
 	int			 running;	/* claim below is live */
 	struct sched_claim	 claim;
 };
@@ -46,6 +47,7 @@ static pthread_cond_t	 kicked;
 static unsigned long	 kicks;
 static struct gen_worker *workers;
 static unsigned		 nworkers;
+static int		 draining;	/* take no new job */
 
 void
 sched_kick(void)
@@ -84,6 +86,19 @@ idle_wait(unsigned long seen, int64_t ms)
 }
 
 unsigned
+sched_drain(void)
+{
+	unsigned	 n = 0;
+
+	pthread_mutex_lock(&mtx);
+	draining = 1;
+	for (unsigned i = 0; i < nworkers; i++)
+		n += workers[i].busy != 0;
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
+
+unsigned
 sched_claims(struct sched_claim *out, unsigned max)
 {
 	unsigned	 n = 0;
@@ -94,6 +109,22 @@ sched_claims(struct sched_claim *out, unsigned max)
 			out[n++] = workers[i].claim;
 	pthread_mutex_unlock(&mtx);
 	return n;
+}
+
+/*
+ * Mark gw busy (on) or idle. Returns 0 when it may not become busy:
+ * the process is draining.
+ */
+static int
+set_busy(struct gen_worker *gw, int on)
+{
+	int	 ok;
+
+	pthread_mutex_lock(&mtx);
+	ok = !on || !draining;
+	gw->busy = on && ok;
+	pthread_mutex_unlock(&mtx);
+	return ok;
 }
 
 static void
@@ -257,11 +288,11 @@ worker_main(void *arg)
 	gw->ctx = gw->backend->init(gw->cfg);
 	for (;;) {
 		seen = kicks_now();
-		if ((rc = take(gw)) == 1) {
+		if ((rc = set_busy(gw, 1) ? take(gw) : 0) == 1)
 			run(gw);
-			continue;
-		}
-		idle_wait(seen, rc == -1 ? FAULT_PAUSE_MS : IDLE_POLL_MS);
+		set_busy(gw, 0);
+		if (rc != 1)
+			idle_wait(seen, rc == -1 ? FAULT_PAUSE_MS : IDLE_POLL_MS);
 	}
 	return NULL;
 }

@@ -24,6 +24,12 @@ int	sched_start(const struct cfg *, const struct backend *);
 /* A job was queued here: wake an idle worker now. */
 void	sched_kick(void);
 
+/*
+ * Stop taking new jobs (the process is going); returns how many are
+ * still running. Call again until it says 0.
+ */
+unsigned	sched_drain(void);
+
 /* A claim running in this process: its job and its slot's owner. */
 struct sched_claim {
 	char		 hash[65];

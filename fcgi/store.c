@@ -50,10 +50,15 @@ write_all(int fd, const void *data, size_t len)
 }
 
 int
-store_write(const char *dir, const char *file, const void *data, size_t len)
+store_write(const char *dir, const char *file, const void *data, size_t len,
+    int64_t *size)
 {
-	char	 path[4096], tmp[4096], sub[4096];
-	int	 fd, saved;
+	char		 path[4096], tmp[4096], sub[4096];
+	struct stat	 st;
+	int		 fd, saved, kept;
+
+	errno = 0;
+	*size = (int64_t)len;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
 	    sizeof(path) ||
@@ -75,13 +80,22 @@ store_write(const char *dir, const char *file, const void *data, size_t len)
 		errno = saved;
 		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
+	/*
+	 * link(), not rename(): the first image stored for a hash stays.
+	 * Two workers run one job only when a lease ran out under a live
+	 * one; both then answer with the one file.
+	 */
+	if (close(fd) == -1 || (link(tmp, path) == -1 && errno != EEXIST)) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;
 		return -1;
 	}
-	return 0;
+	kept = errno == EEXIST && stat(path, &st) == 0;
+	unlink(tmp);
+	if (kept)
+		*size = (int64_t)st.st_size;
+	return kept;
 }
 
 int

@@ -8,6 +8,7 @@
 #define PP_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "req.h"
 
@@ -20,11 +21,13 @@ void	store_file_name(const char *hash, enum img_fmt, char *out,
 	    size_t outsz);
 
 /*
- * Write data to file (store-relative) under dir atomically. Returns 0,
- * or -1 with errno set.
+ * Write data to file (store-relative) under dir atomically, unless the
+ * file exists: the first image stored under a name is the one kept.
+ * Returns 0 written, 1 kept what was there, -1 with errno set; *size is
+ * the size of the file that stays.
  */
 int	store_write(const char *dir, const char *file, const void *data,
-	    size_t len);
+	    size_t len, int64_t *size);
 
 /*
  * The public URL of file: the configured store URL followed by file.

@@ -12,6 +12,7 @@ from var/htdocs/ with apache/htaccess, as on a shared host.
 The servers are the test harness's (tests/lib/)."""
 
 import argparse
+import configparser
 import os
 import secrets
 import signal
@@ -40,7 +41,7 @@ def db_password():
     return path, open(path).read().strip()
 
 
-def fcgid_site(port, build, db, pw, store):
+def fcgid_site(port, build, db, pw, store, overlay):
     """var/htdocs/ as a shared-hosting directory: .htaccess, the program
     as promptpix.fcgi and promptpix.conf beside it. The store stays
     var/img/ (the other fronts' images), aliased by the host's config."""
@@ -59,6 +60,7 @@ def fcgid_site(port, build, db, pw, store):
         ("database", "socket"): db.socket,
         ("database", "password_file"): pwfile,
         ("store", "dir"): store,
+        **overlay,
     })
     apache.share(docroot)
     apache.share(db.socket)
@@ -69,7 +71,19 @@ def fcgid_site(port, build, db, pw, store):
     return apache.Apache(VAR, port, "fcgid", docroot=docroot, extra=alias)
 
 
-def run(port, build, front="nginx"):
+def conf_overlay(path):
+    """The settings of the INI file path as {(section, key): value}, to be
+    laid over the demo's own configuration (make run CONF=FILE)."""
+    if not path:
+        return {}
+    cp = configparser.ConfigParser(interpolation=None, strict=False,
+                                   inline_comment_prefixes=(";", "#"))
+    if not cp.read(path):
+        sys.exit("CONF=%s: cannot read it" % path)
+    return {(sec, key): val for sec in cp.sections() for key, val in cp.items(sec)}
+
+
+def run(port, build, front="nginx", conf_file=None):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     try:
@@ -81,6 +95,7 @@ def run(port, build, front="nginx"):
     store = os.path.join(VAR, "img")
     os.makedirs(store, exist_ok=True)
     pwfile, pw = db_password()
+    overlay = conf_overlay(conf_file)
     db = MariaDB(VAR)
     parts = []
 
@@ -106,10 +121,11 @@ def run(port, build, front="nginx"):
         ("database", "socket"): db.socket,
         ("database", "password_file"): pwfile,
         ("store", "dir"): store,
+        **overlay,
     })
     logname = "var/log/pp.log"
     if front == "fcgid":
-        web = fcgid_site(port, build, db, pw, store)
+        web = fcgid_site(port, build, db, pw, store, overlay)
         logname = "var/apache/error.log (mod_fcgid sends the program's stderr there)"
     else:
         pp = Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
@@ -149,13 +165,16 @@ def stack_running():
         return None
 
 
-def start(port, build, front="nginx"):
+def start(port, build, front="nginx", conf_file=None):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     log = open(os.path.join(VAR, "log", "stack.log"), "w")
-    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "run",
-                          "--port", str(port), "--build", build, "--front", front],
+    cmd = [sys.executable, os.path.abspath(__file__), "run",
+           "--port", str(port), "--build", build, "--front", front]
+    if conf_file:
+        cmd += ["--conf", os.path.abspath(conf_file)]
+    p = subprocess.Popen(cmd,
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     try:
@@ -201,11 +220,13 @@ def main():
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--build", default="build")
     ap.add_argument("--front", default="nginx", choices=["nginx", "apache", "fcgid"])
+    ap.add_argument("--conf", default="",
+                    help="an INI file whose settings override the demo's own")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.port, a.build, a.front)
+        run(a.port, a.build, a.front, a.conf)
     elif a.cmd == "start":
-        start(a.port, a.build, a.front)
+        start(a.port, a.build, a.front, a.conf)
     elif a.cmd == "stop":
         stop()
     else:

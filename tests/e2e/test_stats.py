@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import threading
 
 from tests.lib import servers
@@ -374,8 +375,18 @@ def test_database_down_json_503_and_missing_procedure_500(env):
         st, h, body, _ = f.fcgi("/pix/metrics")
         assert st == 200, st
         text = body.decode()
-        assert 'promptpix_db_errors_total{kind="connect"} 1\n' in text, text
         assert 'promptpix_requests_total{outcome="db_error"} 1\n' in text, text
+        # The generation workers look for jobs too: every failed connect
+        # counts, the request's among them.
+        def connects():
+            st, _, body, _ = f.fcgi("/pix/metrics")
+            m = re.search(r'^promptpix_db_errors_total\{kind="connect"\} (\d+)$',
+                          body.decode(), re.M)
+            return int(m.group(1))
+        before = connects()
+        assert before >= 1, text
+        assert f.fcgi("/pix/api/generation/stats")[0] == 503
+        assert connects() >= before + 1
     with env.front(processes=1, threads=1) as f:
         f.sql("DROP PROCEDURE get_generation_stats")
         r, j = stats(f)
