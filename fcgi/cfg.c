@@ -1,3 +1,7 @@
+/*
+ * cfg.c: reading the INI configuration with libinih into struct cfg,
+ * one table of settings with their types, ranges and defaults.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>

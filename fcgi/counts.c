@@ -1,3 +1,7 @@
+/*
+ * counts.c: hits counted in memory per image, added to their rows by the
+ * flusher thread, so that a hit never takes a row lock.
+ */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

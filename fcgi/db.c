@@ -153,12 +153,6 @@ db_library_init(void)
 }
 
 void
-db_library_end(void)
-{
-	mysql_library_end();
-}
-
-void
 db_thread_init(void)
 {
 	mysql_thread_init();

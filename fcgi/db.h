@@ -45,7 +45,6 @@ struct gen_row {
 
 /* The client library, once in main() before any thread starts: 0, -1. */
 int	db_library_init(void);
-void	db_library_end(void);
 /* Around the life of every thread that uses a struct db. */
 void	db_thread_init(void);
 void	db_thread_end(void);

@@ -1,3 +1,7 @@
+/*
+ * flight.c: the table of in-process waits, one flight per awaited image,
+ * each with its condition variable and its one landed result.
+ */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

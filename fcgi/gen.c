@@ -1,3 +1,7 @@
+/*
+ * gen.c: the request side of a generation: the election, the queued job,
+ * and the wait for its result (see gen.h).
+ */
 #include <stdio.h>
 #include <string.h>
 

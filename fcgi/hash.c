@@ -1,3 +1,7 @@
+/*
+ * hash.c: the canonical string of an image request and its SHA-256, the
+ * prompt_hash that names the image everywhere.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * hitcache.c: the per-process cache of completed images, direct-mapped
+ * and striped, so that a hit needs no database round trip.
+ */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

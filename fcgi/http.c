@@ -1,3 +1,7 @@
+/*
+ * http.c: the HTTP answer over FastCGI: status line, checked headers,
+ * and the short text and byte bodies every page sends.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

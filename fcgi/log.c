@@ -1,3 +1,7 @@
+/*
+ * log.c: one-line log records on stderr, with a level, a timestamp and
+ * the request id; a control byte from a client becomes "?".
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

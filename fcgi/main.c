@@ -347,9 +347,12 @@ main(int argc, char *argv[])
 	}
 	for (unsigned i = 0; i < config.threads; i++)
 		pthread_join(tids[i], NULL);
-	free(tids);
-	free(ws);
-	cfg_free(&config);
-	db_library_end();
+	/*
+	 * The request threads are done, but generations and hit counts may
+	 * not be: the signal thread drains them and leaves the process (a
+	 * signal it already took makes this one a no-op).
+	 */
+	pthread_kill(sigtid, SIGTERM);
+	pthread_join(sigtid, NULL);
 	return 0;
 }

@@ -1,3 +1,7 @@
+/*
+ * page.c: routing: the table of pages by path, and the 404 and 405
+ * answers for everything else.
+ */
 #include <string.h>
 
 #include "http.h"

@@ -1,3 +1,7 @@
+/*
+ * ratelimit.c: the per-address token buckets for new images, in shared
+ * memory so that the processes of a host share them.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>

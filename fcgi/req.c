@@ -1,3 +1,7 @@
+/*
+ * req.c: the image request grammar, /{W}x{H}.{ext}?text=...&seed=...,
+ * parsed and normalised without I/O.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

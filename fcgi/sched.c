@@ -26,8 +26,9 @@
 #define FAULT_PAUSE_MS	500
 /* How many lost races for a job before a worker waits again. */
 #define CLAIM_TRIES	4
-/* How long a result is retried into a database that is away. */
-#define RECORD_GRACE_MS	120000
+/* Pauses between tries to record into a database that is away. */
+#define RECORD_PAUSE_MS		200
+#define RECORD_PAUSE_MAX_MS	5000
 
 struct gen_worker {
 	int			 idx;
@@ -184,24 +185,6 @@ take(struct gen_worker *gw)
 	return 0;
 }
 
-/*
- * Record g, retrying while the database is away: the image exists and
- * must not be lost to a short outage. Returns db_finish()'s answer.
- */
-static int
-record(struct gen_worker *gw, const struct gen_result *g)
-{
-	const struct cfg	*c = gw->cfg;
-	int64_t			 end = now_ms() + RECORD_GRACE_MS;
-	int			 rc;
-
-	while ((rc = db_finish(gw->db, gw->job.hash, g, gw->claim.token,
-	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1 &&
-	    now_ms() < end)
-		sleep_ms(200);
-	return rc;
-}
-
 /* The row a finished generation would read back, without reading it. */
 static void
 row_from_result(const struct gen_result *g, struct gen_row *row)
@@ -210,6 +193,49 @@ row_from_result(const struct gen_result *g, struct gen_row *row)
 	row->status = g->ok ? GS_COMPLETED : GS_FAILED;
 	row->res = *g;
 	row->res.completed_ms = wall_ms();
+}
+
+/* Tell this process's waiters of hash: row is what the job came to. */
+static void
+publish(const char *hash, const struct gen_row *row)
+{
+	struct flight_result	 fr;
+
+	memset(&fr, 0, sizeof(fr));
+	fr.kind = FLIGHT_ROW;
+	fr.row = *row;
+	fr.at_us = now_us();
+	flight_publish(hash, &fr);
+}
+
+/*
+ * Record g. While the database is away, this process's waiters get the
+ * result at once, and the record is retried for as long as it takes
+ * (the claim's lease is renewed meanwhile): the image exists, and
+ * giving up would make another worker pay for it again. Returns
+ * db_finish()'s answer, 1 or 0.
+ */
+static int
+record(struct gen_worker *gw, const struct gen_result *g)
+{
+	const struct cfg	*c = gw->cfg;
+	struct gen_row		 row;
+	int64_t			 pause = RECORD_PAUSE_MS;
+	int			 rc;
+
+	while ((rc = db_finish(gw->db, gw->job.hash, g, gw->claim.token,
+	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1) {
+		if (pause == RECORD_PAUSE_MS) {
+			row_from_result(g, &row);
+			publish(gw->job.hash, &row);
+			log_warn(gw->rid, "%.12s: cannot record the result yet; "
+			    "trying until the database is back", gw->job.hash);
+		}
+		sleep_ms(pause);
+		pause = pause * 2 > RECORD_PAUSE_MAX_MS ? RECORD_PAUSE_MAX_MS :
+		    pause * 2;
+	}
+	return rc;
 }
 
 /* Run the backend for gw->job; the result lands in *g. */
@@ -247,7 +273,7 @@ static void
 run(struct gen_worker *gw)
 {
 	struct gen_result	 g;
-	struct flight_result	 fr;
+	struct gen_row		 row;
 	int64_t			 t0 = now_ms();
 	int			 rc;
 
@@ -265,12 +291,9 @@ run(struct gen_worker *gw)
 		log_warn(gw->rid, "slot of %.12s not given back; its lease "
 		    "will free it", gw->job.hash);
 	/* rc 0: another worker finished first; answer with theirs. */
-	memset(&fr, 0, sizeof(fr));
-	if (rc != 0 || db_fetch(gw->db, gw->job.hash, &fr.row) != 1)
-		row_from_result(&g, &fr.row);
-	fr.kind = FLIGHT_ROW;
-	fr.at_us = now_us();
-	flight_publish(gw->job.hash, &fr);
+	if (rc != 0 || db_fetch(gw->db, gw->job.hash, &row) != 1)
+		row_from_result(&g, &row);
+	publish(gw->job.hash, &row);
 	log_info(gw->rid, "Generation Status: %.12s %s%s%s ms=%lld calls=%u",
 	    gw->job.hash, g.ok ? "completed" : "failed", g.ok ? "" : " ",
 	    gen_err_name(g.err), (long long)(now_ms() - t0), g.api_calls);

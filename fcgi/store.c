@@ -1,3 +1,7 @@
+/*
+ * store.c: the image store on disk: file names from the hash, atomic
+ * first-wins writes, and the public URL of a stored file.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * supervise.c: the supervisor of [server] processes: it forks the
+ * children on the shared socket, replaces any that dies, passes signals on.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

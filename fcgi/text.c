@@ -1,3 +1,7 @@
+/*
+ * text.c: text helpers for the request grammar: percent-decoding, UTF-8
+ * checks and whitespace normalisation.
+ */
 #include "text.h"
 
 static int

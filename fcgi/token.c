@@ -1,3 +1,7 @@
+/*
+ * token.c: the [stats] access token, from an Authorization header or a
+ * token parameter, compared in constant time.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -1,3 +1,7 @@
+/*
+ * util.c: the allocation wrappers that abort on out-of-memory, clocks,
+ * and a checked string copy.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
