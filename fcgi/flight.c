@@ -11,6 +11,7 @@ struct flight {
 	char			 hash[HASH_HEX_LEN + 1];
 	int			 refs;		/* leader + followers */
 	int			 landed;
+	int			 waiting;	/* followers in the cond wait */
 	struct flight_result	 res;
 	pthread_cond_t		 cond;
 	struct flight		*next;
@@ -111,8 +112,10 @@ flight_wait(struct flight *f, int64_t deadline_ms, struct flight_result *res)
 	ts.tv_sec = deadline_ms / 1000;
 	ts.tv_nsec = (deadline_ms % 1000) * 1000000;
 	pthread_mutex_lock(&mtx);
+	f->waiting++;
 	while (!f->landed && rc == 0)
 		rc = pthread_cond_timedwait(&f->cond, &mtx, &ts);
+	f->waiting--;
 	if (f->landed)
 		*res = f->res;
 	rc = f->landed ? 0 : -1;
@@ -130,4 +133,17 @@ flight_publish(const char *hash, const struct flight_result *res)
 	if ((f = *find(hash)) != NULL)
 		land_locked(f, res);
 	pthread_mutex_unlock(&mtx);
+}
+
+int
+flight_waiting(const char *hash)
+{
+	struct flight	*f;
+	int		 n = 0;
+
+	pthread_mutex_lock(&mtx);
+	if ((f = *find(hash)) != NULL)
+		n = f->waiting;
+	pthread_mutex_unlock(&mtx);
+	return n;
 }

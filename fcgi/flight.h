@@ -47,4 +47,12 @@ int	flight_wait(struct flight *, int64_t deadline_ms,
 /* Publish res to the flight for hash, if one is waiting. */
 void	flight_publish(const char *hash, const struct flight_result *);
 
+/*
+ * How many followers of the unlanded flight for hash are inside
+ * flight_wait() now. For the unit tests: when it reads n, n followers
+ * have checked that the flight has not landed and released the lock to
+ * wait, so a landing after it wakes waiters rather than racing them.
+ */
+int	flight_waiting(const char *hash);
+
 #endif

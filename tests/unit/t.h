@@ -28,5 +28,7 @@ void	test_metrics(void);
 void	test_token(void);
 void	test_fal(void);
 void	test_result(void);
+void	test_flight(void);
+void	test_hitcache(void);
 
 #endif
