@@ -24,8 +24,8 @@ FRONT	?= nginx
 
 # The pure modules: no I/O, unit-tested on their own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
-	   metrics.c token.c falparse.c result.c outcome.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c flight.c gen.c http.c \
+	   metrics.c token.c falparse.c result.c outcome.c urlpolicy.c
+SRCS	 = $(PURE) backend.c placeholder.c fal.c httpc.c db.c flight.c gen.c http.c \
 	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)

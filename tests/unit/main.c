@@ -14,6 +14,7 @@ main(void)
 	test_metrics();
 	test_token();
 	test_fal();
+	test_urlpolicy();
 	test_result();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

@@ -26,6 +26,7 @@ void	test_ratelimit(void);
 void	test_metrics(void);
 void	test_token(void);
 void	test_fal(void);
+void	test_urlpolicy(void);
 void	test_result(void);
 
 #endif
