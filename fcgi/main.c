@@ -23,6 +23,7 @@
 #include "db.h"
 #include "hitcache.h"
 #include "http.h"
+#include "httpc.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
@@ -270,6 +271,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;
 	}
+	httpc_global_init();
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);

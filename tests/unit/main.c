@@ -15,6 +15,7 @@ main(void)
 	test_metrics();
 	test_token();
 	test_fal();
+	test_urlpolicy();
 	test_result();
 	test_flight();
 	test_hitcache();
