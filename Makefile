@@ -28,10 +28,11 @@ CONF	?=
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
-	   metrics.c token.c falparse.c result.c outcome.c uri.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c db.c dbsql.c dbrow.c \
-	   dbstats.c dbqueue.c dbpool.c flight.c sched.c waker.c gen.c http.c \
-	   page.c image.c stats.c supervise.c hitcache.c counts.c main.c
+	   metrics.c token.c falparse.c result.c outcome.c uri.c flight.c \
+	   hitcache.c urlpolicy.c
+SRCS	 = $(PURE) backend.c placeholder.c fal.c httpc.c db.c dbsql.c \
+	   dbrow.c dbstats.c dbqueue.c dbpool.c runner.c waker.c gen.c http.c \
+	   page.c image.c stats.c supervise.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests

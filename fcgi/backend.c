@@ -1,3 +1,7 @@
+/*
+ * backend.c: what the image generators share: finding one by name, and
+ * storing an image from its bytes or by downloading its URL.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +11,9 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "fal.h"		/* the image bytes' checks */
+#include "httpc.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -51,6 +58,71 @@ backend_store(const struct cfg *c, const struct gen_job *job,
 	strlcpy_chk(res->content_type, img_fmt_mime(job->req->fmt),
 	    sizeof(res->content_type));
 	return 0;
+}
+
+/*
+ * One download of url on h into x, with no header but an Accept for
+ * images. Returns 0; or -1 with the failure in res, x freed.
+ */
+static int
+fetch(const struct cfg *c, struct httpc *h, const struct gen_job *job,
+    const char *url, struct httpc_xfer *x, struct gen_result *res)
+{
+	struct httpc_hdrs	*hdrs;
+	int			 rc;
+
+	hdrs = httpc_hdrs_add(NULL, "Accept: image/jpeg, image/png");
+	memset(x, 0, sizeof(*x));
+	x->method = "GET";
+	x->url = url;
+	x->hdrs = hdrs;
+	x->timeout_ms = c->fal_request_timeout_ms;
+	x->deadline_ms = job->deadline_ms;
+	x->max = c->max_image_bytes;
+	httpc_run(h, x);
+	if ((rc = httpc_fail(h, x, "image download", res)) == -1)
+		httpc_xfer_free(x);
+	httpc_hdrs_free(hdrs);
+	return rc;
+}
+
+int
+backend_fetch_store(const struct cfg *c, struct httpc *h,
+    const struct gen_job *job, struct gen_result *res)
+{
+	const struct img_req	*r = job->req;
+	struct gen_result	 err;
+	struct httpc_xfer	 x;
+	int64_t			 backoff = c->fal_backoff_ms;
+	int			 type, claimed, rc = -1;
+
+	memset(&err, 0, sizeof(err));
+	for (unsigned n = 1; ; n++) {
+		if (fetch(c, h, job, res->url, &x, &err) == 0)
+			break;
+		if (!gen_err_retryable(err.err) ||
+		    n >= c->fal_max_attempts ||
+		    now_ms() + backoff >= job->deadline_ms) {
+			httpc_failf(h, res, GE_DOWNLOAD, "%s", err.error_message);
+			return -1;
+		}
+		log_warn(job->rid, "%s: image download %u failed (%s); "
+		    "again in %lld ms", c->backend, n, gen_err_name(err.err),
+		    (long long)backoff);
+		sleep_ms(backoff);
+		backoff = backoff * 2 > c->fal_backoff_max_ms ?
+		    c->fal_backoff_max_ms : backoff * 2;
+	}
+	type = fal_image_type(x.buf, x.len);
+	claimed = res->content_type[0] ?
+	    fal_content_type_fmt(res->content_type) : type;
+	if (type != (int)r->fmt || claimed != type)
+		httpc_failf(h, res, GE_BAD_IMAGE, "the image is not the %s %s "
+		    "claimed", img_fmt_ext(r->fmt), c->backend);
+	else
+		rc = backend_store(c, job, x.buf, x.len, res);
+	httpc_xfer_free(&x);
+	return rc;
 }
 
 void *

@@ -16,6 +16,7 @@
 #include "result.h"
 
 struct cfg;
+struct httpc;
 
 struct gen_job {
 	const char		*hash;		/* prompt_hash, hex */
@@ -44,6 +45,19 @@ const struct backend	*backend_find(const char *name);
  */
 int	backend_store(const struct cfg *, const struct gen_job *,
 	    const void *data, size_t len, struct gen_result *res);
+
+/*
+ * Download the image at res->url on h (no key: the only header sent is
+ * an Accept for images) and store it as backend_store() does, if its
+ * bytes are the format the job asks for and the one res->content_type
+ * names (when it names one). A download that may pass ([fal]
+ * max_attempts, retry_backoff, retry_backoff_max; request_timeout each)
+ * is tried again while the job's deadline allows. Returns 0 with res a
+ * success, or -1 with res a GE_DOWNLOAD, GE_BAD_IMAGE or GE_STORE
+ * failure (messages through h's clean()).
+ */
+int	backend_fetch_store(const struct cfg *, struct httpc *,
+	    const struct gen_job *, struct gen_result *res);
 
 /*
  * Encode a libgd image (a gdImagePtr) as fmt. Returns the bytes, to be

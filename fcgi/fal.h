@@ -1,8 +1,9 @@
 /*
- * fal.h: the fal.ai backend (fal.c: the HTTP client, libcurl) and its
+ * fal.h: the fal.ai backend (fal.c: the fal protocol, on httpc.h) and its
  * pure half (falparse.c: building the input and reading fal's answers
- * with json-c, checking URLs and image bytes; no I/O, so that unit tests
- * and fuzz targets can call it).
+ * with json-c, checking image bytes, cleaning messages; no I/O, so that
+ * unit tests and fuzz targets can call it). Which URLs may be fetched or
+ * get the key is urlpolicy.h's.
  *
  * Every parser takes a buffer and its length (the buffer need not end
  * in NUL), never trusts the sizes or types it reads, and on failure
@@ -82,28 +83,6 @@ void	fal_parse_error(const char *json, size_t len, char *msg,
  * GE_BAD_RESPONSE (1xx, 3xx).
  */
 enum gen_err	fal_status_kind(long http_status);
-
-/*
- * Is host on list ("fal.media, example.org")? An entry allows itself and
- * its subdomains ("v3.fal.media"), compared without case; a host must
- * match on a dot boundary ("evilfal.media" does not match).
- */
-int	fal_host_allowed(const char *list, const char *host);
-
-/*
- * May we fetch or redirect to url? It must be https (or http, with
- * allow_http), printable ASCII without spaces, shorter than 2048 bytes,
- * without user or password, and its host on allowed. Returns 0, or -1
- * with a static reason in *why.
- */
-int	fal_url_check(const char *url, const char *allowed, int allow_http,
-	    const char **why);
-
-/*
- * Do a and b have the same scheme, host and port? Used so that the key
- * only ever goes to the configured API host, whatever URLs fal returns.
- */
-int	fal_same_origin(const char *a, const char *b);
 
 /* The format the bytes' magic number says: FMT_JPG, FMT_PNG, or -1. */
 int	fal_image_type(const void *data, size_t len);

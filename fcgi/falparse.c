@@ -1,6 +1,6 @@
 /*
- * falparse.c: the pure half of the fal.ai backend (see fal.h). Nothing
- * here does I/O; libcurl is used only for its URL parser.
+ * falparse.c: the pure half of the fal.ai backend (see fal.h): the input
+ * it sends, and reading fal's answers. No I/O.
  */
 #include <limits.h>
 #include <math.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <json.h>
 
 #include "fal.h"
@@ -333,137 +332,6 @@ fal_status_kind(long st)
 	if (st >= 500 && st < 600)
 		return GE_UPSTREAM_ERROR;
 	return GE_BAD_RESPONSE;
-}
-
-int
-fal_host_allowed(const char *list, const char *host)
-{
-	size_t		 hl = strlen(host), el;
-	const char	*e, *end;
-
-	if (hl == 0)
-		return 0;
-	for (e = list; *e != '\0'; e = *end ? end + 1 : end) {
-		while (*e == ' ' || *e == '\t' || *e == '.')
-			e++;
-		end = e + strcspn(e, ",");
-		el = (size_t)(end - e);
-		while (el > 0 && (e[el - 1] == ' ' || e[el - 1] == '\t'))
-			el--;
-		if (el == 0)
-			continue;
-		if (hl == el && strncasecmp(host, e, el) == 0)
-			return 1;
-		if (hl > el && host[hl - el - 1] == '.' &&
-		    strncasecmp(host + hl - el, e, el) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* URL parts, each NULL if absent. */
-struct url_parts {
-	char	*scheme;
-	char	*host;
-	char	*port;
-	char	*user;
-	char	*password;
-};
-
-static void	url_parts_free(struct url_parts *);
-
-/*
- * Split url (which must have a scheme and a host). Returns 0 with p to
- * be freed by url_parts_free(), or -1 with nothing to free.
- */
-static int
-url_split(const char *url, struct url_parts *p)
-{
-	CURLU	*u;
-	int	 rc = -1;
-
-	memset(p, 0, sizeof(*p));
-	if ((u = curl_url()) == NULL) {
-		fprintf(stderr, "promptpix: out of memory (curl_url)\n");
-		abort();
-	}
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &p->host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &p->port, CURLU_DEFAULT_PORT) ==
-	    CURLUE_OK) {
-		curl_url_get(u, CURLUPART_USER, &p->user, 0);
-		curl_url_get(u, CURLUPART_PASSWORD, &p->password, 0);
-		rc = 0;
-	} else
-		url_parts_free(p);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-/* Free what url_split() got; p may then be split into again. */
-static void
-url_parts_free(struct url_parts *p)
-{
-	curl_free(p->scheme);
-	curl_free(p->host);
-	curl_free(p->port);
-	curl_free(p->user);
-	curl_free(p->password);
-	memset(p, 0, sizeof(*p));
-}
-
-int
-fal_url_check(const char *url, const char *allowed, int allow_http,
-    const char **why)
-{
-	struct url_parts	 p;
-	size_t			 n = strlen(url);
-	int			 rc = -1;
-
-	*why = NULL;
-	if (n == 0 || n >= 2048)
-		*why = "image URL is empty or too long";
-	else if (!printable(url, n) || strchr(url, ' ') != NULL)
-		*why = "image URL holds spaces or control bytes";
-	if (*why != NULL)
-		return -1;
-	if (url_split(url, &p) == -1) {
-		*why = "image URL is not an http(s) URL";
-		return -1;
-	}
-	if (strcasecmp(p.scheme, "https") != 0 &&
-	    !(allow_http && strcasecmp(p.scheme, "http") == 0))
-		*why = "image URL is not https";
-	else if (p.user != NULL || p.password != NULL)
-		*why = "image URL has a user name";
-	else if (!fal_host_allowed(allowed, p.host))
-		*why = "image URL host is not on allowed_hosts";
-	else
-		rc = 0;
-	url_parts_free(&p);
-	return rc;
-}
-
-int
-fal_same_origin(const char *a, const char *b)
-{
-	struct url_parts	 pa, pb;
-	int			 same = 0;
-
-	if (url_split(a, &pa) == -1)
-		return 0;
-	if (url_split(b, &pb) == -1) {
-		url_parts_free(&pa);
-		return 0;
-	}
-	same = strcasecmp(pa.scheme, pb.scheme) == 0 &&
-	    strcasecmp(pa.host, pb.host) == 0 &&
-	    strcmp(pa.port, pb.port) == 0 && pb.user == NULL &&
-	    pb.password == NULL;
-	url_parts_free(&pa);
-	url_parts_free(&pb);
-	return same;
 }
 
 int

@@ -15,6 +15,7 @@ struct flight {
 	char			 hash[HASH_HEX_LEN + 1];
 	int			 refs;		/* leader + followers */
 	int			 landed;
+	int			 waiting;	/* followers in the cond wait */
 	struct flight_result	 res;
 	pthread_cond_t		 cond;
 	struct flight		*next;
@@ -137,8 +138,10 @@ flight_wait(struct flight *f, int64_t deadline_ms, struct flight_result *res)
 	ts.tv_sec = deadline_ms / 1000;
 	ts.tv_nsec = (deadline_ms % 1000) * 1000000;
 	pthread_mutex_lock(&mtx);
+	f->waiting++;
 	while (!f->landed && rc == 0)
 		rc = pthread_cond_timedwait(&f->cond, &mtx, &ts);
+	f->waiting--;
 	if (f->landed)
 		*res = f->res;
 	rc = f->landed ? 0 : -1;
@@ -192,4 +195,17 @@ flight_open(const char *hash)
 	found = *find(hash) != NULL;
 	pthread_mutex_unlock(&mtx);
 	return found;
+}
+
+int
+flight_waiting(const char *hash)
+{
+	struct flight	*f;
+	int		 n = 0;
+
+	pthread_mutex_lock(&mtx);
+	if ((f = *find(hash)) != NULL)
+		n = f->waiting;
+	pthread_mutex_unlock(&mtx);
+	return n;
 }

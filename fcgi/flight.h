@@ -60,4 +60,12 @@ unsigned	flight_count(void);
 /* Is a flight waiting for hash? */
 int	flight_open(const char *hash);
 
+/*
+ * How many followers of the unlanded flight for hash are inside
+ * flight_wait() now. For the unit tests: when it reads n, n followers
+ * have checked that the flight has not landed and released the lock to
+ * wait, so a landing after it wakes waiters rather than racing them.
+ */
+int	flight_waiting(const char *hash);
+
 #endif

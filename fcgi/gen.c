@@ -15,7 +15,7 @@
 #include "ratelimit.h"
 #include "metrics.h"
 #include "util.h"
-#include "sched.h"
+#include "runner.h"
 #include "worker.h"
 
 static void
@@ -111,7 +111,7 @@ queued(struct rq *rq, int64_t deadline, struct resolution *res)
 		return;
 	}
 	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
-	sched_kick();
+	runner_kick();
 	wait_for(rq, deadline, res);
 }
 
@@ -160,7 +160,7 @@ again:
 		if (rc == 1) {
 			rq->generator = 1;
 			status_log(rq, "pending", "retry");
-			sched_kick();
+			runner_kick();
 		}
 	} else if (rc == 1 && res->row.status == GS_FAILED) {
 		res->outcome = OUT_FAILED;

@@ -5,7 +5,7 @@
  *   1. INSERT ... ON DUPLICATE KEY UPDATE (db_elect) counts the request.
  *      The request that created the row queued the job (its outcome is
  *      "generated"); the generation workers of any host run it
- *      (sched.h).
+ *      (runner.h).
  *   2. Everyone finds the row completed (a hit) or failed, or waits: it
  *      gives its database connection back to the pool and sleeps on the
  *      process's flight for the hash (flight.h), which this process's

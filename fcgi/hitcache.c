@@ -39,6 +39,20 @@ hitcache_init(unsigned n, unsigned ttl_ms)
 		pthread_mutex_init(&stripe[i], NULL);
 }
 
+void
+hitcache_free(void)
+{
+	if (nslots == 0)
+		return;
+	for (unsigned i = 0; i < nslots; i++)
+		free(slots[i].url);
+	free(slots);
+	slots = NULL;
+	nslots = 0;
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_destroy(&stripe[i]);
+}
+
 static unsigned
 slot_of(const char *hash)
 {

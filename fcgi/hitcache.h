@@ -10,8 +10,18 @@
 
 #include "db.h"
 
-/* Size the cache; 0 slots turns it off. Call once before threads. */
+/*
+ * Size the cache; 0 slots turns it off. Call before threads, once (or
+ * again after hitcache_free()).
+ */
 void	hitcache_init(unsigned slots, unsigned ttl_ms);
+
+/*
+ * Free the cache and turn it off; hitcache_init() may then be called
+ * again. For the unit tests and shutdown: no other thread may be using
+ * the cache.
+ */
+void	hitcache_free(void);
 
 /* Copy the cached completed row of hash into *row. Returns 1 or 0. */
 int	hitcache_get(const char *hash, struct gen_row *row);

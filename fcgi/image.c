@@ -13,13 +13,13 @@
 
 #include "backend.h"
 #include "cfg.h"
-#include "fal.h"
 #include "gen.h"
 #include "hash.h"
 #include "http.h"
 #include "log.h"
 #include "page.h"
 #include "store.h"
+#include "urlpolicy.h"
 #include "util.h"
 #include "worker.h"
 
@@ -70,7 +70,7 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 	} else {
 		/* Not our own file: only an https URL on the allowlist. */
 		strlcpy_chk(url, row->res.url, sizeof(url));
-		if (fal_url_check(url, rq->w->cfg->fal_allowed_hosts,
+		if (url_check(url, rq->w->cfg->fal_allowed_hosts,
 		    rq->w->cfg->fal_allow_http, &why) == -1)
 			url[0] = '\0';
 	}

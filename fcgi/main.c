@@ -25,11 +25,12 @@
 #include "dbpool.h"
 #include "hitcache.h"
 #include "http.h"
+#include "httpc.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "ratelimit.h"
-#include "sched.h"
+#include "runner.h"
 #include "supervise.h"
 #include "uri.h"
 #include "util.h"
@@ -208,11 +209,11 @@ signal_main(void *arg)
 		    counts_flush(db));
 	}
 	log_info(NULL, "signal %d: finishing %d requests and %u generations",
-	    sig, atomic_load(&inflight), sched_drain());
+	    sig, atomic_load(&inflight), runner_drain());
 	FCGX_ShutdownPending();
 	/* A generation cut off here would be paid again by a takeover. */
 	end = now_ms() + config.gen_timeout_ms + 5000;
-	while ((atomic_load(&inflight) > 0 || sched_drain() > 0) &&
+	while ((atomic_load(&inflight) > 0 || runner_drain() > 0) &&
 	    now_ms() < end)
 		sleep_ms(10);
 	if (counts_flush(db) < 0)
@@ -311,6 +312,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;
 	}
+	httpc_global_init();
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);
@@ -323,7 +325,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	dbpool_init(&config, config.db_pool);
-	if (sched_start(&config, backend_find(config.backend)) == -1 ||
+	if (runner_start(&config, backend_find(config.backend)) == -1 ||
 	    waker_start(&config) == -1) {
 		log_error(NULL, "cannot start the generation workers");
 		return 1;

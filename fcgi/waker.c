@@ -10,7 +10,7 @@
 #include "flight.h"
 #include "hash.h"
 #include "log.h"
-#include "sched.h"
+#include "runner.h"
 #include "util.h"
 #include "waker.h"
 
@@ -36,8 +36,8 @@ struct waker {
 static void
 refresh_leases(struct waker *wk)
 {
-	struct sched_claim	 cl[MAX_CLAIMS];
-	unsigned		 n = sched_claims(cl, MAX_CLAIMS);
+	struct runner_claim	 cl[MAX_CLAIMS];
+	unsigned		 n = runner_claims(cl, MAX_CLAIMS);
 
 	for (unsigned i = 0; i < n; i++) {
 		if (db_job_lease(wk->db, cl[i].hash, cl[i].token,

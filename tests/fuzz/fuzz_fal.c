@@ -1,13 +1,14 @@
 /*
  * fuzz_fal.c: libFuzzer target for the fal.ai answer parsers of the
- * fal.ai backend (fcgi/fal.h; the pure half, falparse.c):
+ * fal.ai backend (fcgi/fal.h; the pure half, falparse.c), and the URL
+ * policy (fcgi/urlpolicy.h) on the image URLs they return:
  *
  *   fal_parse_result(const char *json, size_t len, struct gen_result *)
  *   fal_parse_submit(), fal_parse_status(), fal_parse_error()
+ *   url_check()
  *
- * NOT BUILT YET: the Makefile leaves it out until the fal.ai backend is
- * merged; then add "fal" to FUZZ_TARGETS there (falparse.c is in PURE,
- * hence in FUZZ_SRCS; see the comment beside them). Seeds: corpus/fal/.
+ * "fal" is in the Makefile's FUZZ_TARGETS (falparse.c and urlpolicy.c
+ * are in PURE, hence in FUZZ_SRCS). Seeds: corpus/fal/.
  *
  * The input is an answer body exactly as received: not NUL-terminated
  * (each parser is given the length), so ASan reports any read past its
@@ -15,7 +16,7 @@
  * promises of fal.h that the rest of the responder relies on: every
  * string they fill is terminated inside its array; an error message is
  * one line of printable ASCII (it is logged and stored); a successful
- * result has a URL, and a URL that passes fal_url_check() is printable
+ * result has a URL, and a URL that passes url_check() is printable
  * ASCII without spaces (it may become a Location header).
  */
 #include <stdint.h>
@@ -24,6 +25,7 @@
 
 #include "backend.h"
 #include "fal.h"
+#include "urlpolicy.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -67,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0)
 		CHECK(res.url[0] != '\0');
 	if (res.url[0] != '\0' &&
-	    fal_url_check(res.url, "fal.media", 0, &why) == 0)
+	    url_check(res.url, "fal.media", 0, &why) == 0)
 		CHECK(printable(res.url) && strchr(res.url, ' ') == NULL &&
 		    strlen(res.url) < 2048);
 

@@ -15,7 +15,10 @@ main(void)
 	test_metrics();
 	test_token();
 	test_fal();
+	test_urlpolicy();
 	test_result();
+	test_flight();
+	test_hitcache();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

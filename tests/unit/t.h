@@ -27,6 +27,9 @@ void	test_uri(void);
 void	test_metrics(void);
 void	test_token(void);
 void	test_fal(void);
+void	test_urlpolicy(void);
 void	test_result(void);
+void	test_flight(void);
+void	test_hitcache(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sched.h: the generation workers of a process. Requests never run a
+ * runner.h: the generation workers of a process. Requests never run a
  * generation: an elected image is a pending row, a job in the queue that
  * the database holds for every host. Each worker takes the next job in
  * class order once it holds one of the [queue] max_concurrent slots,
@@ -10,8 +10,8 @@
  * refreshes for as long as this process lives; only an expired lease
  * lets another worker take the job over.
  */
-#ifndef PP_SCHED_H
-#define PP_SCHED_H
+#ifndef PP_RUNNER_H
+#define PP_RUNNER_H
 
 #include <stdint.h>
 
@@ -19,19 +19,19 @@ struct backend;
 struct cfg;
 
 /* Start the workers ([queue] workers, or max_concurrent). 0 or -1. */
-int	sched_start(const struct cfg *, const struct backend *);
+int	runner_start(const struct cfg *, const struct backend *);
 
 /* A job was queued here: wake an idle worker now. */
-void	sched_kick(void);
+void	runner_kick(void);
 
 /*
  * Stop taking new jobs (the process is going); returns how many are
  * still running. Call again until it says 0.
  */
-unsigned	sched_drain(void);
+unsigned	runner_drain(void);
 
 /* A claim running in this process: its job and its slot's owner. */
-struct sched_claim {
+struct runner_claim {
 	char		 hash[65];
 	uint64_t	 token;
 	char		 owner[100];
@@ -41,6 +41,6 @@ struct sched_claim {
  * Copy up to max of the claims running now into out, for their leases.
  * Returns how many.
  */
-unsigned	sched_claims(struct sched_claim *out, unsigned max);
+unsigned	runner_claims(struct runner_claim *out, unsigned max);
 
 #endif

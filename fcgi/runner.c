@@ -1,6 +1,6 @@
 /*
- * sched.c: the generation workers: take a slot and the next job, run
- * the backend, record, give the slot back, publish (see sched.h).
+ * runner.c: the generation workers: take a slot and the next job, run
+ * the backend, record, give the slot back, publish (see runner.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "flight.h"
 #include "log.h"
 #include "metrics.h"
-#include "sched.h"
+#include "runner.h"
 #include "store.h"
 #include "util.h"
 
@@ -40,7 +40,7 @@ struct gen_worker {
 	struct db_job		 job;
 	int			 busy;		/* between taking and publishing */
 	int			 running;	/* claim below is live */
-	struct sched_claim	 claim;
+	struct runner_claim	 claim;
 };
 
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +51,7 @@ static unsigned		 nworkers;
 static int		 draining;	/* take no new job */
 
 void
-sched_kick(void)
+runner_kick(void)
 {
 	pthread_mutex_lock(&mtx);
 	kicks++;
@@ -87,7 +87,7 @@ idle_wait(unsigned long seen, int64_t ms)
 }
 
 unsigned
-sched_drain(void)
+runner_drain(void)
 {
 	unsigned	 n = 0;
 
@@ -100,7 +100,7 @@ sched_drain(void)
 }
 
 unsigned
-sched_claims(struct sched_claim *out, unsigned max)
+runner_claims(struct runner_claim *out, unsigned max)
 {
 	unsigned	 n = 0;
 
@@ -140,7 +140,7 @@ set_running(struct gen_worker *gw, int on)
 static void
 new_claim(struct gen_worker *gw, const char *hash)
 {
-	struct sched_claim	*cl = &gw->claim;
+	struct runner_claim	*cl = &gw->claim;
 	char			 host[64];
 
 	if (RAND_bytes((unsigned char *)&cl->token, sizeof(cl->token)) != 1)
@@ -321,7 +321,7 @@ worker_main(void *arg)
 }
 
 int
-sched_start(const struct cfg *c, const struct backend *be)
+runner_start(const struct cfg *c, const struct backend *be)
 {
 	pthread_condattr_t	 ca;
 	pthread_t		 tid;

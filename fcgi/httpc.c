@@ -1,0 +1,298 @@
+/*
+ * httpc.c: the HTTP client (see httpc.h): libcurl easy handles, the
+ * limits every exchange runs under, and what a failed one was.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "httpc.h"
+#include "util.h"
+
+/* Cap on a Retry-After we honour, in seconds. */
+#define RETRY_AFTER_MAX	3600
+
+struct httpc {
+	struct httpc_opts	 o;
+	CURL			*curl;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+struct httpc_hdrs {
+	struct curl_slist	*l;
+};
+
+void
+httpc_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "promptpix: curl_global_init failed\n");
+		abort();
+	}
+}
+
+struct httpc *
+httpc_new(const struct httpc_opts *o)
+{
+	struct httpc	*h = xcalloc(1, sizeof(*h));
+
+	h->o = *o;
+	if ((h->curl = curl_easy_init()) == NULL) {
+		fprintf(stderr, "promptpix: curl_easy_init failed\n");
+		abort();
+	}
+	return h;
+}
+
+void
+httpc_free(struct httpc *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+struct httpc_hdrs *
+httpc_hdrs_add(struct httpc_hdrs *l, const char *line)
+{
+	struct curl_slist	*n;
+
+	if (l == NULL)
+		l = xcalloc(1, sizeof(*l));
+	if ((n = curl_slist_append(l->l, line)) == NULL) {
+		fprintf(stderr, "promptpix: out of memory (curl)\n");
+		abort();
+	}
+	l->l = n;
+	return l;
+}
+
+void
+httpc_hdrs_free(struct httpc_hdrs *l)
+{
+	if (l == NULL)
+		return;
+	for (struct curl_slist *n = l->l; n != NULL; n = n->next)
+		explicit_bzero(n->data, strlen(n->data));
+	curl_slist_free_all(l->l);
+	free(l);
+}
+
+void
+httpc_failf(const struct httpc *h, struct gen_result *res, enum gen_err kind,
+    const char *fmt, ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (h->o.clean != NULL)
+		h->o.clean(msg, sizeof(res->error_message), h->o.secret);
+	gen_result_fail(res, kind, msg);
+}
+
+/*
+ * curl's write callback: append to x->buf, keeping it NUL-terminated.
+ * Past x->max it sets x->too_big and returns 0, which ends the transfer.
+ */
+static size_t
+on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	struct httpc_xfer	*x = arg;
+	size_t			 add = sz * n;
+
+	if (add > x->max - x->len) {
+		x->too_big = 1;
+		return 0;
+	}
+	if (x->len + add + 1 > x->cap) {
+		x->cap = x->cap ? x->cap : 4096;
+		while (x->cap < x->len + add + 1)
+			x->cap *= 2;
+		x->buf = xrealloc(x->buf, x->cap);
+	}
+	memcpy(x->buf + x->len, p, add);
+	x->len += add;
+	x->buf[x->len] = '\0';
+	return add;
+}
+
+/*
+ * If header line (len bytes) is name's, copy its value, trimmed, into
+ * out. Returns 0; or -1 if it is another header, or the value is empty,
+ * does not fit, or holds a byte outside 0x21..0x7e.
+ */
+static int
+header_value(const char *line, size_t len, const char *name, char *out,
+    size_t outsz)
+{
+	size_t	 nl = strlen(name), i, j;
+
+	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return -1;
+	for (i = nl + 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		continue;
+	for (j = len; j > i && strchr(" \t\r\n", line[j - 1]) != NULL; j--)
+		continue;
+	if (j - i == 0 || j - i >= outsz)
+		return -1;
+	for (size_t k = i; k < j; k++)
+		if ((unsigned char)line[k] < 0x21 || (unsigned char)line[k] > 0x7e)
+			return -1;
+	memcpy(out, line + i, j - i);
+	out[j - i] = '\0';
+	return 0;
+}
+
+/* curl's header callback: keep x->id_header's value and Retry-After. */
+static size_t
+on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct httpc_xfer	*x = arg;
+	size_t			 len = sz * n;
+	char			 v[16];
+	unsigned long		 ra;
+	char			*end;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* A new answer (after a 100 Continue): forget the last. */
+		x->id[0] = '\0';
+		x->retry_after = 0;
+		return len;
+	}
+	if (x->id_header != NULL &&
+	    header_value(p, len, x->id_header, x->id, sizeof(x->id)) == 0)
+		return len;
+	if (header_value(p, len, "retry-after", v, sizeof(v)) == 0) {
+		/* Seconds only; an HTTP-date is ignored (our backoff applies). */
+		ra = strtoul(v, &end, 10);
+		if (*end == '\0' && v[0] >= '0' && v[0] <= '9')
+			x->retry_after = ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX :
+			    (unsigned)ra;
+	}
+	return len;
+}
+
+void
+httpc_run(struct httpc *hc, struct httpc_xfer *x)
+{
+	CURL	*h = hc->curl;
+	long	 sent = 0;
+	int64_t	 to = x->timeout_ms, cto, left;
+
+	x->status = 0;
+	x->reached = 0;
+	x->too_big = 0;
+	x->len = 0;
+	x->id[0] = '\0';
+	x->retry_after = 0;
+	if (x->deadline_ms != 0 && (left = x->deadline_ms - now_ms()) < to)
+		to = left;
+	if (to <= 0) {
+		x->code = CURLE_OPERATION_TIMEDOUT;
+		return;
+	}
+	cto = hc->o.connect_timeout_ms < to ? hc->o.connect_timeout_ms : to;
+	hc->errbuf[0] = '\0';
+	/* Reset keeps the open connections and the DNS cache. */
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, x->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
+	    hc->o.allow_http ? "http,https" : "https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)to);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, hc->errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "promptpix");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER,
+	    x->hdrs != NULL ? x->hdrs->l : NULL);
+	if (strcmp(x->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body ? x->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+		    (long)(x->body ? strlen(x->body) : 0));
+		if (strcmp(x->method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+	}
+	x->code = (int)curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+	x->reached = sent > 0 || x->status != 0;
+}
+
+void
+httpc_xfer_free(struct httpc_xfer *x)
+{
+	free(x->buf);
+	x->buf = NULL;
+	x->len = x->cap = 0;
+}
+
+/* The kind of a transfer libcurl ended with cc (not CURLE_OK). */
+static enum gen_err
+transport_kind(CURLcode cc, int reached)
+{
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		/* No request sent: the connection never came up. */
+		return reached ? GE_TIMEOUT : GE_UPSTREAM_DOWN;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return GE_BAD_URL;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+		return GE_TLS;
+	default:
+		/* Refused, reset, cut short: the server is away. */
+		return GE_UPSTREAM_DOWN;
+	}
+}
+
+int
+httpc_fail(const struct httpc *h, const struct httpc_xfer *x,
+    const char *what, struct gen_result *res)
+{
+	CURLcode	 cc = (CURLcode)x->code;
+	enum gen_err	 kind;
+	char		 detail[300] = "";
+
+	if (cc == CURLE_OK && x->status >= 200 && x->status < 300)
+		return 0;
+	if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		httpc_failf(h, res, GE_BAD_RESPONSE, "%s: answer larger than "
+		    "%zu bytes", what, x->max);
+		return -1;
+	}
+	if (cc != CURLE_OK) {
+		httpc_failf(h, res, transport_kind(cc, x->reached), "%s: %s",
+		    what, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+		return -1;
+	}
+	kind = h->o.status_kind(x->status);
+	if (x->status >= 300 && x->status < 400) {
+		httpc_failf(h, res, kind, "%s: unexpected redirect (HTTP %ld)",
+		    what, x->status);
+		return -1;
+	}
+	if (h->o.detail != NULL)
+		h->o.detail(x->buf, x->len, detail, sizeof(detail));
+	httpc_failf(h, res, kind, "%s: HTTP %ld%s%s", what, x->status,
+	    detail[0] ? ": " : "", detail);
+	return -1;
+}
