@@ -250,6 +250,7 @@ stmt_get(struct db *db, enum stmt_id id)
 	if ((st = mysql_stmt_init(db->m)) == NULL)
 		return NULL;
 	if (mysql_stmt_prepare(st, db_sql[id], strlen(db_sql[id])) != 0) {
+		db->gone = mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR;
 		db_stmt_fault(db, "prepare", st);
 		mysql_stmt_close(st);
 		return NULL;
@@ -258,8 +259,9 @@ stmt_get(struct db *db, enum stmt_id id)
 	return st;
 }
 
-MYSQL_STMT *
-db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
+/* Prepare statement id and bind p to it. Returns it, or NULL. */
+static MYSQL_STMT *
+stmt_bound(struct db *db, enum stmt_id id, struct params *p)
 {
 	MYSQL_STMT	*st;
 
@@ -269,6 +271,25 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 		db_stmt_fault(db, "bind", st);
 		return NULL;
 	}
+	return st;
+}
+
+MYSQL_STMT *
+db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
+{
+	MYSQL_STMT	*st;
+	int		 fresh = 0;
+
+	/*
+	 * "Server has gone away" means the statement never reached the
+	 * server: its connection was closed while idle (a KILL, a restart,
+	 * a proxy's cut). Connect again and run it once more. A connection
+	 * lost during the statement is not retried: it may have run.
+	 */
+	db->gone = 0;
+	while ((st = stmt_bound(db, id, p)) == NULL)
+		if (!db->gone || fresh++)
+			return NULL;
 	/*
 	 * Concurrent upserts of one row can deadlock in InnoDB, and a Galera
 	 * node answers a certification conflict with the same error. Each
@@ -281,9 +302,13 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 			sleep_ms(tries);
 			continue;
 		}
+		db->gone = mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR;
 		db_stmt_fault(db, "execute", st);
+		if (db->gone && !fresh++ && (st = stmt_bound(db, id, p)) != NULL)
+			continue;
 		return NULL;
 	}
+	db->gone = 0;
 	db->used_ms = now_ms();
 	return st;
 }
@@ -297,12 +322,36 @@ db_stmt_run(struct db *db, enum stmt_id id, struct params *p)
 }
 
 int
+db_stmt_one(struct db *db, enum stmt_id id, struct params *p)
+{
+	long	 n = db_stmt_run(db, id, p);
+
+	return n < 0 ? -1 : n == 1;
+}
+
+int
+db_stmt_row(struct db *db, MYSQL_STMT *st, MYSQL_BIND *r)
+{
+	int	 rc;
+
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		db_stmt_fault(db, "result", st);
+		return -1;
+	}
+	rc = mysql_stmt_fetch(st);
+	mysql_stmt_free_result(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	return rc == 0 || rc == MYSQL_DATA_TRUNCATED ? 1 : -1;
+}
+
+int
 db_stmt_scalar(struct db *db, enum stmt_id id, struct params *p, long long *v)
 {
 	MYSQL_STMT	*st;
 	MYSQL_BIND	 r;
 	my_bool		 isnull = 0;
-	int		 rc;
 
 	if ((st = db_stmt_exec(db, id, p)) == NULL)
 		return -1;
@@ -310,14 +359,7 @@ db_stmt_scalar(struct db *db, enum stmt_id id, struct params *p, long long *v)
 	r.buffer_type = MYSQL_TYPE_LONGLONG;
 	r.buffer = v;
 	r.is_null = &isnull;
-	if (mysql_stmt_bind_result(st, &r) != 0 ||
-	    mysql_stmt_store_result(st) != 0) {
-		db_stmt_fault(db, "result", st);
-		return -1;
-	}
-	rc = mysql_stmt_fetch(st);
-	mysql_stmt_free_result(st);
-	if (rc != 0)
+	if (db_stmt_row(db, st, &r) != 1)
 		return -1;
 	if (isnull)
 		*v = -1;

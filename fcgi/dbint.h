@@ -49,6 +49,7 @@ struct db {
 	int64_t			 used_ms;	/* last statement, now_ms() */
 	char			 init_sql[128];
 	const char		*rid;		/* request id, for log lines */
+	int			 gone;		/* the last fault: "gone away" */
 };
 
 /* Parameters for one statement, bound by value. */
@@ -84,6 +85,16 @@ void	db_stmt_fault(struct db *, const char *what, MYSQL_STMT *st);
 MYSQL_STMT	*db_stmt_exec(struct db *, enum stmt_id, struct params *);
 /* Execute a statement without a result set: affected rows, or -1. */
 long	db_stmt_run(struct db *, enum stmt_id, struct params *);
+/*
+ * Execute a statement that changes at most one row: 1 if it changed
+ * one, 0 if none, -1.
+ */
+int	db_stmt_one(struct db *, enum stmt_id, struct params *);
+/*
+ * Read the one row of st's result into the columns bound in r (then
+ * free the result). Returns 1, 0 when there is no row, or -1.
+ */
+int	db_stmt_row(struct db *, MYSQL_STMT *st, MYSQL_BIND *r);
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);

@@ -29,17 +29,8 @@ db_next_job(struct db *db, struct db_job *job)
 	db_r_str(&r[5], fmt, sizeof(fmt), &len[5]);
 	db_r_i64(&r[6], &seed);
 	db_r_str(&r[7], job->model, sizeof(job->model), &len[7]);
-	if (mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0) {
-		db_stmt_fault(db, "result", st);
-		return -1;
-	}
-	rc = mysql_stmt_fetch(st);
-	mysql_stmt_free_result(st);
-	if (rc == MYSQL_NO_DATA)
-		return 0;
-	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
-		return -1;
+	if ((rc = db_stmt_row(db, st, r)) != 1)
+		return rc;
 	db_r_term(job->hash, sizeof(job->hash), len[0]);
 	db_r_term(status, sizeof(status), len[1]);
 	db_r_term(job->prompt, sizeof(job->prompt), len[2]);
@@ -62,15 +53,12 @@ db_slot_take(struct db *db, const char *owner, const char *hash,
     unsigned cap, unsigned lease_ms)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
 
 	db_p_str(&p, owner);
 	db_p_str(&p, hash);
 	db_p_u64(&p, (uint64_t)lease_ms * 1000);
 	db_p_u64(&p, cap);
-	if ((n = db_stmt_run(db, ST_SLOT_TAKE, &p)) < 0)
-		return -1;
-	return n == 1;
+	return db_stmt_one(db, ST_SLOT_TAKE, &p);
 }
 
 int
@@ -96,15 +84,12 @@ int
 db_claim(struct db *db, const char *hash, uint64_t token, unsigned lease_ms)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
 
 	db_p_str(&p, db->owner_host);
 	db_p_u64(&p, token);
 	db_p_u64(&p, (uint64_t)lease_ms * 1000);
 	db_p_str(&p, hash);
-	if ((n = db_stmt_run(db, ST_CLAIM, &p)) < 0)
-		return -1;
-	return n == 1;
+	return db_stmt_one(db, ST_CLAIM, &p);
 }
 
 int
@@ -112,14 +97,11 @@ db_job_lease(struct db *db, const char *hash, uint64_t token,
     unsigned lease_ms)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
 
 	db_p_u64(&p, (uint64_t)lease_ms * 1000);
 	db_p_str(&p, hash);
 	db_p_u64(&p, token);
-	if ((n = db_stmt_run(db, ST_JOB_LEASE, &p)) < 0)
-		return -1;
-	return n == 1;
+	return db_stmt_one(db, ST_JOB_LEASE, &p);
 }
 
 int
@@ -157,7 +139,6 @@ db_queue_stats(struct db *db, struct queue_stats *qs)
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
 	MYSQL_BIND	 r[5];
-	int		 rc;
 
 	memset(qs, 0, sizeof(*qs));
 	if ((st = db_stmt_exec(db, ST_QUEUE, &p)) == NULL)
@@ -167,12 +148,5 @@ db_queue_stats(struct db *db, struct queue_stats *qs)
 	db_r_u64(&r[2], &qs->queued[QC_BATCH]);
 	db_r_i64(&r[3], &qs->oldest_ms);
 	db_r_u64(&r[4], &qs->slots_busy);
-	if (mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0) {
-		db_stmt_fault(db, "result", st);
-		return -1;
-	}
-	rc = mysql_stmt_fetch(st);
-	mysql_stmt_free_result(st);
-	return rc == 0 || rc == MYSQL_DATA_TRUNCATED ? 0 : -1;
+	return db_stmt_row(db, st, r) == 1 ? 0 : -1;
 }

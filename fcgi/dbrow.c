@@ -63,17 +63,8 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	db_r_i64(&r[9], &attempts);
 	db_r_i64(&r[10], &due);
 	db_r_i64(&r[11], &retry_in);
-	if (mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0) {
-		db_stmt_fault(db, "result", st);
-		return -1;
-	}
-	rc = mysql_stmt_fetch(st);
-	mysql_stmt_free_result(st);
-	if (rc == MYSQL_NO_DATA)
-		return 0;
-	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
-		return -1;
+	if ((rc = db_stmt_row(db, st, r)) != 1)
+		return rc;
 	db_r_term(status, sizeof(status), len[0]);
 	db_r_term(g->url, sizeof(g->url), len[1]);
 	db_r_term(g->file, sizeof(g->file), len[2]);
@@ -95,12 +86,9 @@ int
 db_complete_from_cache(struct db *db, const char *hash)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
 
 	db_p_str(&p, hash);
-	if ((n = db_stmt_run(db, ST_FROM_CACHE, &p)) < 0)
-		return -1;
-	return n == 1;
+	return db_stmt_one(db, ST_FROM_CACHE, &p);
 }
 
 static long
@@ -199,11 +187,8 @@ int
 db_retry(struct db *db, const char *hash, enum queue_class qc)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
 
 	db_p_u64(&p, qc);
 	db_p_str(&p, hash);
-	if ((n = db_stmt_run(db, ST_RETRY, &p)) < 0)
-		return -1;
-	return n == 1;
+	return db_stmt_one(db, ST_RETRY, &p);
 }
