@@ -50,9 +50,11 @@ from_row(struct rq *rq, const struct gen_row *row, struct resolution *res)
  * Wait for the job of rq->hash, without a database connection: join
  * this process's flight first, then read the row once (a result that
  * landed before we joined is not missed), then sleep until a worker or
- * the waker lands the flight, or until deadline.
+ * the waker lands the flight, or until deadline. Returns 0 with res
+ * final, or 1 if the row is gone (deleted since the election: elect
+ * again).
  */
-static void
+static int
 wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 {
 	struct flight		*f;
@@ -63,6 +65,10 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 
 	flight_join(rq->hash, &f);
 	rc = rq_db(rq) ? db_fetch(rq->db, rq->hash, &row) : -1;
+	if (rc == 0) {
+		flight_leave(f);
+		return 1;
+	}
 	rq_db_release(rq);
 	if (rc == 1 && settled(&row)) {
 		flight_leave(f);
@@ -74,7 +80,7 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 		if (rq->generator)
 			row.retry_in = 0;
 		from_row(rq, &row, res);
-		return;
+		return 0;
 	}
 	/* promptpix_waiters: the clients of a job another request queued. */
 	if (!rq->generator)
@@ -85,19 +91,21 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 	rq->waited_ms = now_ms() - t0;
 	if (rc == -1 || fr.kind != FLIGHT_ROW) {
 		res->outcome = OUT_TIMEOUT;
-		return;
+		return 0;
 	}
 	if (!rq->generator)
 		rq->woke_us = fr.at_us;	/* as promptpix_waiters */
 	fr.row.retry_in = 0;	/* as above: the answer is about this attempt */
 	from_row(rq, &fr.row, res);
+	return 0;
 }
 
 /*
  * This request created the row: it is a queued job now, unless the
  * image cache already has the image (its status row was cleaned up).
+ * Returns as wait_for().
  */
-static void
+static int
 queued(struct rq *rq, int64_t deadline, struct resolution *res)
 {
 	struct db	*db = rq_db(rq);
@@ -108,11 +116,11 @@ queued(struct rq *rq, int64_t deadline, struct resolution *res)
 	    db_fetch(db, rq->hash, &res->row) == 1) {
 		status_log(rq, "completed", "from image cache");
 		res->outcome = OUT_HIT;
-		return;
+		return 0;
 	}
 	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
 	runner_kick();
-	wait_for(rq, deadline, res);
+	return wait_for(rq, deadline, res);
 }
 
 /* Everything but the in-memory hit: the database decides. */
@@ -136,7 +144,8 @@ again:
 		return;
 	}
 	if (rc == 1) {
-		queued(rq, deadline, res);
+		if (queued(rq, deadline, res) == 1)
+			goto gone;
 		return;
 	}
 	if ((rc = db_fetch(db, rq->hash, &res->row)) == -1) {
@@ -166,7 +175,17 @@ again:
 		res->outcome = OUT_FAILED;
 		return;
 	}
-	wait_for(rq, deadline, res);
+	if (wait_for(rq, deadline, res) == 0)
+		return;
+gone:
+	/* Deleted under us (an operator, a cleanup): once more, or give up. */
+	if (tries++ == 0 && (db = rq_db(rq)) != NULL) {
+		rq->generator = 0;
+		goto again;
+	}
+	res->outcome = OUT_FAILED;
+	res->row.status = GS_FAILED;
+	res->row.res.err = GE_REMOVED;
 }
 
 /*

@@ -290,10 +290,15 @@ run(struct gen_worker *gw)
 	if (db_slot_free(gw->db, gw->claim.owner) == -1)
 		log_warn(gw->rid, "slot of %.12s not given back; its lease "
 		    "will free it", gw->job.hash);
-	/* rc 0: another worker finished first; answer with theirs. */
-	if (rc != 0 || db_fetch(gw->db, gw->job.hash, &row) != 1)
+	/*
+	 * rc 0: another worker finished first (answer with theirs), or took
+	 * the job over and runs it still (it will answer: our failure is
+	 * not the job's).
+	 */
+	if (rc == 1 || db_fetch(gw->db, gw->job.hash, &row) != 1)
 		row_from_result(&g, &row);
-	publish(gw->job.hash, &row);
+	if (row.status == GS_COMPLETED || row.status == GS_FAILED)
+		publish(gw->job.hash, &row);
 	log_info(gw->rid, "Generation Status: %.12s %s%s%s ms=%lld calls=%u",
 	    gw->job.hash, g.ok ? "completed" : "failed", g.ok ? "" : " ",
 	    gen_err_name(g.err), (long long)(now_ms() - t0), g.api_calls);
