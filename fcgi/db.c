@@ -20,8 +20,12 @@
 
 /* A connection idle this long is pinged before it is trusted again. */
 #define IDLE_PING_MS	5000
-/* Runs of a statement that met a deadlock or a certification conflict. */
-#define DEADLOCK_TRIES	8
+/*
+ * How long a statement that met a deadlock or a certification conflict
+ * is run again, and the longest pause between two runs.
+ */
+#define DEADLOCK_MS		3000
+#define DEADLOCK_PAUSE_MAX_MS	64
 
 static MYSQL_BIND *
 db_p_next(struct params *p, enum enum_field_types t)
@@ -296,10 +300,19 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 	 * of our statements is its own transaction, rolled back whole, so
 	 * running it again is safe.
 	 */
-	for (int tries = 1; mysql_stmt_execute(st) != 0; tries++) {
+	for (int64_t pause = 1, end = now_ms() + DEADLOCK_MS;
+	    mysql_stmt_execute(st) != 0; ) {
 		if (mysql_stmt_errno(st) == ER_LOCK_DEADLOCK &&
-		    tries < DEADLOCK_TRIES) {
-			sleep_ms(tries);
+		    now_ms() < end) {
+			/*
+			 * Jitter, so that the statements that conflicted do
+			 * not meet again; a hot row on a Galera cluster can
+			 * abort one statement many times in a row.
+			 */
+			sleep_ms(pause + now_us() % (pause + 1));
+			pause = pause * 2 > DEADLOCK_PAUSE_MAX_MS ?
+			    DEADLOCK_PAUSE_MAX_MS : pause * 2;
+			metrics_db_error(MDB_CONFLICT);
 			continue;
 		}
 		db->gone = mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR;

@@ -16,7 +16,9 @@
 static const char *const gen_names[MG__MAX] = {
 	"completed", "failed", "timeout"
 };
-static const char *const db_names[MDB__MAX] = { "connect", "query" };
+static const char *const db_names[MDB__MAX] = {
+	"connect", "query", "conflict"
+};
 
 /* Upper bounds of the histogram buckets, in microseconds (+Inf last). */
 static const int64_t wake_le[] = {

@@ -72,6 +72,8 @@ void	metrics_wakeup(int64_t us);
 enum metrics_db {
 	MDB_CONNECT,		/* could not connect */
 	MDB_QUERY,		/* a statement failed */
+	MDB_CONFLICT,		/* a deadlock or certification conflict,
+				   run again */
 	MDB__MAX
 };
 

@@ -1,5 +1,6 @@
 """The test harness, also behind tools/demo.py: real servers
-(servers.py: MariaDB, spawn-fcgi + promptpix, nginx; apache.py), the
+(servers.py: MariaDB, spawn-fcgi + promptpix, nginx; apache.py;
+galera.py: a Galera cluster of MariaDBs), the
 promptpix config they run (config.py), clients of HTTP (httpclient.py,
 rawhttp.py) and of the FastCGI wire (fcgi.py), the fal.ai stand-in
 (falstub.py) and the per-test session (env.py)."""

@@ -21,11 +21,17 @@ class Front:
     promptpix.conf in /pix/, run by mod_fcgid; see FcgidApp)."""
 
     def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
-                 share_with=None, front="nginx", apache_extra="", env_extra=None):
+                 share_with=None, front="nginx", apache_extra="", env_extra=None,
+                 db=None):
         """share_with: another Front whose database and image store this
         one uses too (a second web host of the same service). env_extra:
-        the responders' extra environment (FAL_KEY, ...)."""
+        the responders' extra environment (FAL_KEY, ...). db: the server
+        (a servers.MariaDB with .host and .port, e.g. one node of a
+        galera.GaleraCluster) this front's responders reach over TCP, as
+        a web host on another machine would; by default the session's
+        server, over its socket."""
         self.env = env
+        self.db = db
         self.env_extra = env_extra
         self.front = front
         self.prefix = ""
@@ -41,12 +47,20 @@ class Front:
             self.dbname = "pp_t%d" % n
             self.store = os.path.join(self.dir, "img")
             os.makedirs(self.store)
-            env.db.create_database(self.dbname)
+            if db is None:
+                env.db.create_database(self.dbname)
+            else:
+                db.create_database(self.dbname, hosts=(db.host,))
+        if db is None:
+            self.db = env.db
+            where = {("database", "socket"): env.db.socket}
+        else:
+            where = {("database", "host"): db.host, ("database", "port"): db.port}
         self.conf = os.path.join(self.dir, "promptpix.conf")
         ov = {
             ("server", "processes"): processes,
             ("server", "threads"): threads,
-            ("database", "socket"): env.db.socket,
+            **where,
             ("database", "name"): self.dbname,
             ("store", "dir"): self.store,
             ("placeholder", "delay"): "0.3",
@@ -94,7 +108,7 @@ class Front:
         return fcgi.get(self.pp.socket, uri, **kw)
 
     def sql(self, q):
-        return self.env.db.query(q, self.dbname)
+        return self.db.query(q, self.dbname)
 
     def rows(self):
         return int(self.sql("SELECT COUNT(*) FROM generation_status")[0][0])
@@ -152,6 +166,7 @@ class FcgidApp:
         private = os.path.join(f.dir, "private")
         os.makedirs(private)
         f.dbname = "pp_t%d" % n
+        f.db = env.db
         env.db.create_database(f.dbname)
         env.db.query("CREATE USER IF NOT EXISTS 'promptpix'@'127.0.0.1' IDENTIFIED BY '%s'"
                      % DB_PASSWORD)

@@ -76,28 +76,49 @@ def which(*names):
 
 
 class MariaDB:
-    """A private mariadbd with its own datadir, socket and port."""
+    """A private mariadbd with its own datadir, socket and port. A
+    subclass may add server options (server_args), say when the server
+    is ready to serve (ready) and how its datadir is made (install):
+    galera.py's cluster nodes do."""
+
+    start_timeout = 60
 
     def __init__(self, base, keep=False):
         self.dir = os.path.join(base, "mysql")
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.host = "127.0.0.1"
         self.port = free_port()
         self.proc = None
         self.keep = keep
+
+    def install(self, log):
+        """Make the datadir of a new server (its system tables)."""
+        subprocess.run(
+            [which("mariadb-install-db", "mysql_install_db"), "--no-defaults",
+             "--datadir=" + self.datadir, "--user=root", "--skip-test-db",
+             "--auth-root-authentication-method=socket"],
+            stdout=log, stderr=log, check=True)
+
+    def server_args(self):
+        """mariadbd options beyond the ones every private server has."""
+        return []
+
+    def ready(self):
+        """Whether the server, accepting connections, serves queries."""
+        return self.query("SELECT 1") == [["1"]]
+
+    def error_log(self):
+        return read_text(os.path.join(self.dir, "error.log"))
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         log = open(os.path.join(self.dir, "install.log"), "w")
         if not os.path.isdir(os.path.join(self.datadir, "mysql")):
-            subprocess.run(
-                [which("mariadb-install-db", "mysql_install_db"), "--no-defaults",
-                 "--datadir=" + self.datadir, "--user=root", "--skip-test-db",
-                 "--auth-root-authentication-method=socket"],
-                stdout=log, stderr=log, check=True)
+            self.install(log)
         args = [which("mariadbd", "mysqld"), "--no-defaults",
                 "--datadir=" + self.datadir, "--socket=" + self.socket,
-                "--port=%d" % self.port, "--bind-address=127.0.0.1",
+                "--port=%d" % self.port, "--bind-address=" + self.host,
                 "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
                 "--log-error=" + os.path.join(self.dir, "error.log"),
                 "--skip-name-resolve", "--skip-log-bin",
@@ -105,10 +126,21 @@ class MariaDB:
                 "--innodb-flush-log-at-trx-commit=2", "--max-connections=600"]
         if os.geteuid() == 0:
             args.append("--user=root")
+        args += self.server_args()
         self.proc = subprocess.Popen(args, stdout=log, stderr=log,
                                      start_new_session=True)
-        wait_until(lambda: self.proc.poll() is None and can_connect(self.socket)
-                   and self.query("SELECT 1") == [["1"]], 60, "mariadbd")
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("mariadbd in %s exited with %d:\n%s" % (
+                    self.dir, self.proc.returncode, self.error_log()[-4000:]))
+            return can_connect(self.socket) and self.ready()
+        try:
+            wait_until(up, self.start_timeout, "mariadbd")
+        except RuntimeError as e:
+            if self.proc.poll() is not None:
+                raise
+            raise RuntimeError("%s in %s:\n%s" % (e, self.dir, self.error_log()[-4000:]))
 
     def client(self, db=None):
         a = [which("mariadb", "mysql"), "--no-defaults", "--socket=" + self.socket,
@@ -126,11 +158,16 @@ class MariaDB:
             rows.append([None if v == "NULL" else v for v in line.split("\t")])
         return rows
 
-    def create_database(self, name, user="promptpix", password=DB_PASSWORD):
+    def create_database(self, name, user="promptpix", password=DB_PASSWORD,
+                        hosts=("localhost",)):
+        """The database name, migrated, and user at each of hosts
+        ("localhost": over the socket, "127.0.0.1": over TCP) with all
+        rights on it."""
         self.query("CREATE DATABASE IF NOT EXISTS `%s`" % name)
-        self.query("CREATE USER IF NOT EXISTS '%s'@'localhost' IDENTIFIED BY '%s'"
-                   % (user, password))
-        self.query("GRANT ALL ON `%s`.* TO '%s'@'localhost'" % (name, user))
+        for h in hosts:
+            self.query("CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s'"
+                       % (user, h, password))
+            self.query("GRANT ALL ON `%s`.* TO '%s'@'%s'" % (name, user, h))
         self.migrate(name)
 
     def migrate(self, name):
