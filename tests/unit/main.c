@@ -17,6 +17,7 @@ main(void)
 	test_fal();
 	test_urlpolicy();
 	test_result();
+	test_sign();
 	test_flight();
 	test_hitcache();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);

@@ -29,6 +29,7 @@ void	test_token(void);
 void	test_fal(void);
 void	test_urlpolicy(void);
 void	test_result(void);
+void	test_sign(void);
 void	test_flight(void);
 void	test_hitcache(void);
 
