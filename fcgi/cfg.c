@@ -49,6 +49,10 @@ static const char *const queue_class_names[] = {
 	"premium", "standard", "batch", NULL
 };
 
+static const char *const access_mode_names[ACCESS__MAX + 1] = {
+	"open", "signed", NULL
+};
+
 struct opt {
 	const char	*section;
 	const char	*name;
@@ -97,6 +101,8 @@ static const struct opt opts[] = {
 	{ "queue", "default_class", OPT_ENUM, O(queue_class), 0, 0,
 	    queue_class_names },
 	{ "queue", "lease", OPT_SECONDS, O(queue_lease_ms), 0.5, 600, NULL },
+	{ "access", "mode", OPT_ENUM, O(access_mode), 0, 0, access_mode_names },
+	{ "access", "secret_file", OPT_STR, O(access_secret_file), 0, 0, NULL },
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
 	{ "generation", "model", OPT_STR, O(model), 0, 0, NULL },
 	{ "generation", "timeout", OPT_SECONDS, O(gen_timeout_ms), 0.1, 3600, NULL },
@@ -238,6 +244,7 @@ cfg_free(struct cfg *c)
 {
 	free_secret(&c->db_password);
 	free_secret(&c->fal_key);
+	free_secret(&c->access_secret);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		switch (opts[i].type) {
 		case OPT_STR:
@@ -554,6 +561,34 @@ finish_fal(struct cfg *c, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The master secret that signs URLs and derives the client keys: from
+ * [access] secret_file, at least ACCESS_SECRET_MIN characters. Signed
+ * mode cannot run without one.
+ */
+static int
+finish_access(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	if (c->access_secret_file != NULL &&
+	    read_secret_file(c->access_secret_file, &c->access_secret) == -1) {
+		snprintf(err, errlen, "%s: cannot read [access] secret_file "
+		    "%s: %s", path, c->access_secret_file, strerror(errno));
+		return -1;
+	}
+	if (c->access_secret != NULL &&
+	    strlen(c->access_secret) < ACCESS_SECRET_MIN) {
+		snprintf(err, errlen, "%s: [access] secret_file holds fewer "
+		    "than %d characters", path, ACCESS_SECRET_MIN);
+		return -1;
+	}
+	if (c->access_mode == ACCESS_SIGNED && c->access_secret == NULL) {
+		snprintf(err, errlen, "%s: [access] mode = signed needs "
+		    "secret_file", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 finish(struct parse *p, const char *path, char *err, size_t errlen)
 {
@@ -580,6 +615,8 @@ finish(struct parse *p, const char *path, char *err, size_t errlen)
 		free(c->db_password);
 		c->db_password = xstrdup(env);
 	}
+	if (finish_access(c, path, err, errlen) == -1)
+		return -1;
 	return finish_fal(c, path, err, errlen);
 }
 

@@ -41,6 +41,15 @@ enum fal_nsfw {
 	NSFW__MAX
 };
 
+enum access_mode {
+	ACCESS_OPEN,		/* anyone may start an image */
+	ACCESS_SIGNED,		/* only signed URLs and client keys may */
+	ACCESS__MAX
+};
+
+/* Characters an [access] secret_file must hold at least. */
+#define ACCESS_SECRET_MIN	32
+
 struct cfg {
 	/* [server] */
 	unsigned		 processes;
@@ -71,6 +80,10 @@ struct cfg {
 	unsigned		 queue_workers;	/* per process; 0: max_concurrent */
 	int			 queue_class;	/* enum queue_class of requests */
 	unsigned		 queue_lease_ms;
+	/* [access] */
+	enum access_mode	 access_mode;
+	char			*access_secret_file;
+	char			*access_secret;	/* never logged */
 	/* [generation] */
 	char			*backend;
 	char			*model;

@@ -290,7 +290,7 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 	 * a proxy's cut). Connect again and run it once more. A connection
 	 * lost during the statement is not retried: it may have run.
 	 */
-	db->gone = 0;
+	db->gone = db->dup = 0;
 	while ((st = stmt_bound(db, id, p)) == NULL)
 		if (!db->gone || fresh++)
 			return NULL;
@@ -316,6 +316,7 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 			continue;
 		}
 		db->gone = mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR;
+		db->dup = mysql_stmt_errno(st) == ER_DUP_ENTRY;
 		db_stmt_fault(db, "execute", st);
 		if (db->gone && !fresh++ && (st = stmt_bound(db, id, p)) != NULL)
 			continue;

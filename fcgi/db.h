@@ -64,12 +64,13 @@ int	db_ensure(struct db *);
 /*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
  * total_requests + 1. Returns 1 if this call created the row, which is
- * then a job queued in class qc; 2 if the row existed (the request was
- * counted, and a queued job moves up to qc if that is higher); -1. A
- * request that finds the row completed also counts in cache_hits.
+ * then a job queued in class qc for client key key (NULL: none); 2 if
+ * the row existed (the request was counted, and a queued job moves up
+ * to qc if that is higher); -1. A request that finds the row completed
+ * also counts in cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
-	    const char *model, enum queue_class qc);
+	    const char *model, enum queue_class qc, const char *key);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
@@ -148,6 +149,45 @@ int	db_job_lease(struct db *, const char *hash, uint64_t token,
  */
 int	db_done_since(struct db *, unsigned window_ms,
 	    void (*fn)(const char *hash, void *arg), void *arg);
+
+/* A client key as the request path needs it (dbkeys.c). */
+struct client_key {
+	char		 id[33];
+	enum queue_class tier;
+	int		 enabled;
+};
+
+/* Read key id. Returns 1 found, 0 no such key, -1. */
+int	db_key_get(struct db *, const char *id, struct client_key *);
+
+/*
+ * Add a key. daily_images < 0 and daily_usd < 0 mean no quota. Returns
+ * 1 added, 0 the id exists, -1.
+ */
+int	db_key_add(struct db *, const char *id, const char *name,
+	    enum queue_class tier, long long daily_images, double daily_usd);
+
+/* One row of the key list, as text for printing. */
+struct client_key_row {
+	char		 id[33];
+	char		 name[101];
+	unsigned	 tier;
+	long long	 daily_images;	/* -1: none */
+	double		 daily_usd;	/* -1: none */
+	int		 enabled;
+	char		 created[32];
+	char		 last_used[32];	/* "" if never */
+};
+
+/* Call fn for every key, oldest first. Returns how many, or -1. */
+int	db_key_list(struct db *, void (*fn)(const struct client_key_row *,
+	    void *), void *arg);
+
+/* Disable key id. Returns 1 done, 0 no such key, -1. */
+int	db_key_disable(struct db *, const char *id);
+
+/* Note that key id was used now. 0 or -1. */
+int	db_key_used(struct db *, const char *id);
 
 /* The queue as operators see it. */
 struct queue_stats {

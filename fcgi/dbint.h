@@ -27,6 +27,11 @@ enum stmt_id {
 	ST_JOB_LEASE,
 	ST_DONE_SINCE,
 	ST_QUEUE,
+	ST_KEY_GET,
+	ST_KEY_ADD,
+	ST_KEY_LIST,
+	ST_KEY_DISABLE,
+	ST_KEY_USED,
 	ST_FROM_CACHE,
 	ST_COMPLETE,
 	ST_CACHE_PUT,
@@ -50,6 +55,7 @@ struct db {
 	char			 init_sql[128];
 	const char		*rid;		/* request id, for log lines */
 	int			 gone;		/* the last fault: "gone away" */
+	int			 dup;		/* ... or a duplicate key */
 };
 
 /* Parameters for one statement, bound by value. */

@@ -9,7 +9,7 @@
 
 int
 db_elect(struct db *db, const char *hash, const struct img_req *r,
-    const char *model, enum queue_class qc)
+    const char *model, enum queue_class qc, const char *key)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
@@ -28,6 +28,10 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 		db_p_null(&p);
 	db_p_str(&p, model);
 	db_p_u64(&p, qc);
+	if (key != NULL)
+		db_p_str(&p, key);
+	else
+		db_p_null(&p);
 	db_p_u64(&p, qc);
 	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
 		return -1;

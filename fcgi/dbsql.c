@@ -17,9 +17,9 @@ const char *const db_sql[ST__MAX] = {
 	/* A new row is a queued job: pending, in its class, from now. */
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
-	" width, height, format, seed, model, status, queue_class, queued_at,"
-	" total_requests, created_at)"
-	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NOW(3), 1,"
+	" width, height, format, seed, model, status, queue_class, client_key,"
+	" queued_at, total_requests, created_at)"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NOW(3), 1,"
 	" NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
 	" (status = 'completed'), total_requests = total_requests + 1,"
@@ -85,6 +85,19 @@ const char *const db_sql[ST__MAX] = {
 	" NOW(3)) / 1000), 0) FROM generation_status WHERE status = 'pending'),"
 	" (SELECT COUNT(*) FROM generation_slots WHERE owner IS NOT NULL"
 	" AND lease_until >= NOW(3))",
+	[ST_KEY_GET] =
+	"SELECT tier, enabled FROM client_keys WHERE id = ?",
+	[ST_KEY_ADD] =
+	"INSERT INTO client_keys (id, name, tier, daily_images, daily_usd)"
+	" VALUES (?, ?, ?, ?, ?)",
+	[ST_KEY_LIST] =
+	"SELECT id, name, tier, COALESCE(daily_images, -1),"
+	" COALESCE(daily_usd, -1), enabled, created_at,"
+	" COALESCE(last_used_at, '') FROM client_keys ORDER BY created_at, id",
+	[ST_KEY_DISABLE] =
+	"UPDATE client_keys SET enabled = 0 WHERE id = ?",
+	[ST_KEY_USED] =
+	"UPDATE client_keys SET last_used_at = NOW(3) WHERE id = ?",
 	[ST_FROM_CACHE] =
 	"UPDATE generation_status g JOIN image_cache c"
 	" ON c.prompt_hash = g.prompt_hash"

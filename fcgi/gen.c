@@ -137,8 +137,8 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		return;
 	}
 again:
-	rc = db_elect(db, rq->hash, r, c->model,
-	    (enum queue_class)c->queue_class);
+	rc = db_elect(db, rq->hash, r, c->model, (enum queue_class)rq->qclass,
+	    rq->key[0] ? rq->key : NULL);
 	if (rc == -1) {
 		res->outcome = OUT_DBERR;
 		return;
@@ -162,7 +162,7 @@ again:
 	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
 		/* Its backoff is over: one request queues the next attempt. */
 		if ((rc = db_retry(db, rq->hash,
-		    (enum queue_class)c->queue_class)) == -1) {
+		    (enum queue_class)rq->qclass)) == -1) {
 			res->outcome = OUT_DBERR;
 			return;
 		}

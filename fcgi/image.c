@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
+#include "access.h"
 #include "backend.h"
 #include "cfg.h"
 #include "gen.h"
@@ -197,11 +199,23 @@ page_image(struct rq *rq)
 	struct img_req		 r;
 	struct resolution	 res;
 	const char		*reason = NULL;
-	char			 etag[40];
+	char			 etag[40], *query;
+	size_t			 qlen = 0;
 	int			 rc;
 
-	if ((rc = req_parse_image(rq->path, rq->query, &c->lim, &r,
-	    &reason)) != 0) {
+	if ((rc = access_check(rq, FCGX_GetParam("HTTP_AUTHORIZATION",
+	    rq->w->fcgx.envp), &qlen, &reason)) != 0) {
+		rq->outcome = rc == 503 ? OUT_DBERR : rc == 401 ?
+		    OUT_UNAUTHORIZED : OUT_FORBIDDEN;
+		http_text(rq, rc, rc == 503 ? "Retry-After" : NULL,
+		    rc == 503 ? "5" : NULL, reason);
+		return;
+	}
+	/* The image's own parameters: what is hashed and parsed. */
+	query = rq->query ? xstrndup(rq->query, qlen) : NULL;
+	rc = req_parse_image(rq->path, query, &c->lim, &r, &reason);
+	free(query);
+	if (rc != 0) {
 		rq->outcome = OUT_BAD_REQUEST;
 		http_text(rq, rc, NULL, NULL, reason);
 		return;

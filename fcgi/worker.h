@@ -38,6 +38,8 @@ struct rq {
 	char		 hash[65];
 	int64_t		 wake_ms;	/* waiter: answer time - completion */
 	char		 client[64];	/* uri_client(), for the rate limit */
+	int		 qclass;	/* enum queue_class of its new images */
+	char		 key[33];	/* the client key that signed, or "" */
 	int		 charged;	/* took a rate-limit token */
 	int		 generator;	/* started a generation */
 	int64_t		 waited_ms;	/* waiting for another's generation */
