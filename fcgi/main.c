@@ -20,6 +20,7 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "cli.h"
 #include "counts.h"
 #include "db.h"
 #include "dbpool.h"
@@ -56,6 +57,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: promptpix [-t] [-c config]\n"
+	    "       promptpix key|sign [-c config] ARGS...\n"
 	    "  -c FILE  configuration (default: $PROMPTPIX_CONF, then "
 	    "promptpix.conf beside the program)\n"
 	    "  -t       check the configuration and exit\n");
@@ -238,24 +240,6 @@ raise_fd_limit(void)
 	}
 }
 
-/* Where the config is: -c, then $PROMPTPIX_CONF, then beside argv[0]. */
-static const char *
-config_path(const char *opt, const char *argv0, char *buf, size_t bufsz)
-{
-	const char	*env, *slash;
-
-	if (opt != NULL)
-		return opt;
-	if ((env = getenv("PROMPTPIX_CONF")) != NULL && *env != '\0')
-		return env;
-	if ((slash = strrchr(argv0, '/')) != NULL)
-		snprintf(buf, bufsz, "%.*s/promptpix.conf",
-		    (int)(slash - argv0), argv0);
-	else
-		snprintf(buf, bufsz, "promptpix.conf");
-	return buf;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -268,6 +252,8 @@ main(int argc, char *argv[])
 	unsigned	 slot = 0;
 	int		 ch, check = 0;
 
+	if (cli_is_command(argc, argv))
+		return cli_run(argc, argv);
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -280,7 +266,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	path = conf_path = config_path(copt, argv[0], buf, sizeof(buf));
+	path = conf_path = cli_conf_path(copt, argv[0], buf, sizeof(buf));
 	if (cfg_load(path, &config, err, sizeof(err)) == -1) {
 		fprintf(stderr, "promptpix: %s\n", err);
 		return 1;

@@ -146,3 +146,58 @@ def test_signed_mode_needs_a_secret(env):
         fh.write("[access]\nmode = signed\n")
     p = subprocess.run([env.binary, "-t", "-c", bad], capture_output=True, text=True)
     assert p.returncode != 0 and "[access] mode = signed needs secret_file" in p.stderr, p.stderr
+
+
+def cli(env, f, *args):
+    """Run `promptpix ARGS... -c <the front's config>`."""
+    e = dict(os.environ, PROMPTPIX_DB_PASSWORD=servers.DB_PASSWORD)
+    return subprocess.run([env.binary, *args, "-c", f.conf], capture_output=True,
+                          text=True, env=e, timeout=30)
+
+
+def test_key_and_sign_commands(env):
+    with front(env) as f:
+        p = cli(env, f, "key", "add", "Ada's world", "--tier", "premium",
+                "--daily-images", "50")
+        assert p.returncode == 0, p.stderr
+        kid = p.stdout.split()[1]
+        tok = p.stdout.splitlines()[2]
+        assert tok == bearer(kid), (tok, p.stdout)
+        assert f.sql("SELECT name, tier, daily_images, daily_usd, enabled FROM client_keys") == \
+            [["Ada's world", "0", "50", None, "1"]]
+        listed = cli(env, f, "key", "list")
+        assert listed.returncode == 0 and kid in listed.stdout and "premium" in listed.stdout
+        assert tok not in listed.stdout
+        # Signed by the command, checked by the responder (and by the
+        # signer here, written apart from it).
+        p = cli(env, f, "sign", "--key", kid, "http://example.org/64x64.png?text=from%20the%20cli",
+                "/64x64.jpg?text=second")
+        assert p.returncode == 0, p.stderr
+        urls = p.stdout.split()
+        assert urls[0] == "http://example.org" + sign("/64x64.png?text=from%20the%20cli", kid)
+        assert urls[1] == sign("/64x64.jpg?text=second", kid)
+        assert f.get(urls[0][len("http://example.org"):]).status == 302
+        assert f.get(urls[1]).status == 302
+        assert f.sql("SELECT DISTINCT queue_class, client_key FROM generation_status") == [["0", kid]]
+        # The default key, with an expiry.
+        p = cli(env, f, "sign", "--expires", "600", "/64x64.jpg?text=default%20key")
+        assert p.returncode == 0 and "&exp=" in p.stdout and "kid=" not in p.stdout, p.stdout
+        assert f.get(p.stdout.strip()).status == 302
+        # Bad input: clear errors, non-zero, nothing written.
+        rows = f.rows()
+        for args in (["sign", "/64x64.jpg?text=a&sig=AAAAAAAAAAAAAAAAAAAAAA"],
+                     ["sign", "/64x64.gif?text=a"], ["sign", "--key", "nobody", "/64x64.jpg?text=a"],
+                     ["key", "add", "x", "--tier", "gold"], ["key", "disable", "nobody"],
+                     ["nosuch"]):
+            p = cli(env, f, *args)
+            assert p.returncode != 0 and p.stderr.startswith("promptpix: "), (args, p)
+            assert len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+        assert f.rows() == rows
+        # Disabled: its links stop working (after the key cache's 10 s at
+        # most; a fresh front has no cache).
+        assert cli(env, f, "key", "disable", kid).returncode == 0
+        assert f.sql("SELECT enabled FROM client_keys") == [["0"]]
+        assert MASTER not in f.log()
+        assert tok not in f.log()
+    with front(env, share_with=f) as g:
+        assert g.get(urls[1]).status == 403
