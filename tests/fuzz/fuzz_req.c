@@ -27,6 +27,7 @@
 
 #include "hash.h"
 #include "req.h"
+#include "sign.h"
 #include "text.h"
 #include "uri.h"
 
@@ -94,6 +95,30 @@ out:
 	free(dec);
 }
 
+/*
+ * The access parameters of a query: a split that succeeds leaves the
+ * image's part a prefix of the signed part, itself a prefix of the
+ * query; a sig found is well formed; a refusal has a one-line reason.
+ */
+static void
+check_sign(const char *query)
+{
+	struct sign_parts	 sp;
+	const char		*reason = NULL;
+	int			 rc;
+
+	rc = sign_split(query, &sp, &reason);
+	CHECK(rc == 0 || rc == 403);
+	if (rc == 403) {
+		CHECK(reason != NULL && strchr(reason, '\n') == NULL);
+		return;
+	}
+	CHECK(query == NULL || (sp.image_len <= sp.signed_len &&
+	    sp.signed_len <= strlen(query)));
+	CHECK(!sp.has_sig || strlen(sp.sig) == SIGN_LEN);
+	CHECK(sp.kid[0] == '\0' || sign_kid_valid(sp.kid));
+}
+
 static void
 check_req(const char *path, const char *query, const struct req_limits *lim)
 {
@@ -103,6 +128,7 @@ check_req(const char *path, const char *query, const struct req_limits *lim)
 	size_t		 lines = 0;
 	int		 rc;
 
+	check_sign(query);
 	rc = req_parse_image(path, query, lim, &r, &reason);
 	CHECK(rc == 0 || rc == 400 || rc == 404);
 	CHECK((rc == 404) == !req_is_image_path(path));
