@@ -172,12 +172,13 @@ take(struct gen_worker *gw)
 		if ((rc = db_slot_take(gw->db, gw->claim.owner, gw->job.hash,
 		    c->queue_max_concurrent, c->queue_lease_ms)) != 1)
 			return rc;
-		set_running(gw, 1);
 		if ((rc = db_claim(gw->db, gw->job.hash, gw->claim.token,
-		    c->queue_lease_ms)) == 1)
+		    c->queue_lease_ms)) == 1) {
+			/* From now on the waker renews both leases. */
+			set_running(gw, 1);
 			return 1;
+		}
 		/* Another worker was first: give the slot back, look again. */
-		set_running(gw, 0);
 		db_slot_free(gw->db, gw->claim.owner);
 		if (rc == -1)
 			return -1;
