@@ -8,6 +8,6 @@ set -eu
 : "${PROCESSES:=2}" "${SOCKET:=/run/promptpix/promptpix.sock}"
 : "${CONF:=/etc/promptpix/promptpix.conf}" "${USER:=www-data}"
 mkdir -p "$(dirname "$SOCKET")"
-exec spawn-fcgi -s "$SOCKET" -M 0660 -U "$USER" -G "$USER" -u "$USER" \
+exec spawn-fcgi -s "$SOCKET" -b 4096 -M 0660 -U "$USER" -G "$USER" -u "$USER" \
     -F "$PROCESSES" -P /run/promptpix/promptpix.pid \
     -- /usr/local/bin/promptpix -c "$CONF"

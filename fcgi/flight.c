@@ -162,16 +162,18 @@ flight_publish(const char *hash, const struct flight_result *res)
 }
 
 unsigned
-flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max)
+flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max, unsigned *from)
 {
 	struct flight	*f;
-	unsigned	 n = 0;
+	unsigned	 n = 0, b = *from % BUCKETS, i;
 
 	pthread_mutex_lock(&mtx);
-	for (unsigned b = 0; b < BUCKETS && n < max; b++)
+	for (i = 0; i < BUCKETS && n < max; i++, b = (b + 1) % BUCKETS)
 		for (f = table[b]; f != NULL && n < max; f = f->next)
 			memcpy(out[n++], f->hash, HASH_HEX_LEN + 1);
 	pthread_mutex_unlock(&mtx);
+	/* The next call starts where this one stopped. */
+	*from = b;
 	return n;
 }
 

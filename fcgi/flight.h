@@ -51,8 +51,13 @@ int	flight_wait(struct flight *, int64_t deadline_ms,
 /* Publish res to the flight for hash, if one is waiting. */
 void	flight_publish(const char *hash, const struct flight_result *);
 
-/* Copy the hashes of up to max flights waiting now into out. */
-unsigned	flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max);
+/*
+ * Copy the hashes of up to max flights waiting now into out, starting
+ * at the table position *from and leaving there the position to start
+ * the next call at (so that repeated calls visit every flight).
+ */
+unsigned	flight_list(char (*out)[HASH_HEX_LEN + 1], unsigned max,
+	    unsigned *from);
 
 /* How many flights are waiting now. */
 unsigned	flight_count(void);

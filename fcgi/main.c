@@ -131,8 +131,20 @@ handle(struct worker *w)
 struct db *
 rq_db(struct rq *rq)
 {
-	if (rq->db == NULL &&
-	    (rq->db = dbpool_get(rq->w->cfg->db_connect_timeout_ms)) != NULL)
+	const struct cfg	*c = rq->w->cfg;
+	int64_t			 wait;
+
+	if (rq->db != NULL)
+		return rq->db;
+	/*
+	 * A burst of new clients can use up the pool for a moment: wait as
+	 * long as the client would wait for an image, not as long as for a
+	 * database that does not answer.
+	 */
+	wait = rq->t0 + c->max_wait_ms - now_ms();
+	if (wait < c->db_connect_timeout_ms)
+		wait = c->db_connect_timeout_ms;
+	if ((rq->db = dbpool_get(wait)) != NULL)
 		db_set_request(rq->db, rq->id);
 	return rq->db;
 }

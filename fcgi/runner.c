@@ -172,12 +172,13 @@ take(struct gen_worker *gw)
 		if ((rc = db_slot_take(gw->db, gw->claim.owner, gw->job.hash,
 		    c->queue_max_concurrent, c->queue_lease_ms)) != 1)
 			return rc;
-		set_running(gw, 1);
 		if ((rc = db_claim(gw->db, gw->job.hash, gw->claim.token,
-		    c->queue_lease_ms)) == 1)
+		    c->queue_lease_ms)) == 1) {
+			/* From now on the waker renews both leases. */
+			set_running(gw, 1);
 			return 1;
+		}
 		/* Another worker was first: give the slot back, look again. */
-		set_running(gw, 0);
 		db_slot_free(gw->db, gw->claim.owner);
 		if (rc == -1)
 			return -1;
@@ -252,6 +253,7 @@ generate(struct gen_worker *gw, struct gen_result *g)
 	job.model = gw->job.model[0] ? gw->job.model : c->model;
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = gw->rid;
+	job.low_priority = gw->job.qc == QC_BATCH;
 	metrics_generating(1);
 	t0 = now_us();
 	gw->backend->generate(gw->ctx, &job, g);

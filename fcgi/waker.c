@@ -31,6 +31,7 @@ struct waker {
 	struct db		*db;
 	char			 done[BATCH][HASH_HEX_LEN + 1];
 	unsigned		 ndone;
+	unsigned		 sweep_from;	/* flight_list()'s position */
 };
 
 static void
@@ -85,7 +86,7 @@ poll_done(struct waker *wk)
 static void
 sweep(struct waker *wk)
 {
-	wk->ndone = flight_list(wk->done, BATCH);
+	wk->ndone = flight_list(wk->done, BATCH, &wk->sweep_from);
 	for (unsigned i = 0; i < wk->ndone; i++)
 		land_if_done(wk, wk->done[i]);
 }

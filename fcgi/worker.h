@@ -49,8 +49,8 @@ struct rq {
 
 /*
  * The request's database connection: borrowed from the pool on first
- * use (waiting up to the connect timeout), NULL if none came (answer
- * 503). rq_db_release() gives it back; handle() does at the latest.
+ * use (waiting up to the rest of max_wait, at least the connect
+ * timeout), NULL if none came (answer 503). rq_db_release() gives it back; handle() does at the latest.
  */
 struct db	*rq_db(struct rq *);
 void		 rq_db_release(struct rq *);

@@ -22,14 +22,15 @@ class Front:
 
     def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
                  share_with=None, front="nginx", apache_extra="", env_extra=None,
-                 db=None):
+                 db=None, nginx_worker_connections=4096):
         """share_with: another Front whose database and image store this
         one uses too (a second web host of the same service). env_extra:
         the responders' extra environment (FAL_KEY, ...). db: the server
         (a servers.MariaDB with .host and .port, e.g. one node of a
         galera.GaleraCluster) this front's responders reach over TCP, as
         a web host on another machine would; by default the session's
-        server, over its socket."""
+        server, over its socket. nginx_worker_connections: nginx's
+        per-worker connection limit (each client takes two)."""
         self.env = env
         self.db = db
         self.env_extra = env_extra
@@ -74,7 +75,8 @@ class Front:
             self.web = apache.Apache(self.dir, self.port, "proxy", self.pp.socket,
                                      self.store, extra=apache_extra)
         else:
-            self.web = Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra)
+            self.web = Nginx(self.dir, self.port, self.pp.socket, self.store, nginx_extra,
+                             worker_connections=nginx_worker_connections)
         self.nginx = self.web
 
     def start(self, nginx=True):

@@ -285,7 +285,7 @@ NGINX_WRAPPER = """
 worker_processes 2;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/nginx-error.log warn;
-events { worker_connections 4096; }
+events { worker_connections %(worker_connections)d; }
 http {
     access_log %(dir)s/nginx-access.log;
     client_body_temp_path %(dir)s/tmp/body;
@@ -307,12 +307,16 @@ class Nginx(Server):
     name = "nginx"
     conf_name = "nginx.conf"
 
-    def __init__(self, base, port, socket_path, store_dir, extra_conf=""):
+    def __init__(self, base, port, socket_path, store_dir, extra_conf="",
+                 worker_connections=4096):
+        """worker_connections: per worker process; a client behind nginx
+        takes two (its own and the one to the responders)."""
         d = os.path.join(base, "nginx")
         super().__init__(d, port, os.path.join(d, "nginx-error.log"))
         self.socket = socket_path
         self.store = store_dir
         self.extra = extra_conf
+        self.worker_connections = worker_connections
 
     def prepare(self):
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
@@ -326,7 +330,8 @@ class Nginx(Server):
                                 "include /etc/nginx/fastcgi_params;")
         return NGINX_WRAPPER % {
             "user": "user root;" if os.geteuid() == 0 else "",
-            "dir": self.dir, "server": server + self.extra}
+            "dir": self.dir, "server": server + self.extra,
+            "worker_connections": self.worker_connections}
 
     def command(self, conf):
         return [which("nginx"), "-p", self.dir, "-c", conf, "-g", "daemon off;"]

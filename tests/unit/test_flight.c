@@ -444,6 +444,7 @@ all_waiters(void)
 	char			 list[4][HASH_HEX_LEN + 1];
 	struct flight		*a, *b, *c;
 	struct flight_result	 fr;
+	unsigned		 from;
 
 	some_hash(h, "waiters", 0);
 	some_hash(other, "waiters", 1);
@@ -453,8 +454,12 @@ all_waiters(void)
 	T_CHECK(flight_join(other, &c) == 1, "a waiter of another");
 	T_CHECK(flight_count() == 2 && flight_open(h) && flight_open(other),
 	    "two flights open");
-	T_CHECK(flight_list(list, 4) == 2 && flight_list(list, 1) == 1,
-	    "listed, up to max");
+	from = 0;
+	T_CHECK(flight_list(list, 4, &from) == 2, "both listed");
+	from = 0;
+	T_CHECK(flight_list(list, 1, &from) == 1 &&
+	    flight_list(list + 1, 1, &from) == 1 &&
+	    strcmp(list[0], list[1]) != 0, "one at a time, each in turn");
 	flight_leave(a);
 	T_CHECK(flight_open(h), "still open while one waits");
 	T_CHECK(flight_wait(b, now_ms() - 1, &fr) == -1, "deadline passed");
