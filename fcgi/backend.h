@@ -24,6 +24,7 @@ struct gen_job {
 	const char		*model;
 	int64_t			 deadline_ms;	/* monotonic, now_ms() */
 	const char		*rid;		/* request id, for logs */
+	int			 low_priority;	/* a batch job: nobody waits */
 };
 
 struct backend {

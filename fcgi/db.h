@@ -110,6 +110,7 @@ int	db_add_requests(struct db *, const char *hash, unsigned long n);
 struct db_job {
 	char		 hash[65];
 	int		 takeover;	/* it was running under a dead lease */
+	enum queue_class qc;
 	struct img_req	 req;		/* req.prompt points into prompt */
 	char		 prompt[8192];
 	char		 model[101];

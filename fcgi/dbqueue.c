@@ -12,10 +12,10 @@ db_next_job(struct db *db, struct db_job *job)
 {
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[8];
-	unsigned long	 len[8];
+	MYSQL_BIND	 r[9];
+	unsigned long	 len[9];
 	char		 status[16], fmt[8];
-	int64_t		 w = 0, h = 0, seed = -1;
+	int64_t		 w = 0, h = 0, seed = -1, qc = QC_STANDARD;
 	int		 rc;
 
 	memset(job, 0, sizeof(*job));
@@ -29,6 +29,7 @@ db_next_job(struct db *db, struct db_job *job)
 	db_r_str(&r[5], fmt, sizeof(fmt), &len[5]);
 	db_r_i64(&r[6], &seed);
 	db_r_str(&r[7], job->model, sizeof(job->model), &len[7]);
+	db_r_i64(&r[8], &qc);
 	if (mysql_stmt_bind_result(st, r) != 0 ||
 	    mysql_stmt_store_result(st) != 0) {
 		db_stmt_fault(db, "result", st);
@@ -46,6 +47,7 @@ db_next_job(struct db *db, struct db_job *job)
 	db_r_term(fmt, sizeof(fmt), len[5]);
 	db_r_term(job->model, sizeof(job->model), len[7]);
 	job->takeover = strcmp(status, gen_status_name(GS_GENERATING)) == 0;
+	job->qc = qc >= 0 && qc < QC__MAX ? (enum queue_class)qc : QC_BATCH;
 	job->req.w = (unsigned)w;
 	job->req.h = (unsigned)h;
 	job->req.fmt = strcmp(fmt, img_fmt_ext(FMT_PNG)) == 0 ? FMT_PNG :

@@ -41,7 +41,7 @@ const char *const db_sql[ST__MAX] = {
 	 */
 	[ST_NEXT_JOB] =
 	"SELECT prompt_hash, status, prompt, width, height, format,"
-	" COALESCE(seed, -1), model FROM generation_status"
+	" COALESCE(seed, -1), model, queue_class FROM generation_status"
 	" WHERE status IN ('pending', 'generating') AND (status = 'pending'"
 	" OR lease_until IS NULL OR lease_until < NOW(3))"
 	" ORDER BY queue_class, queued_at, created_at LIMIT 1",

@@ -252,6 +252,7 @@ generate(struct gen_worker *gw, struct gen_result *g)
 	job.model = gw->job.model[0] ? gw->job.model : c->model;
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = gw->rid;
+	job.low_priority = gw->job.qc == QC_BATCH;
 	metrics_generating(1);
 	t0 = now_us();
 	gw->backend->generate(gw->ctx, &job, g);
