@@ -96,22 +96,20 @@ backend_fetch_store(const struct cfg *c, struct httpc *h,
 	int64_t			 backoff = c->fal_backoff_ms;
 	int			 type, claimed, rc = -1;
 
+	char			 what[96];
+
 	memset(&err, 0, sizeof(err));
 	for (unsigned n = 1; ; n++) {
 		if (fetch(c, h, job, res->url, &x, &err) == 0)
 			break;
+		/* The image is paid for: fetch it while time allows. */
+		snprintf(what, sizeof(what), "%s: image download %u failed (%s)",
+		    c->backend, n, gen_err_name(err.err));
 		if (!gen_err_retryable(err.err) ||
-		    n >= c->fal_max_attempts ||
-		    now_ms() + backoff >= job->deadline_ms) {
+		    backend_retry_wait(c, job, &backoff, 0, what) == -1) {
 			httpc_failf(h, res, GE_DOWNLOAD, "%s", err.error_message);
 			return -1;
 		}
-		log_warn(job->rid, "%s: image download %u failed (%s); "
-		    "again in %lld ms", c->backend, n, gen_err_name(err.err),
-		    (long long)backoff);
-		sleep_ms(backoff);
-		backoff = backoff * 2 > c->fal_backoff_max_ms ?
-		    c->fal_backoff_max_ms : backoff * 2;
 	}
 	type = fal_image_type(x.buf, x.len);
 	claimed = res->content_type[0] ?
@@ -123,6 +121,22 @@ backend_fetch_store(const struct cfg *c, struct httpc *h,
 		rc = backend_store(c, job, x.buf, x.len, res);
 	httpc_xfer_free(&x);
 	return rc;
+}
+
+int
+backend_retry_wait(const struct cfg *c, const struct gen_job *job,
+    int64_t *backoff, unsigned retry_after, const char *what)
+{
+	int64_t	 wait = (int64_t)retry_after * 1000 > *backoff ?
+	    (int64_t)retry_after * 1000 : *backoff;
+
+	if (now_ms() + wait >= job->deadline_ms)
+		return -1;
+	log_warn(job->rid, "%s; again in %lld ms", what, (long long)wait);
+	sleep_ms(wait);
+	*backoff = *backoff * 2 > c->fal_backoff_max_ms ?
+	    c->fal_backoff_max_ms : *backoff * 2;
+	return 0;
 }
 
 void *

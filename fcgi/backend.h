@@ -51,14 +51,24 @@ int	backend_store(const struct cfg *, const struct gen_job *,
  * Download the image at res->url on h (no key: the only header sent is
  * an Accept for images) and store it as backend_store() does, if its
  * bytes are the format the job asks for and the one res->content_type
- * names (when it names one). A download that may pass ([fal]
- * max_attempts, retry_backoff, retry_backoff_max; request_timeout each)
- * is tried again while the job's deadline allows. Returns 0 with res a
- * success, or -1 with res a GE_DOWNLOAD, GE_BAD_IMAGE or GE_STORE
- * failure (messages through h's clean()).
+ * names (when it names one). A download that may pass (request_timeout
+ * each) is tried again after backend_retry_wait() while the job's
+ * deadline allows. Returns 0 with res a success, or -1 with res a
+ * GE_DOWNLOAD, GE_BAD_IMAGE or GE_STORE failure (messages through h's
+ * clean()).
  */
 int	backend_fetch_store(const struct cfg *, struct httpc *,
 	    const struct gen_job *, struct gen_result *res);
+
+/*
+ * Before a step of the job is tried again: wait *backoff, or
+ * retry_after seconds if that is longer, logging "WHAT; again in N ms",
+ * then double *backoff up to [fal] retry_backoff_max (start it at
+ * retry_backoff). Returns 0 after the wait, or -1 at once if the job's
+ * deadline would pass first.
+ */
+int	backend_retry_wait(const struct cfg *, const struct gen_job *,
+	    int64_t *backoff, unsigned retry_after, const char *what);
 
 /*
  * Encode a libgd image (a gdImagePtr) as fmt. Returns the bytes, to be

@@ -41,6 +41,9 @@ static const char *const store_mode_names[STORE__MAX + 1] = {
 static const char *const fal_mode_names[FAL__MAX + 1] = {
 	"queue", "sync", NULL
 };
+static const char *const fal_priority_names[FAL_PRIO__MAX + 1] = {
+	"class", "normal", "off", NULL
+};
 static const char *const nsfw_names[NSFW__MAX + 1] = {
 	"fail", "blocked", NULL
 };
@@ -149,6 +152,17 @@ static const struct opt opts[] = {
 	    0, 600, NULL },
 	{ "fal", "allowed_hosts", OPT_STR, O(fal_allowed_hosts), 0, 0, NULL },
 	{ "fal", "allow_http", OPT_BOOL, O(fal_allow_http), 0, 0, NULL },
+	{ "fal", "status_stream", OPT_BOOL, O(fal_status_stream), 0, 0, NULL },
+	{ "fal", "stream_idle_timeout", OPT_SECONDS, O(fal_stream_idle_ms),
+	    0.05, 3600, NULL },
+	{ "fal", "queue_priority", OPT_ENUM, O(fal_priority), 0, 0,
+	    fal_priority_names },
+	{ "fal", "start_timeout", OPT_SECONDS, O(fal_start_timeout_ms),
+	    0, 86400, NULL },
+	{ "fal", "output_lifetime", OPT_UINT, O(fal_output_lifetime),
+	    0, 315360000, NULL },
+	{ "fal", "store_payloads", OPT_BOOL, O(fal_store_payloads), 0, 0,
+	    NULL },
 };
 
 static const char *const bool_names[] = {
@@ -226,6 +240,12 @@ cfg_defaults(struct cfg *c)
 	c->fal_backoff_max_ms = 8000;
 	c->fal_allowed_hosts = xstrdup("fal.media");
 	c->fal_allow_http = 0;
+	c->fal_status_stream = 1;
+	c->fal_stream_idle_ms = 20000;
+	c->fal_priority = FAL_PRIO_CLASS;
+	c->fal_start_timeout_ms = 0;
+	c->fal_output_lifetime = 0;
+	c->fal_store_payloads = 1;
 }
 
 /* Free a secret, wiping it first: freed memory is not cleared. */
@@ -527,6 +547,12 @@ finish_fal(struct cfg *c, const char *path, char *err, size_t errlen)
 	if (c->fal_backoff_max_ms < c->fal_backoff_ms) {
 		snprintf(err, errlen, "%s: [fal] retry_backoff_max is below "
 		    "retry_backoff", path);
+		return -1;
+	}
+	if (c->fal_output_lifetime > 0 && c->fal_output_lifetime < 60) {
+		snprintf(err, errlen, "%s: [fal] output_lifetime must be 0 "
+		    "(fal's default) or at least 60 seconds (time to fetch "
+		    "the image)", path);
 		return -1;
 	}
 	if (c->fal_nsfw == NSFW_BLOCKED && c->fal_blocked_image == NULL) {

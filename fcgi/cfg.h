@@ -35,6 +35,14 @@ enum fal_mode {
 	FAL__MAX
 };
 
+/* What X-Fal-Queue-Priority a queued job is sent with. */
+enum fal_priority {
+	FAL_PRIO_CLASS,		/* normal; low for jobs of the batch class */
+	FAL_PRIO_NORMAL,	/* normal for every job */
+	FAL_PRIO_OFF,		/* no header: fal's default */
+	FAL_PRIO__MAX
+};
+
 enum fal_nsfw {
 	NSFW_FAIL,		/* the generation fails, kind "nsfw" */
 	NSFW_BLOCKED,		/* serve [fal] blocked_image instead */
@@ -123,6 +131,12 @@ struct cfg {
 	unsigned		 fal_backoff_max_ms;
 	char			*fal_allowed_hosts;	/* "a.b,c.d" */
 	int			 fal_allow_http;	/* tests only */
+	int			 fal_status_stream;	/* follow .../status/stream */
+	unsigned		 fal_stream_idle_ms;	/* then poll */
+	enum fal_priority	 fal_priority;
+	unsigned		 fal_start_timeout_ms;	/* 0: not sent */
+	unsigned		 fal_output_lifetime;	/* seconds; 0: not sent */
+	int			 fal_store_payloads;	/* 0: X-Fal-Store-IO: 0 */
 	/* [store], continued */
 	enum store_mode		 store_mode;
 	unsigned		 max_image_bytes;

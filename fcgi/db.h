@@ -215,12 +215,15 @@ struct gen_stats {
 	int64_t		 gen_ms_p50;		/* -1: nothing timed */
 	int64_t		 gen_ms_p95;
 	uint64_t	 in_flight;		/* pending + generating */
+	int64_t		 inference_ms_p50;	/* the model's; -1: none */
+	int64_t		 queue_ms_p50;		/* in fal's queue; -1: none */
 };
 
 #define DB_STATS_PERIODS	2		/* today, all_time */
 
 /*
- * CALL get_generation_stats() (sql/002_stats.sql): the procedure is the
+ * CALL get_generation_stats() (sql/002_stats.sql, extended by
+ * sql/005_fal_timings.sql): the procedure is the
  * one definition of the figures, for operators and for the endpoint
  * alike. Fills out[0] (today) and out[1] (all_time). Returns 0; -1 when
  * the database is unreachable (answer 503); -2 when the call failed on

@@ -95,6 +95,11 @@ db_complete_from_cache(struct db *db, const char *hash)
 	return db_stmt_one(db, ST_FROM_CACHE, &p);
 }
 
+/*
+ * Record res as the row's completion (while it is unfinished), and the
+ * image into image_cache. Returns 1 recorded, 0 the row had finished
+ * already, -1.
+ */
 static long
 record_completed(struct db *db, const char *hash,
     const struct gen_result *res)
@@ -111,6 +116,10 @@ record_completed(struct db *db, const char *hash,
 	db_p_str(&p, res->upstream_id);
 	db_p_u64(&p, (uint64_t)res->upstream_ms);
 	db_p_u64(&p, (uint64_t)res->inference_ms);
+	if (res->queue_ms >= 0)
+		db_p_u64(&p, (uint64_t)res->queue_ms);
+	else
+		db_p_null(&p);
 	db_p_u64(&p, res->api_calls);
 	db_p_double(&p, res->cost_usd);
 	db_p_str(&p, hash);

@@ -119,7 +119,7 @@ const char *const db_sql[ST__MAX] = {
 	" generated_url = ?, file_name = NULLIF(?, ''), file_size = ?,"
 	" content_type = ?, image_width = ?, image_height = ?,"
 	" upstream_request_id = NULLIF(?, ''), upstream_ms = ?,"
-	" inference_ms = ?, api_calls_made = " CALLS ","
+	" inference_ms = ?, queue_ms = ?, api_calls_made = " CALLS ","
 	" cost_usd = cost_usd + ?, error_kind = NULL, error_message = NULL,"
 	" completed_at = NOW(3), lease_until = NULL"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",

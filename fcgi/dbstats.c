@@ -1,6 +1,6 @@
 /*
  * dbstats.c: the reporting queries: CALL get_generation_stats(), the one
- * definition of the figures (sql/002_stats.sql).
+ * definition of the figures (sql/002_stats.sql, as sql/005 extends it).
  */
 #include <string.h>
 
@@ -12,6 +12,7 @@ enum {
 	SC_PERIOD, SC_IMAGES, SC_PENDING, SC_GENERATING, SC_COMPLETED,
 	SC_FAILED, SC_REQUESTS, SC_MADE, SC_SAVED, SC_PERCENT, SC_SPENT,
 	SC_USD_SAVED, SC_HITS, SC_P50, SC_P95, SC_IN_FLIGHT, SC_WAITERS,
+	SC_INFERENCE_P50, SC_QUEUE_P50,
 	SC__MAX
 };
 
@@ -23,7 +24,7 @@ stats_rows(MYSQL_STMT *st, struct gen_stats *out, int *nrows)
 	unsigned long	 len[SC__MAX];
 	my_bool		 isnull[SC__MAX];
 	struct gen_stats row;
-	uint64_t	 p50, p95, waiters;
+	uint64_t	 p50, p95, waiters, inference, queue;
 	int		 rc;
 
 	memset(&row, 0, sizeof(row));
@@ -47,6 +48,8 @@ stats_rows(MYSQL_STMT *st, struct gen_stats *out, int *nrows)
 	db_r_u64(&r[SC_P95], &p95);
 	db_r_u64(&r[SC_IN_FLIGHT], &row.in_flight);
 	db_r_u64(&r[SC_WAITERS], &waiters);
+	db_r_u64(&r[SC_INFERENCE_P50], &inference);
+	db_r_u64(&r[SC_QUEUE_P50], &queue);
 	for (int i = 0; i < SC__MAX; i++)
 		r[i].is_null = &isnull[i];
 	if (mysql_stmt_bind_result(st, r) != 0 ||
@@ -64,6 +67,9 @@ stats_rows(MYSQL_STMT *st, struct gen_stats *out, int *nrows)
 		    len[SC_USD_SAVED]);
 		row.gen_ms_p50 = isnull[SC_P50] ? -1 : (int64_t)p50;
 		row.gen_ms_p95 = isnull[SC_P95] ? -1 : (int64_t)p95;
+		row.inference_ms_p50 = isnull[SC_INFERENCE_P50] ? -1 :
+		    (int64_t)inference;
+		row.queue_ms_p50 = isnull[SC_QUEUE_P50] ? -1 : (int64_t)queue;
 		out[(*nrows)++] = row;
 	}
 	mysql_stmt_free_result(st);
@@ -99,7 +105,7 @@ db_generation_stats(struct db *db, struct gen_stats *out)
 	}
 	if (bad || nrows != DB_STATS_PERIODS) {
 		log_error(NULL, "database: get_generation_stats(): unexpected "
-		    "result (is sql/002_stats.sql applied?)");
+		    "result (are sql/002_stats.sql and 005 applied?)");
 		return -2;
 	}
 	return 0;

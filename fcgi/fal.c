@@ -4,22 +4,31 @@
  *
  * Each worker thread has its own context: an HTTP handle (httpc.h),
  * reused so that its connections to fal stay open between generations,
- * and the API's request headers (the only copy of the key outside the
- * config).
+ * and the API's request headers (which hold the key; the headers of a
+ * call that makes a job are built for it and wiped after it).
  *
- * One generation is up to [fal] max_attempts attempts. An attempt is a
- * sync POST, or a queue submit followed by status polls and the result
- * GET, always on the URLs the submit answered with (they are not the
- * model's path: .../fal-ai/flux/requests/ID, not .../schnell/requests).
- * 429, 5xx and timeouts are tried again after a capped exponential
- * backoff (or fal's Retry-After, if longer) while the deadline allows;
- * anything else ends the generation. Then the image URL is checked
- * (urlpolicy.h) and, with [store] mode = local, downloaded into the
- * store (backend_fetch_store()).
+ * A job is submitted once. One generation is up to [fal] max_attempts
+ * attempts, but only while fal has surely not taken the job: a call that
+ * makes one (a sync POST, a queue submit) is made again only after fal
+ * refused it (429, 5xx) or when it never went out (connection refused,
+ * connect timeout). One that went out and got no answer (cut, timed
+ * out) may have been taken: it counts as paid, and ends the generation
+ * (GE_ANSWER_LOST). After a submit fal took, every step is tried again
+ * on its own while the deadline allows, never the submit: the wait for
+ * COMPLETED (the status stream, [fal] status_stream, with status polls
+ * when it fails), the result GET, the download. Steps use the URLs the
+ * submit answered with (they are not the model's path:
+ * .../fal-ai/flux/requests/ID, not .../schnell/requests). Waits between
+ * tries are a capped exponential backoff, or fal's Retry-After if longer
+ * (backend_retry_wait()). Then the image URL is checked (urlpolicy.h)
+ * and, with [store] mode = local, downloaded into the store
+ * (backend_fetch_store()).
  *
  * Accounting: an attempt whose request went out counts as an API call
  * (gen_result.api_calls); one that fal may bill (anything but 401/403,
- * 429 and 5xx) adds its estimated cost.
+ * 429 and 5xx; a job whose result is a 5xx) adds its estimated cost.
+ * The time from the submit's answer to the first status past IN_QUEUE is
+ * the job's queue time (gen_result.queue_ms).
  *
  * The key goes only to the configured API origin: URLs fal returns are
  * used only if they have the same scheme, host and port, image downloads
@@ -46,15 +55,56 @@
 struct fal_ctx {
 	const struct cfg	*cfg;
 	struct httpc		*http;
-	struct httpc_hdrs	*api_hdrs;	/* holds the key */
+	struct httpc_hdrs	*api_hdrs;	/* hold the key */
+	struct httpc_hdrs	*stream_hdrs;
+	struct fal_sse		 sse;		/* the status stream's reader */
 };
 
 /* What one attempt did, for the accounting and the backoff. */
 struct attempt {
-	int		 reached;
-	int		 charged;
+	int		 reached;	/* the call went out */
+	int		 charged;	/* fal may bill it */
+	int		 taken;		/* fal took the job, or may have: it is
+					   not submitted again */
 	unsigned	 retry_after;
 };
+
+/* A queued job's progress, as the status stream and the polls saw it. */
+struct watch {
+	int64_t		 queued_at;	/* now_ms() of the submit's answer */
+	int64_t		 started_at;	/* of the first status past IN_QUEUE */
+	enum fal_status	 st;
+	char		 name[32];	/* the last status, for messages */
+	char		 last[256];	/* the last poll's failure, or "" */
+};
+
+/* The status stream's reader, as on_events() sees it. */
+struct stream {
+	struct fal_sse	*sse;
+	struct watch	*w;
+	int		 bad;		/* an event we could not read */
+};
+
+/*
+ * The API's headers for c: the key, JSON in, and accept (an "Accept:"
+ * line). Never fails; the caller frees the list (it wipes the key).
+ */
+static struct httpc_hdrs *
+api_headers(const struct cfg *c, const char *accept)
+{
+	const char		*key = c->fal_key ? c->fal_key : "";
+	size_t			 n = strlen(key) + 32;
+	char			*auth = xmalloc(n);
+	struct httpc_hdrs	*h;
+
+	snprintf(auth, n, "Authorization: Key %s", key);
+	h = httpc_hdrs_add(NULL, auth);
+	explicit_bzero(auth, n);
+	free(auth);
+	h = httpc_hdrs_add(h, "Content-Type: application/json");
+	h = httpc_hdrs_add(h, accept);
+	return httpc_hdrs_add(h, "Expect:");
+}
 
 /*
  * A worker thread's context: its HTTP handle and the API's headers.
@@ -64,9 +114,6 @@ static void *
 fal_init(const struct cfg *c)
 {
 	struct fal_ctx		*ctx = xcalloc(1, sizeof(*ctx));
-	const char		*key = c->fal_key ? c->fal_key : "";
-	size_t			 n = strlen(key) + 32;
-	char			*auth = xmalloc(n);
 	struct httpc_opts	 o = {
 		.connect_timeout_ms = c->fal_connect_timeout_ms,
 		.allow_http = c->fal_allow_http,
@@ -78,18 +125,12 @@ fal_init(const struct cfg *c)
 
 	ctx->cfg = c;
 	ctx->http = httpc_new(&o);
-	snprintf(auth, n, "Authorization: Key %s", key);
-	ctx->api_hdrs = httpc_hdrs_add(NULL, auth);
-	explicit_bzero(auth, n);
-	free(auth);
-	ctx->api_hdrs = httpc_hdrs_add(ctx->api_hdrs,
-	    "Content-Type: application/json");
-	ctx->api_hdrs = httpc_hdrs_add(ctx->api_hdrs, "Accept: application/json");
-	ctx->api_hdrs = httpc_hdrs_add(ctx->api_hdrs, "Expect:");
+	ctx->api_hdrs = api_headers(c, "Accept: application/json");
+	ctx->stream_hdrs = api_headers(c, "Accept: text/event-stream");
 	return ctx;
 }
 
-/* Release a context, wiping the header that holds the key. */
+/* Release a context, wiping the headers that hold the key. */
 static void
 fal_free(void *vctx)
 {
@@ -98,8 +139,54 @@ fal_free(void *vctx)
 	if (ctx == NULL)
 		return;
 	httpc_hdrs_free(ctx->api_hdrs);
+	httpc_hdrs_free(ctx->stream_hdrs);
 	httpc_free(ctx->http);
 	free(ctx);
+}
+
+/* Milliseconds until the job's deadline (may be negative). */
+static int64_t
+left_ms(const struct gen_job *job)
+{
+	return job->deadline_ms - now_ms();
+}
+
+/*
+ * The headers of a call that makes a job (queued: the submit; else the
+ * sync POST): the API's, and what [fal] asks of fal for it: its queue
+ * priority (queue only), the start deadline (never past the job's own;
+ * fal refuses 1 s or less, so that is not sent), how long fal keeps the
+ * image, and whether it keeps the payloads. The caller frees the list.
+ */
+static struct httpc_hdrs *
+job_headers(const struct fal_ctx *ctx, const struct gen_job *job,
+    int queued)
+{
+	const struct cfg	*c = ctx->cfg;
+	struct httpc_hdrs	*h = api_headers(c, "Accept: application/json");
+	char			 line[128];
+	int64_t			 start = c->fal_start_timeout_ms;
+
+	if (queued && c->fal_priority != FAL_PRIO_OFF)
+		h = httpc_hdrs_add(h, job->low_priority &&
+		    c->fal_priority == FAL_PRIO_CLASS ?
+		    "X-Fal-Queue-Priority: low" : "X-Fal-Queue-Priority: normal");
+	if (start > 0) {
+		start = (start < left_ms(job) ? start : left_ms(job)) / 1000;
+		snprintf(line, sizeof(line), "X-Fal-Request-Timeout: %lld",
+		    (long long)start);
+		if (start > 1)
+			h = httpc_hdrs_add(h, line);
+	}
+	if (c->fal_output_lifetime > 0) {
+		snprintf(line, sizeof(line), "X-Fal-Object-Lifecycle-Preference:"
+		    " {\"expiration_duration_seconds\": %u}",
+		    c->fal_output_lifetime);
+		h = httpc_hdrs_add(h, line);
+	}
+	if (!c->fal_store_payloads)
+		h = httpc_hdrs_add(h, "X-Fal-Store-IO: 0");
+	return h;
 }
 
 /*
@@ -132,13 +219,6 @@ xfer_charged(const struct httpc_xfer *x)
 	    x->status >= 500);
 }
 
-/* Milliseconds until the job's deadline (may be negative). */
-static int64_t
-left_ms(const struct gen_job *job)
-{
-	return job->deadline_ms - now_ms();
-}
-
 /* Keep the first request id fal gave us for this attempt. */
 static void
 note_fal_id(struct gen_result *res, const char *id)
@@ -157,35 +237,60 @@ model_url(const char *base, const char *model, char *out, size_t outsz)
 }
 
 /*
- * Run x, the call that makes an attempt (the sync POST, the queue
- * submit): *a says whether it reached fal, whether fal may bill it, and
- * fal's Retry-After; fal's request id goes to res.
+ * Run x, a call that makes a job (the sync POST, the queue submit, what
+ * names it), with the job's headers: *a says whether it reached fal,
+ * whether fal may bill it, whether fal took the job, and fal's
+ * Retry-After; fal's request id goes to res. A call that went out and
+ * got no answer that says no (cut, timed out) may have been taken: it
+ * is billed and taken, and fails as GE_ANSWER_LOST (GE_TIMEOUT at the
+ * deadline). Returns 0 with a 2xx answer in x, or -1 with the failure
+ * in res; the caller frees x's body.
  */
-static void
-run_call(struct fal_ctx *ctx, struct httpc_xfer *x, struct attempt *a,
+static int
+run_call(struct fal_ctx *ctx, const struct gen_job *job,
+    struct httpc_xfer *x, const char *what, struct attempt *a,
     struct gen_result *res)
 {
+	struct httpc_hdrs	*hdrs = job_headers(ctx, job,
+	    ctx->cfg->fal_mode == FAL_QUEUE);
+	char			 why[sizeof(res->error_message)];
+	int			 rc, refused;
+
+	x->hdrs = hdrs;
 	httpc_run(ctx->http, x);
+	x->hdrs = NULL;
+	httpc_hdrs_free(hdrs);
 	a->reached = x->reached;
 	a->charged = xfer_charged(x);
 	a->retry_after = x->retry_after;
 	note_fal_id(res, x->id);
+	rc = httpc_fail(ctx->http, x, what, res);
+	/* Not sent, or an answer that says no: fal has not taken it. */
+	refused = !x->reached || (x->status != 0 &&
+	    (x->status < 200 || x->status >= 300));
+	if (rc == 0 || refused) {
+		a->taken = !refused;
+		return rc;
+	}
+	/* A 2xx we cannot read, or no answer: fal has it, or may have. */
+	a->taken = a->charged = 1;
+	if (x->too_big || (res->err == GE_TIMEOUT && left_ms(job) <= 0))
+		return -1;
+	strlcpy_chk(why, res->error_message, sizeof(why));
+	httpc_failf(ctx->http, res, GE_ANSWER_LOST, "%s; sent, so fal may "
+	    "have the job: not sent again", why);
+	return -1;
 }
 
 /*
- * The model output x came back with (what names the step). Returns 0
- * with it in res, or -1 with the failure in res; frees x's body.
+ * Read the model output that x came back with into res. Returns 0, or
+ * -1 with the failure in res; frees x's body.
  */
 static int
-read_output(struct fal_ctx *ctx, struct httpc_xfer *x, const char *what,
-    struct gen_result *res)
+read_output(struct httpc_xfer *x, struct gen_result *res)
 {
-	int	 rc;
+	int	 rc = fal_parse_result(x->buf, x->len, res);
 
-	if (httpc_fail(ctx->http, x, what, res) == -1)
-		rc = -1;
-	else
-		rc = fal_parse_result(x->buf, x->len, res);
 	httpc_xfer_free(x);
 	return rc;
 }
@@ -193,7 +298,7 @@ read_output(struct fal_ctx *ctx, struct httpc_xfer *x, const char *what,
 /*
  * One synchronous call: POST {run_base}{model}, the output comes back.
  * Returns 0 with the output in res, or -1 with the failure in res; *a
- * says whether the call reached fal and may be billed.
+ * says what became of the call.
  */
 static int
 attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
@@ -212,8 +317,11 @@ attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
 	/* The one exchange of the attempt: all the time that is left. */
 	x.timeout_ms = left_ms(job);
 	x.deadline_ms = 0;
-	run_call(ctx, &x, a, res);
-	return read_output(ctx, &x, "run", res);
+	if (run_call(ctx, job, &x, "run", a, res) == -1) {
+		httpc_xfer_free(&x);
+		return -1;
+	}
+	return read_output(&x, res);
 }
 
 /* Ask fal to drop a queued request we no longer wait for. */
@@ -237,6 +345,44 @@ cancel(struct fal_ctx *ctx, const struct gen_job *job,
 	httpc_xfer_free(&x);
 }
 
+/* A status fal sent (named name), as the job's watch keeps it. */
+static void
+note_status(struct watch *w, enum fal_status st, const char *name)
+{
+	w->st = st;
+	strlcpy_chk(w->name, name, sizeof(w->name));
+	if (w->started_at == 0 &&
+	    (st == FAL_ST_RUNNING || st == FAL_ST_COMPLETED))
+		w->started_at = now_ms();
+}
+
+/*
+ * What the job's last status means: 0 it is COMPLETED; 1 wait on; -1 it
+ * failed (a status we do not know, a malformed answer), in res.
+ */
+static int
+judge(const struct fal_ctx *ctx, const struct watch *w,
+    struct gen_result *res)
+{
+	switch (w->st) {
+	case FAL_ST_COMPLETED:
+		/* Forget a poll that failed on the way. */
+		res->err = GE_NONE;
+		res->error_message[0] = '\0';
+		return 0;
+	case FAL_ST_UNKNOWN:
+		httpc_failf(ctx->http, res, GE_BAD_STATUS, "fal status \"%s\"",
+		    w->name);
+		return -1;
+	case FAL_ST_BAD:
+		httpc_failf(ctx->http, res, GE_BAD_RESPONSE,
+		    "status: malformed answer");
+		return -1;
+	default:
+		return 1;
+	}
+}
+
 /*
  * Poll status_url until COMPLETED. Returns 0, or -1 with the failure in
  * res (a timeout if the deadline passed first; the request is then
@@ -244,60 +390,167 @@ cancel(struct fal_ctx *ctx, const struct gen_job *job,
  */
 static int
 poll_status(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q, struct gen_result *res)
+    const struct fal_queue *q, struct watch *w, struct gen_result *res)
 {
 	struct httpc_xfer	 x;
-	char			 name[32] = "", last[256] = "";
-	enum fal_status		 st = FAL_ST_QUEUED;
+	char			 name[32];
 	int64_t			 nap;
+	int			 rc;
 
 	memset(&x, 0, sizeof(x));
 	while (left_ms(job) > 0) {
 		api_xfer(ctx, job, &x, "GET", q->status_url, NULL);
 		httpc_run(ctx->http, &x);
 		if (httpc_fail(ctx->http, &x, "status", res) == 0) {
-			st = fal_parse_status(x.buf, x.len, name, sizeof(name));
-			last[0] = '\0';
+			note_status(w, fal_parse_status(x.buf, x.len, name,
+			    sizeof(name)), name);
+			w->last[0] = '\0';
+			if ((rc = judge(ctx, w, res)) != 1) {
+				httpc_xfer_free(&x);
+				return rc;
+			}
 		} else if (!gen_err_retryable(res->err)) {
 			httpc_xfer_free(&x);
 			return -1;
-		} else {
-			/* A status poll that failed costs nothing: poll on. */
-			strlcpy_chk(last, res->error_message, sizeof(last));
-			st = FAL_ST_QUEUED;
-		}
+		} else	/* A status poll that failed costs nothing: poll on. */
+			strlcpy_chk(w->last, res->error_message,
+			    sizeof(w->last));
 		httpc_xfer_free(&x);
-		if (st == FAL_ST_COMPLETED) {
-			/* Forget a poll that failed on the way. */
-			res->err = GE_NONE;
-			res->error_message[0] = '\0';
-			return 0;
-		}
-		if (st == FAL_ST_UNKNOWN) {
-			httpc_failf(ctx->http, res, GE_BAD_STATUS,
-			    "fal status \"%s\"", name);
-			return -1;
-		}
-		if (st == FAL_ST_BAD) {
-			httpc_failf(ctx->http, res, GE_BAD_RESPONSE,
-			    "status: malformed answer");
-			return -1;
-		}
 		nap = left_ms(job);
 		sleep_ms(nap < ctx->cfg->fal_poll_ms ? nap :
 		    ctx->cfg->fal_poll_ms);
 	}
 	cancel(ctx, job, q);
-	if (last[0] != '\0')
+	if (w->last[0] != '\0')
 		httpc_failf(ctx->http, res, GE_TIMEOUT, "not completed in "
-		    "time; last poll: %s", last);
+		    "time; last poll: %s", w->last);
 	else
 		httpc_failf(ctx->http, res, GE_TIMEOUT, "not completed in "
-		    "time (%s)", name[0] ? name : "no status");
+		    "time (%s)", w->name[0] ? w->name : "no status");
 	return -1;
 }
 
-/* One queued call: submit, poll, fetch the result. As attempt_sync(). */
+/*
+ * The status stream's bytes (httpc's on_data): read its events, note
+ * each status. Returns 1 to end the stream (a status past IN_PROGRESS,
+ * or an event we cannot read), else 0.
+ */
+static int
+on_events(void *arg, const char *p, size_t n)
+{
+	struct stream		*s = arg;
+	enum fal_sse_got	 got;
+	enum fal_status		 st;
+	char			 name[32];
+	size_t			 k;
+
+	while (n > 0) {
+		k = fal_sse_feed(s->sse, p, n, &got);
+		p += k;
+		n -= k;
+		if (got == FAL_SSE_MORE)
+			continue;
+		st = got == FAL_SSE_EVENT ? fal_parse_status(s->sse->data,
+		    s->sse->len, name, sizeof(name)) : FAL_ST_BAD;
+		if (st == FAL_ST_BAD) {
+			s->bad = 1;
+			return 1;
+		}
+		note_status(s->w, st, name);
+		if (st != FAL_ST_QUEUED && st != FAL_ST_RUNNING)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Follow the job on fal's status stream (GET {status_url}/stream) until
+ * COMPLETED. Returns 0; -1 with the failure in res (a status we do not
+ * know); or 1 when the stream failed and the caller should poll
+ * instead: an error or an end before COMPLETED, an event we cannot
+ * read, an answer without a byte within poll_interval (the current
+ * status comes at once from fal: silence means something between us
+ * buffers the stream), or silence past stream_idle_timeout (fal sends a
+ * keep-alive every 15 s).
+ */
+static int
+follow_stream(struct fal_ctx *ctx, const struct gen_job *job,
+    const struct fal_queue *q, struct watch *w, struct gen_result *res)
+{
+	struct httpc_xfer	 x;
+	struct gen_result	 why;
+	struct stream		 s = { &ctx->sse, w, 0 };
+	char			 url[sizeof(q->status_url) + 8];
+
+	if ((size_t)snprintf(url, sizeof(url), "%s/stream", q->status_url) >=
+	    sizeof(url))
+		return 1;
+	memset(&x, 0, sizeof(x));
+	api_xfer(ctx, job, &x, "GET", url, NULL);
+	x.hdrs = ctx->stream_hdrs;
+	x.timeout_ms = left_ms(job);
+	x.on_data = on_events;
+	x.arg = &s;
+	x.first_ms = ctx->cfg->fal_poll_ms;
+	x.idle_ms = ctx->cfg->fal_stream_idle_ms;
+	fal_sse_init(&ctx->sse);
+	httpc_run(ctx->http, &x);
+	memset(&why, 0, sizeof(why));
+	if (s.bad)
+		httpc_failf(ctx->http, &why, GE_BAD_RESPONSE, "status stream: "
+		    "an event that is not a status");
+	else if (httpc_fail(ctx->http, &x, "status stream", &why) == 0 &&
+	    x.stopped) {
+		httpc_xfer_free(&x);
+		return judge(ctx, w, res);
+	} else if (why.err == GE_NONE)
+		httpc_failf(ctx->http, &why, GE_BAD_RESPONSE, "status stream: "
+		    "ended before COMPLETED");
+	httpc_xfer_free(&x);
+	if (left_ms(job) > 0)
+		log_info(job->rid, "fal: %s: %s; polling", q->request_id,
+		    why.error_message);
+	return 1;
+}
+
+/*
+ * GET the output of a job fal completed, and again after a failure that
+ * may pass (a cut, a timeout, 429, 5xx) while the deadline allows: the
+ * job is paid for once, however often its result is read. fal does not
+ * bill a job whose result is a 5xx (*a->charged). Returns 0 with the
+ * output in res, or -1 with the failure in res.
+ */
+static int
+fetch_result(struct fal_ctx *ctx, const struct gen_job *job,
+    const struct fal_queue *q, struct gen_result *res, struct attempt *a)
+{
+	struct httpc_xfer	 x;
+	int64_t			 backoff = ctx->cfg->fal_backoff_ms;
+	char			 what[160];
+
+	memset(&x, 0, sizeof(x));
+	for (;;) {
+		api_xfer(ctx, job, &x, "GET", q->response_url, NULL);
+		httpc_run(ctx->http, &x);
+		note_fal_id(res, x.id);
+		if (x.status != 0)
+			a->charged = xfer_charged(&x);
+		if (httpc_fail(ctx->http, &x, "result", res) == 0)
+			return read_output(&x, res);
+		httpc_xfer_free(&x);
+		snprintf(what, sizeof(what), "fal: result of %s: %s",
+		    q->request_id, gen_err_name(res->err));
+		if (!gen_err_retryable(res->err) ||
+		    backend_retry_wait(ctx->cfg, job, &backoff, x.retry_after,
+		    what) == -1)
+			return -1;
+	}
+}
+
+/*
+ * One queued job: submit it; wait for COMPLETED (the status stream,
+ * else polls); fetch its result. As attempt_sync().
+ */
 static int
 attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
     const char *input, struct gen_result *res, struct attempt *a)
@@ -305,7 +558,9 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	const struct cfg	*c = ctx->cfg;
 	struct fal_queue	 q;
 	struct httpc_xfer	 x;
+	struct watch		 w;
 	char			 url[2048];
+	int			 rc;
 
 	if (model_url(c->fal_queue_base, job->model, url, sizeof(url)) == -1) {
 		httpc_failf(ctx->http, res, GE_INTERNAL, "model URL too long");
@@ -313,13 +568,14 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	memset(&x, 0, sizeof(x));
 	api_xfer(ctx, job, &x, "POST", url, input);
-	run_call(ctx, &x, a, res);
-	if (httpc_fail(ctx->http, &x, "submit", res) == -1 ||
+	if (run_call(ctx, job, &x, "submit", a, res) == -1 ||
 	    fal_parse_submit(x.buf, x.len, &q, res) == -1) {
 		httpc_xfer_free(&x);
 		return -1;
 	}
 	httpc_xfer_free(&x);
+	memset(&w, 0, sizeof(w));
+	w.queued_at = now_ms();
 	note_fal_id(res, q.request_id);
 	/* The URLs get our key: they must point where the key may go. */
 	if (!url_same_origin(c->fal_queue_base, q.status_url) ||
@@ -332,15 +588,13 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	log_info(job->rid, "fal: queued %s", q.request_id[0] ?
 	    q.request_id : "(no id)");
-	if (poll_status(ctx, job, &q, res) == -1)
+	rc = c->fal_status_stream ? follow_stream(ctx, job, &q, &w, res) : 1;
+	if (rc == 1)
+		rc = poll_status(ctx, job, &q, &w, res);
+	if (rc == -1)
 		return -1;
-	api_xfer(ctx, job, &x, "GET", q.response_url, NULL);
-	httpc_run(ctx->http, &x);
-	note_fal_id(res, x.id);
-	/* fal does not bill a job whose result is a 5xx. */
-	if (x.status != 0)
-		a->charged = xfer_charged(&x);
-	return read_output(ctx, &x, "result", res);
+	res->queue_ms = w.started_at - w.queued_at;
+	return fetch_result(ctx, job, &q, res, a);
 }
 
 /* Forget what a failed attempt left in res, but not the accounting. */
@@ -353,6 +607,7 @@ attempt_reset(struct gen_result *res)
 	memset(res, 0, sizeof(*res));
 	res->api_calls = calls;
 	res->cost_usd = cost;
+	res->queue_ms = -1;
 }
 
 /*
@@ -443,9 +698,10 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	char			*input;
 	double			 cost = (double)job->req->w * job->req->h / 1e6 *
 	    c->cost_per_megapixel;
-	int64_t			 t0 = now_ms(), wait, backoff = c->fal_backoff_ms;
+	int64_t			 t0 = now_ms(), backoff = c->fal_backoff_ms;
 	unsigned		 n;
 	int			 rc;
+	char			 what[96];
 
 	input = fal_build_input(job->req, c->fal_steps, c->fal_safety);
 	for (n = 1; ; n++) {
@@ -456,18 +712,15 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		    attempt_queue(ctx, job, input, res, &a);
 		res->api_calls += a.reached ? 1 : 0;
 		res->cost_usd += a.charged ? cost : 0;
-		if (rc == 0 || !gen_err_retryable(res->err) ||
+		/* A job fal took, or may have, is never submitted again. */
+		if (rc == 0 || a.taken || !gen_err_retryable(res->err) ||
 		    n >= c->fal_max_attempts)
 			break;
-		wait = (int64_t)a.retry_after * 1000 > backoff ?
-		    (int64_t)a.retry_after * 1000 : backoff;
-		if (now_ms() + wait >= job->deadline_ms)
+		snprintf(what, sizeof(what), "fal: attempt %u of %u: %s", n,
+		    c->fal_max_attempts, gen_err_name(res->err));
+		if (backend_retry_wait(c, job, &backoff, a.retry_after,
+		    what) == -1)
 			break;
-		log_warn(job->rid, "fal: attempt %u of %u: %s; again in %lld ms",
-		    n, c->fal_max_attempts, gen_err_name(res->err), (long long)wait);
-		sleep_ms(wait);
-		backoff = backoff * 2 > c->fal_backoff_max_ms ?
-		    c->fal_backoff_max_ms : backoff * 2;
 	}
 	free(input);
 	res->upstream_ms = now_ms() - t0;
@@ -477,9 +730,10 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 	    c->fal_nsfw == NSFW_BLOCKED)
 		rc = store_blocked(ctx, job, res);
 	if (rc == 0) {
-		log_info(job->rid, "fal: done %s: %lld ms, inference %lld ms, "
-		    "%u call(s)", res->upstream_id[0] ? res->upstream_id : "-",
-		    (long long)res->upstream_ms, (long long)res->inference_ms,
+		log_info(job->rid, "fal: done %s: %lld ms, queue %lld ms, "
+		    "inference %lld ms, %u call(s)", res->upstream_id[0] ?
+		    res->upstream_id : "-", (long long)res->upstream_ms,
+		    (long long)res->queue_ms, (long long)res->inference_ms,
 		    res->api_calls);
 		return 0;
 	}

@@ -9,7 +9,8 @@
  * in NUL), never trusts the sizes or types it reads, and on failure
  * fills the gen_result's err and error_message with a short
  * one-line text that never holds raw input bytes other than printable
- * ASCII.
+ * ASCII. The status stream's reader (fal_sse_feed()) takes the bytes
+ * as they arrive, in pieces of any size.
  */
 #ifndef PP_FAL_H
 #define PP_FAL_H
@@ -67,6 +68,48 @@ int	fal_parse_submit(const char *json, size_t len, struct fal_queue *q,
  */
 enum fal_status	fal_parse_status(const char *json, size_t len, char *name,
 	    size_t namesz);
+
+/* The most bytes of one event's data that the stream reader keeps. */
+#define FAL_SSE_MAX	16384
+
+/*
+ * A reader of server-sent events (fal's status stream: "data: {status
+ * JSON}" lines, comment lines for keep-alive, a blank line ending each
+ * event). Lines end in LF, CR or CRLF; fields other than data are
+ * ignored. Fill it with fal_sse_init(), then feed it what arrives.
+ */
+struct fal_sse {
+	char		 data[FAL_SSE_MAX];	/* the event's data lines,
+						   joined by '\n'; NUL-ended */
+	size_t		 len;
+	char		 name[8];		/* the line's field name, cut */
+	size_t		 nlen;
+	unsigned char	 state;			/* where in its line */
+	unsigned char	 cr;			/* a line ended in CR: one LF
+						   after it is part of it */
+	unsigned char	 has_data;		/* the event has a data line */
+	unsigned char	 nl;			/* a '\n' is due before more */
+	unsigned char	 too_long;		/* its data passed the cap */
+	unsigned char	 done;			/* an event was handed out */
+};
+
+enum fal_sse_got {
+	FAL_SSE_MORE,		/* every byte read; no event ended */
+	FAL_SSE_EVENT,		/* an event: data[0..len), NUL-terminated */
+	FAL_SSE_TOO_LONG	/* an event over FAL_SSE_MAX - 1 bytes: dropped */
+};
+
+/* Start reading a new stream. */
+void	fal_sse_init(struct fal_sse *);
+
+/*
+ * Read p[0..n) until an event ends: returns the bytes read (all n, or
+ * up to the end of the line that ended the event) and in *got what
+ * they made. An event's data stays in the reader until the next call.
+ * Never fails: whatever the bytes, the reader reads on.
+ */
+size_t	fal_sse_feed(struct fal_sse *, const char *p, size_t n,
+	    enum fal_sse_got *got);
 
 /*
  * The message of an error answer: "detail" as a string, or the "msg" of

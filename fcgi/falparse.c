@@ -253,6 +253,141 @@ fal_parse_status(const char *json, size_t len, char *name, size_t namesz)
 	return st;
 }
 
+/* Where fal_sse_feed() is in a line. */
+enum {
+	SSE_START,		/* at its start */
+	SSE_NAME,		/* in the field name */
+	SSE_SPACE,		/* after "data:", where one space is dropped */
+	SSE_VALUE,		/* in a data line's value */
+	SSE_SKIP		/* in a comment or another field: ignored */
+};
+
+void
+fal_sse_init(struct fal_sse *s)
+{
+	s->len = 0;
+	s->data[0] = '\0';
+	s->nlen = 0;
+	s->state = SSE_START;
+	s->cr = s->has_data = s->nl = s->too_long = s->done = 0;
+}
+
+/* Add c to the event's data, or note that it does not fit. */
+static void
+sse_add(struct fal_sse *s, char c)
+{
+	if (s->len + 1 < sizeof(s->data))
+		s->data[s->len++] = c;
+	else
+		s->too_long = 1;
+}
+
+/*
+ * A data line starts: lines are joined by '\n', which is added only
+ * once another line comes (the last line's is no part of the data).
+ */
+static void
+sse_data_line(struct fal_sse *s)
+{
+	if (s->nl)
+		sse_add(s, '\n');
+	s->has_data = 1;
+	s->nl = 0;
+}
+
+/* A line ended. Returns what it made: an event if it was blank. */
+static enum fal_sse_got
+sse_line_end(struct fal_sse *s)
+{
+	enum fal_sse_got	 got = FAL_SSE_MORE;
+
+	switch (s->state) {
+	case SSE_START:
+		/* A blank line ends the event, if it had data. */
+		if (!s->has_data)
+			break;
+		s->data[s->len] = '\0';
+		got = s->too_long ? FAL_SSE_TOO_LONG : FAL_SSE_EVENT;
+		s->done = 1;
+		break;
+	case SSE_NAME:
+		/* "data" alone: a data line with an empty value. */
+		if (s->nlen == 4 && memcmp(s->name, "data", 4) == 0) {
+			sse_data_line(s);
+			s->nl = 1;
+		}
+		break;
+	case SSE_SPACE:
+	case SSE_VALUE:
+		s->nl = 1;
+		break;
+	default:
+		break;
+	}
+	s->state = SSE_START;
+	s->nlen = 0;
+	return got;
+}
+
+size_t
+fal_sse_feed(struct fal_sse *s, const char *p, size_t n,
+    enum fal_sse_got *got)
+{
+	size_t	 i;
+	char	 c;
+
+	*got = FAL_SSE_MORE;
+	if (s->done) {
+		/* The last event was handed out: start the next. */
+		s->len = 0;
+		s->data[0] = '\0';
+		s->has_data = s->nl = s->too_long = s->done = 0;
+	}
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (s->cr) {
+			s->cr = 0;
+			if (c == '\n')
+				continue;
+		}
+		if (c == '\r' || c == '\n') {
+			s->cr = c == '\r';
+			if ((*got = sse_line_end(s)) != FAL_SSE_MORE)
+				return i + 1;
+			continue;
+		}
+		switch (s->state) {
+		case SSE_START:
+			s->state = c == ':' ? SSE_SKIP : SSE_NAME;
+			if (c != ':')
+				s->name[s->nlen++] = c;
+			break;
+		case SSE_NAME:
+			if (c != ':') {
+				/* A longer name is no field of ours. */
+				if (s->nlen < sizeof(s->name))
+					s->name[s->nlen++] = c;
+			} else if (s->nlen == 4 && memcmp(s->name, "data", 4) == 0) {
+				sse_data_line(s);
+				s->state = SSE_SPACE;
+			} else
+				s->state = SSE_SKIP;
+			break;
+		case SSE_SPACE:
+			s->state = SSE_VALUE;
+			if (c != ' ')
+				sse_add(s, c);
+			break;
+		case SSE_VALUE:
+			sse_add(s, c);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
 /* Append s to buf (size bufsz, holding a string), as much as fits. */
 static void
 append(char *buf, size_t bufsz, const char *s)

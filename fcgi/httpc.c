@@ -15,10 +15,13 @@
 
 /* Cap on a Retry-After we honour, in seconds. */
 #define RETRY_AFTER_MAX	3600
+/* Longest wait for a streamed answer's socket before its bounds are looked at. */
+#define STREAM_TICK_MS	1000
 
 struct httpc {
 	struct httpc_opts	 o;
 	CURL			*curl;
+	CURLM			*multi;		/* for streamed answers; lazily */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -53,6 +56,8 @@ httpc_free(struct httpc *h)
 {
 	if (h == NULL)
 		return;
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
 	curl_easy_cleanup(h->curl);
 	free(h);
 }
@@ -151,7 +156,10 @@ header_value(const char *line, size_t len, const char *name, char *out,
 	return 0;
 }
 
-/* curl's header callback: keep x->id_header's value and Retry-After. */
+/*
+ * curl's header callback: keep x->id_header's value and Retry-After,
+ * the status as soon as it comes, and when a 2xx answer's headers end.
+ */
 static size_t
 on_header(char *p, size_t sz, size_t n, void *arg)
 {
@@ -160,11 +168,20 @@ on_header(char *p, size_t sz, size_t n, void *arg)
 	char			 v[16];
 	unsigned long		 ra;
 	char			*end;
+	const char		*sp;
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* A new answer (after a 100 Continue): forget the last. */
 		x->id[0] = '\0';
 		x->retry_after = 0;
+		sp = memchr(p, ' ', len);
+		x->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+		return len;
+	}
+	if ((len == 2 && p[0] == '\r' && p[1] == '\n') ||
+	    (len == 1 && p[0] == '\n')) {
+		if (x->status >= 200 && x->status < 300)
+			x->head_at = now_ms();
 		return len;
 	}
 	if (x->id_header != NULL &&
@@ -180,6 +197,102 @@ on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * curl's write callback for a streamed answer: a 2xx answer's bytes go
+ * to x->on_data, any other answer's into x->buf (for its message).
+ */
+static size_t
+on_stream(char *p, size_t sz, size_t n, void *arg)
+{
+	struct httpc_xfer	*x = arg;
+
+	if (x->status < 200 || x->status >= 300)
+		return on_body(p, sz, n, arg);
+	x->data_at = now_ms();
+	if (x->on_data(x->arg, p, sz * n) != 0) {
+		x->stopped = 1;
+		return 0;		/* ends the transfer */
+	}
+	return sz * n;
+}
+
+/*
+ * curl's read callback: the request body, once. Without a seek
+ * callback libcurl cannot rewind it, so it never sends it twice.
+ */
+static size_t
+on_read(char *buf, size_t sz, size_t n, void *arg)
+{
+	struct httpc_xfer	*x = arg;
+	size_t			 k = sz * n < x->up_left ? sz * n : x->up_left;
+
+	memcpy(buf, x->up, k);
+	x->up += k;
+	x->up_left -= k;
+	return k;
+}
+
+/* When a streamed answer's next bytes are due (now_ms()); 0: no bound. */
+static int64_t
+stream_due(const struct httpc *hc, const struct httpc_xfer *x, int64_t t0,
+    enum httpc_quiet *which)
+{
+	if (x->head_at == 0) {
+		*which = HQ_ANSWER;
+		return x->first_ms > 0 ?
+		    t0 + hc->o.connect_timeout_ms + x->first_ms : 0;
+	}
+	if (x->data_at == 0) {
+		*which = HQ_BODY;
+		return x->first_ms > 0 ? x->head_at + x->first_ms : 0;
+	}
+	*which = HQ_PAUSE;
+	return x->idle_ms > 0 ? x->data_at + x->idle_ms : 0;
+}
+
+/*
+ * Run a streamed exchange on the handle's multi stack, waking for its
+ * socket and for its bounds. Sets x->code, and x->quiet if a bound ran
+ * out (the transfer is then abandoned, its connection closed).
+ */
+static void
+perform_stream(struct httpc *hc, struct httpc_xfer *x)
+{
+	CURLMsg			*msg;
+	enum httpc_quiet	 which;
+	int64_t			 t0 = now_ms(), due, wait;
+	int			 running = 1, left;
+
+	if (hc->multi == NULL && (hc->multi = curl_multi_init()) == NULL) {
+		fprintf(stderr, "promptpix: curl_multi_init failed\n");
+		abort();
+	}
+	x->code = CURLE_OK;
+	curl_multi_add_handle(hc->multi, hc->curl);
+	for (;;) {
+		if (curl_multi_perform(hc->multi, &running) != CURLM_OK) {
+			x->code = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (running == 0 || x->stopped)
+			break;
+		wait = STREAM_TICK_MS;
+		if ((due = stream_due(hc, x, t0, &which)) != 0) {
+			if ((wait = due - now_ms()) <= 0) {
+				x->quiet = (int)which;
+				x->code = CURLE_OPERATION_TIMEDOUT;
+				break;
+			}
+			wait = wait < STREAM_TICK_MS ? wait : STREAM_TICK_MS;
+		}
+		curl_multi_poll(hc->multi, NULL, 0, (int)wait, NULL);
+	}
+	while ((msg = curl_multi_info_read(hc->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && !x->quiet)
+			x->code = (int)msg->data.result;
+	curl_multi_remove_handle(hc->multi, hc->curl);
+}
+
 void
 httpc_run(struct httpc *hc, struct httpc_xfer *x)
 {
@@ -190,6 +303,9 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	x->status = 0;
 	x->reached = 0;
 	x->too_big = 0;
+	x->stopped = 0;
+	x->quiet = HQ_NONE;
+	x->head_at = x->data_at = 0;
 	x->len = 0;
 	x->id[0] = '\0';
 	x->retry_after = 0;
@@ -213,7 +329,8 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)to);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
+	    x->on_data != NULL ? on_stream : on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
@@ -222,13 +339,20 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER,
 	    x->hdrs != NULL ? x->hdrs->l : NULL);
 	if (strcmp(x->method, "GET") != 0) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body ? x->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-		    (long)(x->body ? strlen(x->body) : 0));
+		x->up = x->body ? x->body : "";
+		x->up_left = strlen(x->up);
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)x->up_left);
 		if (strcmp(x->method, "POST") != 0)
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
 	}
-	x->code = (int)curl_easy_perform(h);
+	if (x->on_data != NULL)
+		perform_stream(hc, x);
+	else
+		x->code = (int)curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
 	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
 	x->reached = sent > 0 || x->status != 0;
@@ -271,9 +395,19 @@ httpc_fail(const struct httpc *h, const struct httpc_xfer *x,
 	CURLcode	 cc = (CURLcode)x->code;
 	enum gen_err	 kind;
 	char		 detail[300] = "";
+	int64_t		 ms;
 
-	if (cc == CURLE_OK && x->status >= 200 && x->status < 300)
+	if ((cc == CURLE_OK || x->stopped) && x->status >= 200 &&
+	    x->status < 300)
 		return 0;
+	if (x->quiet != HQ_NONE) {
+		ms = x->quiet == HQ_PAUSE ? x->idle_ms : x->first_ms;
+		httpc_failf(h, res, GE_TIMEOUT, "%s: %s %lld ms", what,
+		    x->quiet == HQ_ANSWER ? "no answer within the connect "
+		    "timeout and" : x->quiet == HQ_BODY ? "an answer, then "
+		    "nothing for" : "nothing more for", (long long)ms);
+		return -1;
+	}
 	if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		httpc_failf(h, res, GE_BAD_RESPONSE, "%s: answer larger than "
 		    "%zu bytes", what, x->max);

@@ -9,6 +9,15 @@
  * is its caller's, in a header list the caller builds; the client only
  * keeps it out of the messages it writes, through the owner's clean().
  *
+ * A request body is read by libcurl through a callback that cannot
+ * rewind: when a kept-alive connection dies before any answer, libcurl
+ * would otherwise send the request again on a new one, though the
+ * server may have taken the first (a paid call made twice). Such an
+ * exchange fails instead.
+ *
+ * An answer may be streamed (server-sent events): its body is handed to
+ * the caller as it arrives, under bounds on how long it may keep quiet.
+ *
  * A failed exchange is recorded in a gen_result as one of the gen_err
  * kinds (result.h), with a message "WHAT: why".
  */
@@ -53,16 +62,45 @@ struct httpc_xfer {
 						   0: none */
 	size_t			 max;		/* cap on the answer's body */
 	const char		*id_header;	/* a header to keep, or NULL */
+	/*
+	 * A streamed answer, if on_data is set: the body of a 2xx answer
+	 * goes to on_data as it arrives, not into buf; on_data returns 0
+	 * to read on, or 1 to end the exchange at once (stopped). The
+	 * answer must come within the connect timeout plus first_ms, its
+	 * body must start within first_ms of it, and then never pause for
+	 * longer than idle_ms; else the exchange ends (quiet). 0: no bound.
+	 */
+	int			(*on_data)(void *arg, const char *p, size_t n);
+	void			*arg;
+	int64_t			 first_ms;
+	int64_t			 idle_ms;
 	/* Set by httpc_run(). */
 	int			 code;		/* libcurl's, for httpc_fail() */
 	long			 status;	/* 0 if no answer */
 	int			 reached;	/* the request went out */
 	int			 too_big;	/* the body passed max */
+	int			 stopped;	/* on_data ended it */
+	int			 quiet;		/* a bound of a streamed answer
+						   ran out: enum httpc_quiet */
 	char			*buf;		/* the body, NUL-terminated */
 	size_t			 len;
 	size_t			 cap;
 	char			 id[80];	/* id_header's value, or "" */
 	unsigned		 retry_after;	/* seconds (capped); 0: none */
+	/* httpc's own. */
+	const char		*up;		/* what is left of body */
+	size_t			 up_left;
+	int64_t			 head_at;	/* now_ms() of a 2xx answer's end
+						   of headers; 0: none yet */
+	int64_t			 data_at;	/* of its last body bytes */
+};
+
+/* Which bound of a streamed answer ran out. */
+enum httpc_quiet {
+	HQ_NONE,
+	HQ_ANSWER,		/* no answer in time */
+	HQ_BODY,		/* an answer, and then no body */
+	HQ_PAUSE		/* the body paused too long */
 };
 
 /*
@@ -93,9 +131,9 @@ void		 httpc_hdrs_free(struct httpc_hdrs *l);
 
 /*
  * Run x on the handle. Never fails: the outcome is in x (code, status,
- * reached, body); read it with httpc_fail(). A timeout that has already
- * run out sends nothing. x->buf is reused if x ran before; free it with
- * httpc_xfer_free().
+ * reached, body, stopped, quiet); read it with httpc_fail(). A timeout
+ * that has already run out sends nothing. x->buf is reused if x ran
+ * before; free it with httpc_xfer_free().
  */
 void		 httpc_run(struct httpc *, struct httpc_xfer *x);
 
@@ -104,11 +142,12 @@ void		 httpc_xfer_free(struct httpc_xfer *x);
 
 /*
  * Did x, the last exchange run on the handle, get a 2xx answer within
- * its limits? Returns 0; or -1 with the failure in res, its message
+ * its limits (a streamed one that on_data stopped did)? Returns 0; or -1 with the failure in res, its message
  * "WHAT: why" passed through clean(). The kind: GE_BAD_RESPONSE for a
  * body over max; for a transfer libcurl did not finish, GE_TIMEOUT (the
  * request had gone out), GE_BAD_URL, GE_TLS, or GE_UPSTREAM_DOWN
- * (refused, reset, cut short, or no connection in time); for an HTTP
+ * (refused, reset, cut short, or no connection in time); GE_TIMEOUT for
+ * a streamed answer that kept quiet too long; for an HTTP
  * status other than 2xx, its status_kind(), the message with the
  * detail() of the body (for a 3xx: "unexpected redirect").
  */

@@ -31,6 +31,8 @@ static const struct {
 	[GE_UPSTREAM_DOWN] =	{ "upstream_down", RETRY_NOW | PASSING },
 	[GE_UPSTREAM_ERROR] =	{ "upstream_error", RETRY_NOW },
 	[GE_RATE_LIMITED] =	{ "rate_limited", RETRY_NOW | PASSING },
+	/* Not again at once: the call may have been taken, and paid. */
+	[GE_ANSWER_LOST] =	{ "answer_lost", PASSING },
 	[GE_AUTH] =		{ "auth", 0 },
 	[GE_REJECTED] =		{ "rejected", PERMANENT },
 	[GE_NSFW] =		{ "nsfw", PERMANENT },

@@ -27,6 +27,8 @@ enum gen_err {
 	GE_UPSTREAM_DOWN,	/* refused, reset, 502/503/504 */
 	GE_UPSTREAM_ERROR,	/* another 5xx */
 	GE_RATE_LIMITED,	/* 429 */
+	GE_ANSWER_LOST,		/* a paid call went out, its answer did not
+				   come back: fal may hold the job */
 	GE_AUTH,		/* 401, 403: the key */
 	GE_REJECTED,		/* another 4xx: the input */
 	GE_NSFW,		/* the safety checker flagged the image */
@@ -56,6 +58,8 @@ struct gen_result {
 	char		 upstream_id[80];
 	int64_t		 upstream_ms;
 	int64_t		 inference_ms;
+	int64_t		 queue_ms;	/* waited in the backend's queue, as
+					   its client saw it; -1: not known */
 	unsigned	 api_calls;	/* paid calls made, successful or not */
 	double		 cost_usd;
 	enum gen_err	 err;		/* on failure */

@@ -132,6 +132,9 @@ period_json(const struct gen_stats *s)
 	json_object_object_add(o, "generation_ms_p50", ms_or_null(s->gen_ms_p50));
 	json_object_object_add(o, "generation_ms_p95", ms_or_null(s->gen_ms_p95));
 	json_object_object_add(o, "in_flight_generations", u64(s->in_flight));
+	json_object_object_add(o, "inference_ms_p50",
+	    ms_or_null(s->inference_ms_p50));
+	json_object_object_add(o, "queue_ms_p50", ms_or_null(s->queue_ms_p50));
 	return o;
 }
 

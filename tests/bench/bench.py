@@ -33,6 +33,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
+from tests.bench import bench_fal  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
@@ -639,6 +640,10 @@ server {
             across_hosts(env)
         if want(10):
             priority(env)
+        if want(11):
+            out("11. fal.ai: from the stand-in marking COMPLETED to our client's answer")
+            bench_fal.run(out, build=ARGS.build)
+            out()
         out("whole run: %.0f s; load average at the end: %s" % (time.monotonic() - T0, loadavg()))
     finally:
         stop_bare(bare_pids)

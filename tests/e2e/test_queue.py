@@ -138,7 +138,7 @@ def same_image_for_everyone(f, cut):
 def test_killed_database_connections_do_not_pay_twice(env):
     with env.front(processes=2, threads=16,
                    overrides={("placeholder", "delay"): "2",
-                              ("queue", "lease"): "3"}) as f:
+                              ("queue", "lease"): "10"}) as f:
         def kill_all():
             for (cid,) in env.db.query("SELECT id FROM information_schema.PROCESSLIST"
                                        " WHERE user = 'promptpix'"):

@@ -72,7 +72,8 @@ def stats(f, headers=None, target="/api/generation/stats"):
 CALL_COLS = ["period", "unique_images", "pending", "generating", "completed", "failed",
              "total_requests", "api_calls_made", "api_calls_saved", "savings_percent",
              "cost_usd_spent", "cost_usd_saved", "cache_hits", "generation_ms_p50",
-             "generation_ms_p95", "in_flight_generations", "current_waiters"]
+             "generation_ms_p95", "in_flight_generations", "current_waiters",
+             "inference_ms_p50", "queue_ms_p50"]
 
 
 def call_stats(f):
@@ -94,7 +95,9 @@ def as_call(p):
             "cost_usd_spent": "%.6f" % p["cost_usd_spent"],
             "cost_usd_saved": "%.6f" % p["cost_usd_saved"],
             "cache_hits": str(p["cache_hits"]),
-            "in_flight_generations": str(p["in_flight_generations"])}
+            "in_flight_generations": str(p["in_flight_generations"]),
+            "inference_ms_p50": str(p["inference_ms_p50"]),
+            "queue_ms_p50": str(p["queue_ms_p50"])}
 
 
 def exact(row):
@@ -162,7 +165,10 @@ def test_known_traffic_exact_figures(env):
                 "images_by_status": {"pending": 0, "generating": 0, "completed": 3, "failed": 1},
                 "total_requests": 12, "api_calls_made": 4, "api_calls_saved": 8,
                 "savings_percent": 66.67, "cost_usd_spent": 0.2, "cost_usd_saved": 0.4,
-                "cache_hits": 3, "in_flight_generations": 0}
+                "cache_hits": 3, "in_flight_generations": 0,
+                # The placeholder has no model timings and no queue of
+                # its own: it records 0 for both.
+                "inference_ms_p50": 0, "queue_ms_p50": 0}
         f.flush()       # hits answered from memory are counted in batches
         r, j = stats(f)
         polls["stats"] += 1
@@ -344,6 +350,9 @@ def test_token_401_403_200(env):
         assert r.status == 200 and j["success"] is True, r
         r, j = stats(f, target="/api/generation/stats?token=" + token)
         assert r.status == 200 and j["message"] == "Saved 0 API calls today!", r
+        # Nothing timed yet: no medians.
+        assert (j["stats"]["all_time"]["inference_ms_p50"],
+                j["stats"]["all_time"]["queue_ms_p50"]) == (None, None), j
         # The one connection ran the CALL and its results are drained:
         # the same thread's next statements work.
         assert f.get(url("after stats")).status == 302

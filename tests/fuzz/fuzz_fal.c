@@ -5,6 +5,8 @@
  *
  *   fal_parse_result(const char *json, size_t len, struct gen_result *)
  *   fal_parse_submit(), fal_parse_status(), fal_parse_error()
+ *   fal_sse_feed(), the status stream's reader, and fal_parse_status()
+ *   on each event it reads
  *   url_check()
  *
  * "fal" is in the Makefile's FUZZ_TARGETS (falparse.c and urlpolicy.c
@@ -39,6 +41,50 @@ printable(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			return 0;
 	return 1;
+}
+
+/*
+ * Read data as a status stream, in pieces of the sizes a small PRNG
+ * seeded with seed gives (0: all at once); returns a hash of the events
+ * it made, checking each on the way: the reader always moves on, never
+ * reports more than it was given, and an event's data is terminated,
+ * within the cap, without CR.
+ */
+static uint64_t
+sse_hash(const char *data, size_t size, unsigned seed)
+{
+	static struct fal_sse	 s;
+	enum fal_sse_got	 got;
+	uint64_t		 h = 1469598103934665603ULL;
+	size_t			 off = 0, n, k;
+	char			 name[32];
+	int			 whole = seed == 0;
+
+	fal_sse_init(&s);
+	while (off < size) {
+		seed = seed * 1103515245u + 12345u;
+		n = whole ? size - off : 1 + (seed >> 16) % 64;
+		n = n < size - off ? n : size - off;
+		while (n > 0) {
+			k = fal_sse_feed(&s, data + off, n, &got);
+			CHECK(k > 0 && k <= n);
+			off += k;
+			n -= k;
+			if (got == FAL_SSE_MORE)
+				continue;
+			h = (h ^ (uint64_t)got) * 1099511628211ULL;
+			if (got != FAL_SSE_EVENT)
+				continue;
+			CHECK(s.len < sizeof(s.data) && s.data[s.len] == '\0');
+			CHECK(memchr(s.data, '\r', s.len) == NULL);
+			for (size_t i = 0; i < s.len; i++)
+				h = (h ^ (unsigned char)s.data[i]) * 1099511628211ULL;
+			name[0] = '\0';
+			(void)fal_parse_status(s.data, s.len, name, sizeof(name));
+			CHECK(TERMINATED(name) && printable(name));
+		}
+	}
+	return h;
 }
 
 static void
@@ -93,5 +139,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg[0] = '\0';
 	fal_parse_error(json, size, msg, sizeof(msg));
 	CHECK(TERMINATED(msg));
+
+	/* However the bytes arrive, the same events. */
+	CHECK(sse_hash(json, size, 0) == sse_hash(json, size, (unsigned)size));
 	return 0;
 }

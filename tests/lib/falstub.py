@@ -6,13 +6,26 @@ files their answers point to (real JPEG and PNG bytes of the requested
 size) under /files/.
 
 Queue API, with fal's subpath trap: submit is POST /{owner}/{app}/{model}
-(e.g. /fal-ai/flux/schnell), but the status, result and cancel URLs it
-answers with live under the app, /fal-ai/flux/requests/{id}[/status|
-/cancel]. A client that builds .../schnell/requests/... itself gets 404
-(counted as "not_found").
+(e.g. /fal-ai/flux/schnell), but the status, stream, result and cancel
+URLs it answers with live under the app, /fal-ai/flux/requests/{id}
+[/status|/status/stream|/cancel]. A client that builds
+.../schnell/requests/... itself gets 404 (counted as "not_found").
+
+A queued job lives as fal's do, on the stand-in's own clock (a scheduler
+thread): IN_QUEUE for at least half its delay, and then for as long as
+`concurrency` jobs are IN_PROGRESS (FalStub(concurrency=N); only running
+jobs count, queued ones are never refused); IN_PROGRESS for the other
+half; then COMPLETED. Each change is stamped (job["stamps"][status],
+time.time()), and heard at once on the status stream. The status answers
+202 while queued or running and 200 when completed; cancel 202
+CANCELLATION_REQUESTED, or 400 ALREADY_COMPLETED. The stream
+(GET .../status/stream) sends server-sent events, `data: {status}` at
+once and at every change, a `: keep-alive` comment every `keepalive`
+seconds (fal: 15), and ends after COMPLETED.
 
 Every API call must carry `Authorization: Key <key>` (else 401). Input
-JSON is checked like fal's schema (else 422 with a detail array).
+JSON is checked like fal's schema (else 422 with a detail array). The
+headers of each submit or sync POST are kept (stub.headers(prompt)).
 
 Per test, a prompt is given a script: stub.script(prompt, action, ...).
 The n-th call (submit or sync POST) for that prompt plays action n (the
@@ -29,21 +42,36 @@ last one repeats). An action is a dict, {} meaning "succeed":
   output=O         "garbage", "truncated" (valid HTTP, half the JSON),
                    "cut" (connection closed mid-body), "stall" (half the
                    body, then silence), "no_images", "nsfw", "html"
+  result_cut=N     the job's first N result GETs are cut mid-body
+  result_fail=N    the job's first N result GETs answer 503
+  submit=C         "cut": the submit (or sync POST) is read and the job
+                   taken, then the connection is closed without an
+                   answer; "stall": taken, and no answer ever
+  stream=M         the status stream: "cut" (the first event, then half
+                   of one, then the connection is cut), "buffer" (as a
+                   buffering proxy: nothing until COMPLETED, then all of
+                   it), "silent" (the first event, then nothing at all),
+                   "error" (answers 500)
   image_url=U      the image URL to answer with ("{files}" = our files)
   image=I          the file download: "404", "bad_magic", "huge", "stall"
   queue=Q          "never" (IN_PROGRESS forever), "unknown" (a status
                    that is not fal's)
-  status_fail=N    the first N status polls answer 503
+  status_fail=N    the first N status polls or stream requests answer 503
   submit_urls="offhost"  the submit answers with URLs on another host
-Counts: stub.calls(prompt) is the number of calls fal would bill or
-count (submits plus sync POSTs); stub.count(what, prompt) counts
-"submit", "run", "status", "result", "cancel", "download",
-"download_with_auth", "unauthorized", "not_found".
+Counts: stub.calls(prompt) is the number of calls fal would count
+(submits plus sync POSTs); stub.billed(prompt) the jobs fal would bill:
+those that ran (a queued job that reached IN_PROGRESS, a sync POST that
+was taken), unless their answer is a 5xx, 429 or 401/403 (fal bills no
+5xx). stub.count(what, prompt) counts "submit", "run", "status",
+"stream", "result", "cancel", "download", "download_with_auth",
+"unauthorized", "not_found".
 """
 
 import collections
+import heapq
 import http.server
 import json
+import math
 import re
 import socket
 import struct
@@ -54,10 +82,10 @@ import zlib
 
 from .servers import free_port
 
-APP_RE = re.compile(r"^/([^/]+)/([^/]+)/requests/([0-9a-f-]{36})(/status|/cancel)?$")
+APP_RE = re.compile(r"^/([^/]+)/([^/]+)/requests/([0-9a-f-]{36})"
+                    r"(/status|/status/stream|/cancel)?$")
 MODEL_RE = re.compile(r"^/([^/]+)/([^/]+)(/[^/]+)+$")
 FILE_RE = re.compile(r"^/files/([0-9a-f-]{36})\.(jpeg|png)$")
-
 
 def _bits_to_bytes(bits):
     """Entropy-coded data: pad with 1s, stuff 0x00 after each 0xFF."""
@@ -170,6 +198,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.stub.stopping.wait(60)
         self.close_connection = True
 
+    def hang_up(self, stall=False):
+        """Say nothing: hang up at once, or after the client gave up."""
+        if stall:
+            self.stub.stopping.wait(60)
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
     def body_json(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
@@ -207,7 +249,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self.not_found()
         inp = self.body_json()
         prompt = inp.get("prompt") if isinstance(inp, dict) else None
-        job, act = self.stub.new_job(prompt, inp, self.server.api)
+        job, act = self.stub.new_job(prompt, inp, self.server.api,
+                                     {k.lower(): v for k, v in self.headers.items()})
         if not self.authorised():
             return
         bad = check_input(inp)
@@ -227,10 +270,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self.authorised():
             return
         job = self.stub.jobs.get(m.group(3))
-        if job is None:
+        if job is None or job["state"] is None:
             return self.not_found()
         if m.group(4) == "/status":
             return self.status(job)
+        if m.group(4) == "/status/stream":
+            return self.stream(job)
         return self.result(job)
 
     def do_PUT(self):
@@ -241,10 +286,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self.authorised():
             return
         job = self.stub.jobs.get(m.group(3))
-        if job is None:
+        if job is None or job["state"] is None:
             return self.not_found()
         self.stub.bump("cancel", job["prompt"])
-        job["cancelled"] = True
+        if not self.stub.cancel(job):
+            return self.send(400, {"status": "ALREADY_COMPLETED"})
         self.send(202, {"status": "CANCELLATION_REQUESTED"})
 
     def not_found(self):
@@ -255,43 +301,95 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def submit(self, job, act):
         if act.get("status") and act.get("phase", "submit") == "submit":
             return self.error(act)
-        base = self.stub.queue_base
-        if act.get("submit_urls") == "offhost":
-            base = base.replace("127.0.0.1", "localhost")
-        app = "/".join(self.path.split("/")[1:3])
-        req = "%s%s/requests/%s" % (base, app, job["id"])
-        self.send(200, {"request_id": job["id"], "status_url": req + "/status",
-                        "response_url": req, "cancel_url": req + "/cancel",
-                        "queue_position": 0},
+        job["app"] = "/".join(self.path.split("/")[1:3])
+        self.stub.accept(job)
+        if act.get("submit") in ("cut", "stall"):
+            return self.hang_up(act["submit"] == "stall")
+        self.send(200, dict(self.stub.urls(job), request_id=job["id"], queue_position=0),
                   {"x-fal-request-id": job["id"]})
 
-    def status(self, job):
-        act = job["act"]
-        self.stub.bump("status", job["prompt"])
+    def status_fails(self, job):
+        """The first status_fail status polls or streams answer 503."""
         job["polls"] += 1
-        if job["polls"] <= act.get("status_fail", 0):
-            return self.send(503, {"detail": "status unavailable",
-                                   "error_type": "runner_scheduling_failure"})
+        if job["polls"] <= job["act"].get("status_fail", 0):
+            self.send(503, {"detail": "status unavailable",
+                            "error_type": "runner_scheduling_failure"})
+            return True
+        act = job["act"]
         if act.get("status") and act.get("phase") == "status":
-            return self.error(act)
-        if act.get("queue") == "unknown":
-            return self.send(200, {"status": "EXPLODED", "request_id": job["id"]})
-        elapsed = time.monotonic() - job["t0"]
-        if act.get("queue") == "never" or elapsed < act.get("delay", 0):
-            if elapsed < act.get("delay", 0) / 2:
-                return self.send(202, {"status": "IN_QUEUE", "queue_position": 1,
-                                       "request_id": job["id"]})
-            return self.send(202, {"status": "IN_PROGRESS", "logs": [],
-                                   "request_id": job["id"]})
-        job["done"] = True
-        self.send(200, {"status": "COMPLETED", "request_id": job["id"],
-                        "response_url": self.stub.queue_base + "x"})
+            self.error(act)
+            return True
+        return False
+
+    def status(self, job):
+        self.stub.bump("status", job["prompt"])
+        if self.status_fails(job):
+            return
+        obj = self.stub.status_of(job)
+        self.send(200 if obj["status"] == "COMPLETED" else 202, obj)
+
+    def stream(self, job):
+        self.stub.bump("stream", job["prompt"])
+        if self.status_fails(job):
+            return
+        mode = job["act"].get("stream")
+        if mode == "error":
+            return self.send(500, {"detail": "stream unavailable"})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        stub, held, sent, last, beat = self.stub, [], 0, None, time.monotonic()
+        try:
+            while not stub.stopping.is_set():
+                with stub.cv:
+                    obj = stub.status_of(job)
+                    while obj == last and not stub.stopping.is_set():
+                        wait = stub.keepalive - (time.monotonic() - beat)
+                        if wait <= 0:
+                            break
+                        stub.cv.wait(wait)
+                        obj = stub.status_of(job)
+                if obj == last:
+                    beat = time.monotonic()
+                    if mode not in ("silent", "buffer"):
+                        self.chunk(b": keep-alive\n\n")
+                    continue
+                last = obj
+                if mode == "silent" and sent > 0:
+                    continue        # not a byte more, not even the end
+                event = b"data: " + json.dumps(obj).encode() + b"\n\n"
+                final = obj["status"] not in ("IN_QUEUE", "IN_PROGRESS")
+                if mode == "buffer":
+                    held.append(event)
+                    if final:
+                        self.chunk(b"".join(held))
+                elif mode == "cut" and sent > 0:
+                    self.chunk(event[:len(event) // 2])
+                    return self.hang_up()
+                else:
+                    self.chunk(event)
+                sent += 1
+                if final:
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+        except OSError:
+            pass        # the client hung up
 
     def result(self, job):
         self.stub.bump("result", job["prompt"])
         if not job.get("done"):
             return self.send(400, {"detail": "Request is still in progress"})
+        job["results"] += 1
         act = job["act"]
+        if job["results"] <= act.get("result_fail", 0):
+            return self.send(503, {"detail": "result unavailable",
+                                   "error_type": "runner_scheduling_failure"})
+        if job["results"] <= act.get("result_cut", 0):
+            return self.output(job, "cut")
         if act.get("status") and act.get("phase") == "result":
             return self.error(act)
         self.output(job)
@@ -300,8 +398,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def sync(self, job, act):
         if act.get("status"):
             return self.error(act)
-        self.stub.enter(job["prompt"])
+        if not self.stub.enter(job["prompt"]):
+            return self.send(429, {"detail": "concurrency limit reached"})
         try:
+            self.stub.bill(job)
+            if act.get("submit") in ("cut", "stall"):
+                return self.hang_up(act["submit"] == "stall")
             if act.get("delay"):
                 self.stub.stopping.wait(act["delay"])
         finally:
@@ -310,7 +412,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.output(job)
 
     # -- the model's output and its file ----------------------------------
-    def output(self, job):
+    def output(self, job, fault=None):
         act = job["act"]
         inp = job["input"]
         ext = "png" if inp["output_format"] == "png" else "jpeg"
@@ -322,7 +424,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                "timings": {"inference": 0.25}, "seed": inp.get("seed", 7),
                "has_nsfw_concepts": [act.get("output") == "nsfw"],
                "prompt": inp["prompt"]}
-        fault = act.get("output")
+        fault = fault or act.get("output")
         if fault == "no_images":
             del out["images"]
         body = json.dumps(out).encode()
@@ -402,23 +504,40 @@ class _Server(http.server.ThreadingHTTPServer):
         pass
 
 
+def _billable(act):
+    """Does fal bill a job that ran with this action? Not for an answer
+    that is a 5xx, 429 or 401/403."""
+    st = act.get("status")
+    return not st or not (st >= 500 or st in (401, 403, 429))
+
+
 class FalStub:
-    def __init__(self, key, huge=300000):
+    def __init__(self, key, huge=300000, concurrency=None, keepalive=15.0):
         self.key = key
         self.huge = huge
+        self.concurrency = concurrency      # IN_PROGRESS jobs at once; None: no limit
+        self.keepalive = keepalive
         self.lock = threading.Lock()
+        self.cv = threading.Condition(self.lock)
         self.scripts = {}
         self.counts = collections.Counter()
         self.inputs = {}
         self.jobs = {}
+        self.queued = []            # queued jobs, in the order they came
+        self.in_progress = []
+        self.wakeups = []           # (monotonic time, seq) heap
+        self.seq = 0
         self.stopping = threading.Event()
         # Sync runs in progress, the most at once, and the order they began.
         self.running = 0
         self.max_running = 0
         self.started = []
+        # Queued jobs IN_PROGRESS at most at once.
+        self.max_in_progress = 0
         self.servers = {api: _Server(self, api) for api in ("queue", "run")}
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
                         for s in self.servers.values()]
+        self.threads.append(threading.Thread(target=self._clock, daemon=True))
         for t in self.threads:
             t.start()
 
@@ -441,8 +560,8 @@ class FalStub:
         with self.lock:
             self.scripts[prompt] = list(actions) or [{}]
 
-    def new_job(self, prompt, inp, api):
-        """Count a billable call for prompt; its job and script action."""
+    def new_job(self, prompt, inp, api, headers):
+        """Count a call for prompt; its job (not yet taken) and action."""
         with self.lock:
             n = self.counts[("call", prompt)]
             self.counts[("call", prompt)] += 1
@@ -450,22 +569,129 @@ class FalStub:
             acts = self.scripts.get(prompt, [{}])
             act = acts[min(n, len(acts) - 1)]
             job = {"id": str(uuid.uuid4()), "prompt": prompt, "input": inp,
-                   "act": act, "t0": time.monotonic(), "polls": 0}
+                   "act": act, "t0": time.monotonic(), "polls": 0, "results": 0,
+                   "headers": headers, "state": None, "stamps": {}, "billed": False}
             self.jobs[job["id"]] = job
             if prompt is not None:
                 self.inputs[prompt] = inp
             return job, act
 
+    # -- the queue's clock ------------------------------------------------
+    def urls(self, job):
+        base = self.queue_base
+        if job["act"].get("submit_urls") == "offhost":
+            base = base.replace("127.0.0.1", "localhost")
+        req = "%s%s/requests/%s" % (base, job.get("app", "fal-ai/flux"), job["id"])
+        return {"status_url": req + "/status", "response_url": req,
+                "cancel_url": req + "/cancel"}
+
+    def accept(self, job):
+        """fal took the job: it queues from now."""
+        delay = job["act"].get("delay", 0)
+        with self.cv:
+            job["state"] = "IN_QUEUE"
+            job["stamps"]["IN_QUEUE"] = time.time()
+            job["eligible"] = time.monotonic() + delay / 2
+            job["runs"] = math.inf if job["act"].get("queue") == "never" else delay / 2
+            self.queued.append(job)
+            self._wake_at(job["eligible"])
+            self._advance()
+
+    def _wake_at(self, t):
+        self.seq += 1
+        heapq.heappush(self.wakeups, (t, self.seq))
+        self.cv.notify_all()
+
+    def _mark(self, job, state):
+        job["state"] = state
+        job["stamps"][state] = time.time()
+
+    def bill(self, job):
+        """Under the lock or not: count job as billed once."""
+        if not job["billed"] and _billable(job["act"]):
+            job["billed"] = True
+            self.counts[("billed", job["prompt"])] += 1
+
+    def _advance(self):
+        """Move every job whose time has come (under the lock)."""
+        now = time.monotonic()
+        moved = True
+        while moved:
+            moved = False
+            for job in [j for j in self.in_progress if j["due"] <= now]:
+                self.in_progress.remove(job)
+                self._mark(job, "COMPLETED")
+                job["done"] = True
+                moved = True
+            for job in list(self.queued):
+                if job["eligible"] > now:
+                    continue
+                if self.concurrency is not None and len(self.in_progress) >= self.concurrency:
+                    break
+                self.queued.remove(job)
+                self.in_progress.append(job)
+                self._mark(job, "IN_PROGRESS")
+                self.bill(job)
+                job["due"] = now + job["runs"]
+                self.max_in_progress = max(self.max_in_progress, len(self.in_progress))
+                if job["runs"] != math.inf:
+                    self._wake_at(job["due"])
+                moved = True
+        self.cv.notify_all()
+
+    def _clock(self):
+        with self.cv:
+            while not self.stopping.is_set():
+                while self.wakeups and self.wakeups[0][0] <= time.monotonic():
+                    heapq.heappop(self.wakeups)
+                self._advance()
+                wait = self.wakeups[0][0] - time.monotonic() if self.wakeups else 1.0
+                if wait > 0:
+                    self.cv.wait(min(wait, 1.0))
+
+    def cancel(self, job):
+        """Cancel job unless it is done: True if it was not."""
+        with self.cv:
+            if job.get("done"):
+                return False
+            for q in (self.queued, self.in_progress):
+                if job in q:
+                    q.remove(job)
+            self._mark(job, "CANCELLED")
+            job["done"] = job["cancelled"] = True
+            self._advance()
+            return True
+
+    def status_of(self, job):
+        """The job's status object, as the status and the stream answer."""
+        st = job["state"]
+        if job["act"].get("queue") == "unknown":
+            st = "EXPLODED"
+        obj = dict(self.urls(job), status=st, request_id=job["id"])
+        if st == "IN_QUEUE":
+            obj["queue_position"] = self.queued.index(job) if job in self.queued else 0
+        elif st == "IN_PROGRESS":
+            obj["logs"] = []
+        elif st == "COMPLETED":
+            obj["metrics"] = {"inference_time": 0.25}
+        return obj
+
+    # -- sync runs ----------------------------------------------------------
     def enter(self, prompt):
+        """A sync run starts, unless the concurrency limit is reached."""
         with self.lock:
+            if self.concurrency is not None and self.running >= self.concurrency:
+                return False
             self.running += 1
             self.max_running = max(self.max_running, self.running)
             self.started.append(prompt)
+            return True
 
     def leave(self):
         with self.lock:
             self.running -= 1
 
+    # -- counts -------------------------------------------------------------
     def bump(self, what, prompt):
         with self.lock:
             self.counts[(what, prompt)] += 1
@@ -474,14 +700,29 @@ class FalStub:
         with self.lock:
             return self.counts[("call", prompt)]
 
+    def billed(self, prompt):
+        with self.lock:
+            return self.counts[("billed", prompt)]
+
     def count(self, what, prompt=None):
         with self.lock:
             if prompt is None:
                 return sum(n for (w, _), n in self.counts.items() if w == what)
             return self.counts[(what, prompt)]
 
+    def job_of(self, prompt):
+        """The last job made for prompt."""
+        with self.lock:
+            return [j for j in self.jobs.values() if j["prompt"] == prompt][-1]
+
+    def headers(self, prompt):
+        """The request headers (lower-case names) of prompt's last call."""
+        return self.job_of(prompt)["headers"]
+
     def stop(self):
         self.stopping.set()
+        with self.cv:
+            self.cv.notify_all()
         for s in self.servers.values():
             s.shutdown()
             s.server_close()

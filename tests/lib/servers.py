@@ -205,7 +205,7 @@ class Responders:
             os.unlink(self.socket)
         logf = open(self.log, "a")
         self.proc = subprocess.Popen(
-            ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0666", "--",
+            ["spawn-fcgi", "-n", "-s", self.socket, "-b", "4096", "-M", "0666", "--",
              self.binary, "-c", self.conf],
             stdout=logf, stderr=logf, env=env, start_new_session=True)
         wait_until(lambda: self.proc.poll() is None and can_connect(self.socket),

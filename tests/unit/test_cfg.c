@@ -81,6 +81,20 @@ test_cfg(void)
 		{ "[fal]\nkey_file = /nonexistent/key\n",
 		    ": cannot read [fal] key_file" },
 		{ "[generation]\nbackend = fal\n", ": backend fal needs a key" },
+		{ "[fal]\nqueue_priority = urgent\n",
+		    ":2: queue_priority: must be class, normal or off" },
+		{ "[fal]\nstatus_stream = sometimes\n",
+		    ":2: status_stream: must be true or false" },
+		{ "[fal]\nstream_idle_timeout = 0\n",
+		    ":2: stream_idle_timeout: out of range" },
+		{ "[fal]\nstart_timeout = -1\n", ":2: start_timeout: out of range" },
+		{ "[fal]\noutput_lifetime = 1.5\n",
+		    ":2: output_lifetime: not a whole number" },
+		{ "[fal]\noutput_lifetime = 30\n",
+		    ": [fal] output_lifetime must be 0 (fal's default) or at least 60" },
+		{ "[fal]\noutput_lifetime = 60\n", "" },
+		{ "[fal]\nstore_payloads = nah\n",
+		    ":2: store_payloads: must be true or false" },
 	};
 	struct cfg	 c;
 	const char	*e;
@@ -118,6 +132,18 @@ test_cfg(void)
 	    strcmp(c.fal_allowed_hosts, "fal.media") == 0 &&
 	    strcmp(c.fal_queue_base, "https://queue.fal.run/") == 0 &&
 	    c.fal_key == NULL, "fal defaults");
+	T_CHECK(c.fal_status_stream == 1 && c.fal_stream_idle_ms == 20000 &&
+	    c.fal_priority == FAL_PRIO_CLASS && c.fal_start_timeout_ms == 0 &&
+	    c.fal_output_lifetime == 0 && c.fal_store_payloads == 1,
+	    "fal stream and header defaults");
+	cfg_free(&c);
+	load("[fal]\nstatus_stream = false\nstream_idle_timeout = 0.3\n"
+	    "queue_priority = off\nstart_timeout = 12.5\n"
+	    "output_lifetime = 3600\nstore_payloads = no\n", &c);
+	T_CHECK(c.fal_status_stream == 0 && c.fal_stream_idle_ms == 300 &&
+	    c.fal_priority == FAL_PRIO_OFF && c.fal_start_timeout_ms == 12500 &&
+	    c.fal_output_lifetime == 3600 && c.fal_store_payloads == 0,
+	    "fal stream and header settings");
 	cfg_free(&c);
 	load("[fal]\nenable_safety_checker = off\nallow_http = yes\n"
 	    "poll_interval = 0.05\n", &c);

@@ -269,6 +269,95 @@ test_input(void)
 	free(s);
 }
 
+/*
+ * Feed text to a new reader in pieces of step bytes (0: all at once);
+ * the events' data, each followed by '|' ("!" for one over the cap),
+ * into out.
+ */
+static void
+sse_events(const char *text, size_t len, size_t step, char *out,
+    size_t outsz)
+{
+	static struct fal_sse	 s;
+	enum fal_sse_got	 got;
+	size_t			 off = 0, n, k;
+
+	out[0] = '\0';
+	fal_sse_init(&s);
+	while (off < len) {
+		n = step == 0 || len - off < step ? len - off : step;
+		while (n > 0) {
+			k = fal_sse_feed(&s, text + off, n, &got);
+			T_CHECK(k > 0 && k <= n, "sse progress");
+			off += k;
+			n -= k;
+			if (got == FAL_SSE_EVENT) {
+				strncat(out, s.data, outsz - strlen(out) - 1);
+				strncat(out, "|", outsz - strlen(out) - 1);
+			} else if (got == FAL_SSE_TOO_LONG)
+				strncat(out, "!|", outsz - strlen(out) - 1);
+		}
+	}
+}
+
+static void
+test_sse(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;
+	} cases[] = {
+		{ "data: {\"status\": \"IN_QUEUE\"}\n\n", "{\"status\": \"IN_QUEUE\"}|" },
+		{ "data:x\n\ndata: y\n\n", "x|y|" },
+		{ "data:  two spaces\n\n", " two spaces|" },
+		{ "data: a\r\n\r\ndata: b\r\rdata: c\n\n", "a|b|c|" },
+		{ ": keep-alive\n\n: again\n\ndata: z\n\n", "z|" },
+		{ "data: one\ndata: two\n\n", "one\ntwo|" },
+		{ "event: status\nid: 7\nretry: 10\ndata: w\n\n", "w|" },
+		{ "data\n\n", "|" },
+		{ "data:\n\n", "|" },
+		{ "datum: no\n\ndata : no\n\n\n\n", "" },
+		{ "dataxyzzyplugh: no\n\n", "" },
+		{ "data: unended\n", "" },
+		{ "data: unended", "" },
+		{ "\n\n\r\n", "" },
+		{ "data: a:b: c\n\n", "a:b: c|" },
+	};
+	char		 got[256], whole[256], *big;
+	size_t		 len, n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = strlen(cases[i].in);
+		sse_events(cases[i].in, len, 0, whole, sizeof(whole));
+		T_CHECK(strcmp(whole, cases[i].want) == 0, "sse case %zu: [%s]",
+		    i, whole);
+		/* In pieces of every size, CR and LF apart included. */
+		for (size_t step = 1; step <= len; step++) {
+			sse_events(cases[i].in, len, step, got, sizeof(got));
+			T_CHECK(strcmp(got, whole) == 0, "sse case %zu step %zu: "
+			    "[%s]", i, step, got);
+		}
+	}
+	/* One event over the cap is dropped; the next is read. */
+	n = FAL_SSE_MAX + 100;
+	big = malloc(n + 32);
+	memcpy(big, "data: ", 6);
+	memset(big + 6, 'x', n);
+	len = 6 + n;
+	len += (size_t)sprintf(big + len, "\n\ndata: after\n\n");
+	sse_events(big, len, 0, got, sizeof(got));
+	T_CHECK(strcmp(got, "!|after|") == 0, "sse too long: [%s]", got);
+	sse_events(big, len, 1000, got, sizeof(got));
+	T_CHECK(strcmp(got, "!|after|") == 0, "sse too long in pieces");
+	/* Exactly the most that fits. */
+	memset(big + 6, 'y', FAL_SSE_MAX - 1);
+	len = 6 + FAL_SSE_MAX - 1;
+	len += (size_t)sprintf(big + len, "\n\n");
+	sse_events(big, len, 7, got, sizeof(got));
+	T_CHECK(strlen(got) == sizeof(got) - 1 && got[0] == 'y', "sse at cap");
+	free(big);
+}
+
 void
 test_fal(void)
 {
@@ -277,4 +366,5 @@ test_fal(void)
 	test_kinds();
 	test_bytes_and_messages();
 	test_input();
+	test_sse();
 }
