@@ -37,7 +37,7 @@ from tests.bench import bench_fal  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
-PROCS, THREADS = 2, 8            # the shipped layout (conf/promptpix.conf: processes, threads)
+PROCS, THREADS = 2, 8            # the hit cases' layout, for promptpix and the bare responder alike
 HIT = "/1024x1024.jpg?text=bench%20hit"
 ROWS = []
 
