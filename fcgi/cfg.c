@@ -105,6 +105,8 @@ static const struct opt opts[] = {
 	{ "queue", "default_class", OPT_ENUM, O(queue_class), 0, 0,
 	    queue_class_names },
 	{ "queue", "lease", OPT_SECONDS, O(queue_lease_ms), 0.5, 600, NULL },
+	{ "budget", "daily_usd", OPT_DOUBLE, O(budget_daily_usd), 0, 1e9,
+	    NULL },
 	{ "access", "mode", OPT_ENUM, O(access_mode), 0, 0, access_mode_names },
 	{ "access", "secret_file", OPT_STR, O(access_secret_file), 0, 0, NULL },
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
