@@ -27,11 +27,11 @@ CONF	?=
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
-PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
-	   metrics.c token.c falparse.c result.c outcome.c uri.c flight.c \
-	   hitcache.c urlpolicy.c sign.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c httpc.c db.c dbsql.c \
-	   dbrow.c dbstats.c dbqueue.c dbkeys.c dbpool.c runner.c waker.c gen.c http.c \
+PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
+	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
+	   flight.c hitcache.c urlpolicy.c sign.c
+SRCS	 = $(PURE) backend.c placeholder.c fal.c falwait.c httpc.c db.c dbsql.c \
+	   dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c dbpool.c runner.c waker.c gen.c http.c \
 	   page.c access.c image.c stats.c supervise.c counts.c cli.c keycmd.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)

@@ -13,6 +13,7 @@
 #include <ini.h>
 
 #include "cfg.h"
+#include "cfgcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -104,6 +105,8 @@ static const struct opt opts[] = {
 	{ "queue", "default_class", OPT_ENUM, O(queue_class), 0, 0,
 	    queue_class_names },
 	{ "queue", "lease", OPT_SECONDS, O(queue_lease_ms), 0.5, 600, NULL },
+	{ "budget", "daily_usd", OPT_DOUBLE, O(budget_daily_usd), 0, 1e9,
+	    NULL },
 	{ "access", "mode", OPT_ENUM, O(access_mode), 0, 0, access_mode_names },
 	{ "access", "secret_file", OPT_STR, O(access_secret_file), 0, 0, NULL },
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },
@@ -449,201 +452,15 @@ read_line(char *str, int num, void *stream)
 	return r;
 }
 
-/* Read the first line of path into *out, without its newline. */
-static int
-read_secret_file(const char *path, char **out)
-{
-	char	 buf[512];
-	FILE	*fp;
-	size_t	 n;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	if (fgets(buf, sizeof(buf), fp) == NULL)
-		buf[0] = '\0';
-	fclose(fp);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	free(*out);
-	*out = xstrdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
-}
-
-/*
- * Replace *out with a (length an) followed, if b is given, by ':' and b
- * (length bn), wiping the old value.
- */
-static void
-set_secret(char **out, const char *a, size_t an, const char *b,
-    size_t bn)
-{
-	char	*s = xmalloc(an + 1 + bn + 1);
-
-	memcpy(s, a, an);
-	s[an] = '\0';
-	if (b != NULL) {
-		s[an] = ':';
-		memcpy(s + an + 1, b, bn);
-		s[an + 1 + bn] = '\0';
-	}
-	if (*out != NULL) {
-		explicit_bzero(*out, strlen(*out));
-		free(*out);
-	}
-	*out = s;
-}
-
-/* An API base URL: https:// (http:// only with allow_http), ends in '/'. */
-static int
-valid_api_base(const char *v, int allow_http)
-{
-	size_t	 n = strlen(v);
-
-	if (n == 0 || v[n - 1] != '/')
-		return 0;
-	for (const char *s = v; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return (strncmp(v, "https://", 8) == 0 && n > 9) ||
-	    (allow_http && strncmp(v, "http://", 7) == 0 && n > 8);
-}
-
-/* A key goes into a header: printable ASCII without spaces. */
-static int
-valid_key(const char *k)
-{
-	size_t	 n = strlen(k);
-
-	if (n == 0 || n > 256)
-		return 0;
-	for (; *k != '\0'; k++)
-		if ((unsigned char)*k <= 0x20 || (unsigned char)*k >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/*
- * The fal.ai settings that depend on each other, and the key: FAL_KEY
- * wins over FAL_KEY_ID:FAL_KEY_SECRET, which win over key_file. Error
- * messages name where the key came from, never the key.
- */
-static int
-finish_fal(struct cfg *c, const char *path, char *err, size_t errlen)
-{
-	const char	*env, *id, *secret;
-
-	if (c->delivery == DELIVERY_INLINE && c->store_mode == STORE_REMOTE) {
-		snprintf(err, errlen, "%s: [store] delivery = inline needs "
-		    "mode = local (inline answers send our own copy)", path);
-		return -1;
-	}
-	if (!valid_api_base(c->fal_queue_base, c->fal_allow_http) ||
-	    !valid_api_base(c->fal_run_base, c->fal_allow_http)) {
-		snprintf(err, errlen, "%s: [fal] queue_base and run_base must "
-		    "be https://host/... URLs ending in '/'", path);
-		return -1;
-	}
-	if (c->fal_backoff_max_ms < c->fal_backoff_ms) {
-		snprintf(err, errlen, "%s: [fal] retry_backoff_max is below "
-		    "retry_backoff", path);
-		return -1;
-	}
-	if (c->fal_output_lifetime > 0 && c->fal_output_lifetime < 60) {
-		snprintf(err, errlen, "%s: [fal] output_lifetime must be 0 "
-		    "(fal's default) or at least 60 seconds (time to fetch "
-		    "the image)", path);
-		return -1;
-	}
-	if (c->fal_nsfw == NSFW_BLOCKED && c->fal_blocked_image == NULL) {
-		snprintf(err, errlen, "%s: [fal] nsfw = blocked needs "
-		    "blocked_image", path);
-		return -1;
-	}
-	if (c->fal_key_file != NULL &&
-	    read_secret_file(c->fal_key_file, &c->fal_key) == -1) {
-		snprintf(err, errlen, "%s: cannot read [fal] key_file %s: %s",
-		    path, c->fal_key_file, strerror(errno));
-		return -1;
-	}
-	id = getenv("FAL_KEY_ID");
-	secret = getenv("FAL_KEY_SECRET");
-	if ((env = getenv("FAL_KEY")) != NULL && *env != '\0')
-		set_secret(&c->fal_key, env, strlen(env), NULL, 0);
-	else if (id != NULL && secret != NULL && *id != '\0')
-		set_secret(&c->fal_key, id, strlen(id), secret, strlen(secret));
-	if (c->fal_key != NULL && *c->fal_key != '\0' &&
-	    !valid_key(c->fal_key)) {
-		snprintf(err, errlen, "%s: the fal.ai key holds a space or a "
-		    "control character", path);
-		return -1;
-	}
-	if (strcmp(c->backend, "fal") == 0 &&
-	    (c->fal_key == NULL || *c->fal_key == '\0')) {
-		snprintf(err, errlen, "%s: backend fal needs a key: set FAL_KEY "
-		    "or [fal] key_file", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The master secret that signs URLs and derives the client keys: from
- * [access] secret_file, at least ACCESS_SECRET_MIN characters. Signed
- * mode cannot run without one.
- */
-static int
-finish_access(struct cfg *c, const char *path, char *err, size_t errlen)
-{
-	if (c->access_secret_file != NULL &&
-	    read_secret_file(c->access_secret_file, &c->access_secret) == -1) {
-		snprintf(err, errlen, "%s: cannot read [access] secret_file "
-		    "%s: %s", path, c->access_secret_file, strerror(errno));
-		return -1;
-	}
-	if (c->access_secret != NULL &&
-	    strlen(c->access_secret) < ACCESS_SECRET_MIN) {
-		snprintf(err, errlen, "%s: [access] secret_file holds fewer "
-		    "than %d characters", path, ACCESS_SECRET_MIN);
-		return -1;
-	}
-	if (c->access_mode == ACCESS_SIGNED && c->access_secret == NULL) {
-		snprintf(err, errlen, "%s: [access] mode = signed needs "
-		    "secret_file", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 finish(struct parse *p, const char *path, char *err, size_t errlen)
 {
-	struct cfg	*c = p->cfg;
-	const char	*env;
-
-	if (c->lim.min_dim > c->lim.max_dim) {
+	if (p->cfg->lim.min_dim > p->cfg->lim.max_dim) {
 		snprintf(err, errlen, "%s:%d: max_dimension is below "
 		    "min_dimension", path, p->max_dim_line);
 		return -1;
 	}
-	if (c->store_dir[0] != '/') {
-		snprintf(err, errlen, "%s: [store] dir must be an absolute path",
-		    path);
-		return -1;
-	}
-	if (c->db_password_file != NULL &&
-	    read_secret_file(c->db_password_file, &c->db_password) == -1) {
-		snprintf(err, errlen, "%s: cannot read database password_file "
-		    "%s: %s", path, c->db_password_file, strerror(errno));
-		return -1;
-	}
-	if ((env = getenv("PROMPTPIX_DB_PASSWORD")) != NULL) {
-		free(c->db_password);
-		c->db_password = xstrdup(env);
-	}
-	if (finish_access(c, path, err, errlen) == -1)
-		return -1;
-	return finish_fal(c, path, err, errlen);
+	return cfg_check(p->cfg, path, err, errlen);
 }
 
 int

@@ -88,6 +88,8 @@ struct cfg {
 	unsigned		 queue_workers;	/* per process; 0: max_concurrent */
 	int			 queue_class;	/* enum queue_class of requests */
 	unsigned		 queue_lease_ms;
+	/* [budget] */
+	double			 budget_daily_usd;	/* 0: no cap */
 	/* [access] */
 	enum access_mode	 access_mode;
 	char			*access_secret_file;

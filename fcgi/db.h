@@ -64,13 +64,15 @@ int	db_ensure(struct db *);
 /*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
  * total_requests + 1. Returns 1 if this call created the row, which is
- * then a job queued in class qc for client key key (NULL: none); 2 if
+ * then a job queued in class qc for client key key (NULL: none), holding
+ * the budget reservation reserved (< 0: none; dbbudget.c); 2 if
  * the row existed (the request was counted, and a queued job moves up
  * to qc if that is higher); -1. A request that finds the row completed
  * also counts in cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
-	    const char *model, enum queue_class qc, const char *key);
+	    const char *model, enum queue_class qc, const char *key,
+	    double reserved);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
@@ -95,10 +97,12 @@ int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms);
 
 /*
- * Queue a failed row whose backoff is over again, in class qc. Returns 1
- * if this call did (the caller then waits like any other), 0 if not, -1.
+ * Queue a failed row whose backoff is over again, in class qc, holding
+ * reservation reserved (< 0: none). Returns 1 if this call did (the
+ * caller then waits like any other), 0 if not, -1.
  */
-int	db_retry(struct db *, const char *hash, enum queue_class qc);
+int	db_retry(struct db *, const char *hash, enum queue_class qc,
+	    double reserved);
 
 /*
  * Add n hits to the row's total_requests and cache_hits; if a cleanup
@@ -189,6 +193,35 @@ int	db_key_disable(struct db *, const char *id);
 
 /* Note that key id was used now. 0 or -1. */
 int	db_key_used(struct db *, const char *id);
+
+/* What a reservation met (dbbudget.c). */
+enum budget_answer {
+	BUDGET_RESERVED,	/* the cost is reserved */
+	BUDGET_OVER,		/* [budget] daily_usd would be passed */
+	BUDGET_KEY_OVER,	/* the key's daily quota would be */
+	BUDGET_FAULT		/* the database */
+};
+
+/*
+ * Reserve cost for a new image on today's budget (cap: [budget]
+ * daily_usd, 0 for none) and, when key is not NULL, on the key's daily
+ * quotas; each with one conditional UPDATE.
+ */
+enum budget_answer db_budget_reserve(struct db *, const char *key,
+	    double cost, double cap);
+
+/* Give back a reservation that no row took. 0 or -1. */
+int	db_budget_release(struct db *, const char *key, double cost, double cap);
+
+/*
+ * The generation of hash ended having cost spent: its row's reservation
+ * becomes spent, once (whoever clears the row's reservation settles).
+ * 0 (also when the row holds none) or -1.
+ */
+int	db_budget_settle(struct db *, const char *hash, double spent);
+
+/* Today's reserved and spent (USD). 0 or -1. */
+int	db_budget_today(struct db *, double *reserved, double *spent);
 
 /* The queue as operators see it. */
 struct queue_stats {

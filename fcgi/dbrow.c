@@ -7,9 +7,20 @@
 
 #include "dbint.h"
 
+/* A reservation twice (the value, and whether there is one): NULL if < 0. */
+static void
+p_reserved(struct params *p, double reserved)
+{
+	for (int i = 0; i < 2; i++)
+		if (reserved >= 0)
+			db_p_double(p, reserved);
+		else
+			db_p_null(p);
+}
+
 int
 db_elect(struct db *db, const char *hash, const struct img_req *r,
-    const char *model, enum queue_class qc, const char *key)
+    const char *model, enum queue_class qc, const char *key, double reserved)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
@@ -32,6 +43,7 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 		db_p_str(&p, key);
 	else
 		db_p_null(&p);
+	p_reserved(&p, reserved);
 	db_p_u64(&p, qc);
 	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
 		return -1;
@@ -197,11 +209,13 @@ db_add_requests(struct db *db, const char *hash, unsigned long n)
 }
 
 int
-db_retry(struct db *db, const char *hash, enum queue_class qc)
+db_retry(struct db *db, const char *hash, enum queue_class qc,
+    double reserved)
 {
 	struct params	 p = { .n = 0 };
 
 	db_p_u64(&p, qc);
+	p_reserved(&p, reserved);
 	db_p_str(&p, hash);
 	return db_stmt_one(db, ST_RETRY, &p);
 }

@@ -11,6 +11,8 @@
  * is killed mid-call is still counted); when it finishes, this corrects
  * the count to the calls the backend really made (retries, or none).
  */
+/* Money is compared as the columns hold it, never in binary floats. */
+#define USD	"CAST(? AS DECIMAL(14,6))"
 #define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
 
 const char *const db_sql[ST__MAX] = {
@@ -18,9 +20,9 @@ const char *const db_sql[ST__MAX] = {
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, queue_class, client_key,"
-	" queued_at, total_requests, created_at)"
-	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NOW(3), 1,"
-	" NOW(3))"
+	" reserved_usd, budget_day, queued_at, total_requests, created_at)"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,"
+	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), 1, NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
 	" (status = 'completed'), total_requests = total_requests + 1,"
 	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
@@ -102,6 +104,48 @@ const char *const db_sql[ST__MAX] = {
 	" COALESCE(last_used_at, '') FROM client_keys ORDER BY created_at, id",
 	[ST_KEY_DISABLE] =
 	"UPDATE client_keys SET enabled = 0 WHERE id = ?",
+	/* The budget (sql/008_budget.sql): reserve, release, settle. */
+	[ST_BUDGET_DAY] =
+	"INSERT IGNORE INTO budget_days (day) VALUES (UTC_DATE())",
+	[ST_BUDGET_RESERVE] =
+	"UPDATE budget_days SET reserved_usd = reserved_usd + " USD ","
+	" images = images + 1 WHERE day = UTC_DATE()"
+	" AND spent_usd + reserved_usd + " USD " <= " USD,
+	[ST_BUDGET_RELEASE] =
+	"UPDATE budget_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
+	" images = GREATEST(CAST(images AS SIGNED) - 1, 0)"
+	" WHERE day = UTC_DATE()",
+	[ST_KEY_DAY] =
+	"INSERT IGNORE INTO key_days (key_id, day) VALUES (?, UTC_DATE())",
+	[ST_KEY_RESERVE] =
+	"UPDATE key_days k JOIN client_keys c ON c.id = k.key_id"
+	" SET k.reserved_usd = k.reserved_usd + " USD ","
+	" k.images = k.images + 1"
+	" WHERE k.key_id = ? AND k.day = UTC_DATE()"
+	" AND (c.daily_images IS NULL OR k.images + 1 <= c.daily_images)"
+	" AND (c.daily_usd IS NULL"
+	" OR k.spent_usd + k.reserved_usd + " USD " <= c.daily_usd)",
+	[ST_KEY_RELEASE] =
+	"UPDATE key_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
+	" images = GREATEST(CAST(images AS SIGNED) - 1, 0)"
+	" WHERE key_id = ? AND day = UTC_DATE()",
+	[ST_SETTLE_READ] =
+	"SELECT reserved_usd, budget_day, COALESCE(client_key, '')"
+	" FROM generation_status"
+	" WHERE prompt_hash = ? AND reserved_usd IS NOT NULL",
+	/* Whoever clears the reservation settles it, once. */
+	[ST_SETTLE_TAKE] =
+	"UPDATE generation_status SET reserved_usd = NULL"
+	" WHERE prompt_hash = ? AND reserved_usd = ?",
+	[ST_BUDGET_SETTLE] =
+	"UPDATE budget_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
+	" spent_usd = spent_usd + ? WHERE day = ?",
+	[ST_KEY_SETTLE] =
+	"UPDATE key_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
+	" spent_usd = spent_usd + ? WHERE key_id = ? AND day = ?",
+	[ST_BUDGET_TODAY] =
+	"SELECT COALESCE(MAX(reserved_usd), 0), COALESCE(MAX(spent_usd), 0)"
+	" FROM budget_days WHERE day = UTC_DATE()",
 	[ST_KEY_USED] =
 	"UPDATE client_keys SET last_used_at = NOW(3) WHERE id = ?",
 	[ST_FROM_CACHE] =
@@ -147,6 +191,7 @@ const char *const db_sql[ST__MAX] = {
 	/* Queue a failed job again, at the back of its class. */
 	[ST_RETRY] =
 	"UPDATE generation_status SET status = 'pending', queue_class = ?,"
+	" reserved_usd = ?, budget_day = IF(? IS NULL, NULL, UTC_DATE()),"
 	" queued_at = NOW(3), owner_host = NULL, lease_until = NULL,"
 	" lease_token = NULL, started_at = NULL, completed_at = NULL"
 	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"

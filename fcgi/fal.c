@@ -2,7 +2,8 @@
  * fal.c: the fal.ai backend: the fal protocol (queue or sync), its
  * attempts and backoff, and what becomes of the image fal made.
  *
- * Each worker thread has its own context: an HTTP handle (httpc.h),
+ * Waiting for a queued job to complete is falwait.c. Each worker
+ * thread has its own context (falint.h): an HTTP handle (httpc.h),
  * reused so that its connections to fal stay open between generations,
  * and the API's request headers (which hold the key; the headers of a
  * call that makes a job are built for it and wiped after it).
@@ -44,21 +45,14 @@
 #include "backend.h"
 #include "cfg.h"
 #include "fal.h"
+#include "falint.h"
 #include "httpc.h"
 #include "log.h"
 #include "urlpolicy.h"
 #include "util.h"
 
-/* How long the cancel PUT may take, after the deadline has passed. */
-#define CANCEL_MS	2000
-
-struct fal_ctx {
-	const struct cfg	*cfg;
-	struct httpc		*http;
-	struct httpc_hdrs	*api_hdrs;	/* hold the key */
-	struct httpc_hdrs	*stream_hdrs;
-	struct fal_sse		 sse;		/* the status stream's reader */
-};
+/* How near the deadline a timeout counts as the deadline's. */
+#define DEADLINE_SLACK_MS	50
 
 /* What one attempt did, for the accounting and the backoff. */
 struct attempt {
@@ -69,21 +63,7 @@ struct attempt {
 	unsigned	 retry_after;
 };
 
-/* A queued job's progress, as the status stream and the polls saw it. */
-struct watch {
-	int64_t		 queued_at;	/* now_ms() of the submit's answer */
-	int64_t		 started_at;	/* of the first status past IN_QUEUE */
-	enum fal_status	 st;
-	char		 name[32];	/* the last status, for messages */
-	char		 last[256];	/* the last poll's failure, or "" */
-};
 
-/* The status stream's reader, as on_events() sees it. */
-struct stream {
-	struct fal_sse	*sse;
-	struct watch	*w;
-	int		 bad;		/* an event we could not read */
-};
 
 /*
  * The API's headers for c: the key, JSON in, and accept (an "Accept:"
@@ -144,9 +124,8 @@ fal_free(void *vctx)
 	free(ctx);
 }
 
-/* Milliseconds until the job's deadline (may be negative). */
-static int64_t
-left_ms(const struct gen_job *job)
+int64_t
+fal_left_ms(const struct gen_job *job)
 {
 	return job->deadline_ms - now_ms();
 }
@@ -172,7 +151,7 @@ job_headers(const struct fal_ctx *ctx, const struct gen_job *job,
 		    c->fal_priority == FAL_PRIO_CLASS ?
 		    "X-Fal-Queue-Priority: low" : "X-Fal-Queue-Priority: normal");
 	if (start > 0) {
-		start = (start < left_ms(job) ? start : left_ms(job)) / 1000;
+		start = (start < fal_left_ms(job) ? start : fal_left_ms(job)) / 1000;
 		snprintf(line, sizeof(line), "X-Fal-Request-Timeout: %lld",
 		    (long long)start);
 		if (start > 1)
@@ -194,8 +173,8 @@ job_headers(const struct fal_ctx *ctx, const struct gen_job *job,
  * key, fal's request id kept, the answer capped at max_response_bytes,
  * request_timeout cut at the job's deadline.
  */
-static void
-api_xfer(const struct fal_ctx *ctx, const struct gen_job *job,
+void
+fal_api_xfer(const struct fal_ctx *ctx, const struct gen_job *job,
     struct httpc_xfer *x, const char *method, const char *url,
     const char *body)
 {
@@ -274,7 +253,12 @@ run_call(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	/* A 2xx we cannot read, or no answer: fal has it, or may have. */
 	a->taken = a->charged = 1;
-	if (x->too_big || (res->err == GE_TIMEOUT && left_ms(job) <= 0))
+	/*
+	 * A transfer cut by the timeout that the deadline set is the
+	 * deadline's (the two clocks may differ by a few milliseconds).
+	 */
+	if (x->too_big || (res->err == GE_TIMEOUT &&
+	    fal_left_ms(job) <= DEADLINE_SLACK_MS))
 		return -1;
 	strlcpy_chk(why, res->error_message, sizeof(why));
 	httpc_failf(ctx->http, res, GE_ANSWER_LOST, "%s; sent, so fal may "
@@ -313,204 +297,15 @@ attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
 		return -1;
 	}
 	memset(&x, 0, sizeof(x));
-	api_xfer(ctx, job, &x, "POST", url, input);
+	fal_api_xfer(ctx, job, &x, "POST", url, input);
 	/* The one exchange of the attempt: all the time that is left. */
-	x.timeout_ms = left_ms(job);
+	x.timeout_ms = fal_left_ms(job);
 	x.deadline_ms = 0;
 	if (run_call(ctx, job, &x, "run", a, res) == -1) {
 		httpc_xfer_free(&x);
 		return -1;
 	}
 	return read_output(&x, res);
-}
-
-/* Ask fal to drop a queued request we no longer wait for. */
-static void
-cancel(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q)
-{
-	struct httpc_xfer	 x;
-
-	if (q->cancel_url[0] == '\0')
-		return;
-	memset(&x, 0, sizeof(x));
-	api_xfer(ctx, job, &x, "PUT", q->cancel_url, NULL);
-	/* After the deadline: a time of its own, and a small answer. */
-	x.timeout_ms = CANCEL_MS;
-	x.deadline_ms = 0;
-	x.max = 65536;
-	httpc_run(ctx->http, &x);
-	log_info(job->rid, "fal: cancel %s: HTTP %ld", q->request_id,
-	    x.status);
-	httpc_xfer_free(&x);
-}
-
-/* A status fal sent (named name), as the job's watch keeps it. */
-static void
-note_status(struct watch *w, enum fal_status st, const char *name)
-{
-	w->st = st;
-	strlcpy_chk(w->name, name, sizeof(w->name));
-	if (w->started_at == 0 &&
-	    (st == FAL_ST_RUNNING || st == FAL_ST_COMPLETED))
-		w->started_at = now_ms();
-}
-
-/*
- * What the job's last status means: 0 it is COMPLETED; 1 wait on; -1 it
- * failed (a status we do not know, a malformed answer), in res.
- */
-static int
-judge(const struct fal_ctx *ctx, const struct watch *w,
-    struct gen_result *res)
-{
-	switch (w->st) {
-	case FAL_ST_COMPLETED:
-		/* Forget a poll that failed on the way. */
-		res->err = GE_NONE;
-		res->error_message[0] = '\0';
-		return 0;
-	case FAL_ST_UNKNOWN:
-		httpc_failf(ctx->http, res, GE_BAD_STATUS, "fal status \"%s\"",
-		    w->name);
-		return -1;
-	case FAL_ST_BAD:
-		httpc_failf(ctx->http, res, GE_BAD_RESPONSE,
-		    "status: malformed answer");
-		return -1;
-	default:
-		return 1;
-	}
-}
-
-/*
- * Poll status_url until COMPLETED. Returns 0, or -1 with the failure in
- * res (a timeout if the deadline passed first; the request is then
- * cancelled). Transient errors of a poll are polled through.
- */
-static int
-poll_status(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q, struct watch *w, struct gen_result *res)
-{
-	struct httpc_xfer	 x;
-	char			 name[32];
-	int64_t			 nap;
-	int			 rc;
-
-	memset(&x, 0, sizeof(x));
-	while (left_ms(job) > 0) {
-		api_xfer(ctx, job, &x, "GET", q->status_url, NULL);
-		httpc_run(ctx->http, &x);
-		if (httpc_fail(ctx->http, &x, "status", res) == 0) {
-			note_status(w, fal_parse_status(x.buf, x.len, name,
-			    sizeof(name)), name);
-			w->last[0] = '\0';
-			if ((rc = judge(ctx, w, res)) != 1) {
-				httpc_xfer_free(&x);
-				return rc;
-			}
-		} else if (!gen_err_retryable(res->err)) {
-			httpc_xfer_free(&x);
-			return -1;
-		} else	/* A status poll that failed costs nothing: poll on. */
-			strlcpy_chk(w->last, res->error_message,
-			    sizeof(w->last));
-		httpc_xfer_free(&x);
-		nap = left_ms(job);
-		sleep_ms(nap < ctx->cfg->fal_poll_ms ? nap :
-		    ctx->cfg->fal_poll_ms);
-	}
-	cancel(ctx, job, q);
-	if (w->last[0] != '\0')
-		httpc_failf(ctx->http, res, GE_TIMEOUT, "not completed in "
-		    "time; last poll: %s", w->last);
-	else
-		httpc_failf(ctx->http, res, GE_TIMEOUT, "not completed in "
-		    "time (%s)", w->name[0] ? w->name : "no status");
-	return -1;
-}
-
-/*
- * The status stream's bytes (httpc's on_data): read its events, note
- * each status. Returns 1 to end the stream (a status past IN_PROGRESS,
- * or an event we cannot read), else 0.
- */
-static int
-on_events(void *arg, const char *p, size_t n)
-{
-	struct stream		*s = arg;
-	enum fal_sse_got	 got;
-	enum fal_status		 st;
-	char			 name[32];
-	size_t			 k;
-
-	while (n > 0) {
-		k = fal_sse_feed(s->sse, p, n, &got);
-		p += k;
-		n -= k;
-		if (got == FAL_SSE_MORE)
-			continue;
-		st = got == FAL_SSE_EVENT ? fal_parse_status(s->sse->data,
-		    s->sse->len, name, sizeof(name)) : FAL_ST_BAD;
-		if (st == FAL_ST_BAD) {
-			s->bad = 1;
-			return 1;
-		}
-		note_status(s->w, st, name);
-		if (st != FAL_ST_QUEUED && st != FAL_ST_RUNNING)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Follow the job on fal's status stream (GET {status_url}/stream) until
- * COMPLETED. Returns 0; -1 with the failure in res (a status we do not
- * know); or 1 when the stream failed and the caller should poll
- * instead: an error or an end before COMPLETED, an event we cannot
- * read, an answer without a byte within poll_interval (the current
- * status comes at once from fal: silence means something between us
- * buffers the stream), or silence past stream_idle_timeout (fal sends a
- * keep-alive every 15 s).
- */
-static int
-follow_stream(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q, struct watch *w, struct gen_result *res)
-{
-	struct httpc_xfer	 x;
-	struct gen_result	 why;
-	struct stream		 s = { &ctx->sse, w, 0 };
-	char			 url[sizeof(q->status_url) + 8];
-
-	if ((size_t)snprintf(url, sizeof(url), "%s/stream", q->status_url) >=
-	    sizeof(url))
-		return 1;
-	memset(&x, 0, sizeof(x));
-	api_xfer(ctx, job, &x, "GET", url, NULL);
-	x.hdrs = ctx->stream_hdrs;
-	x.timeout_ms = left_ms(job);
-	x.on_data = on_events;
-	x.arg = &s;
-	x.first_ms = ctx->cfg->fal_poll_ms;
-	x.idle_ms = ctx->cfg->fal_stream_idle_ms;
-	fal_sse_init(&ctx->sse);
-	httpc_run(ctx->http, &x);
-	memset(&why, 0, sizeof(why));
-	if (s.bad)
-		httpc_failf(ctx->http, &why, GE_BAD_RESPONSE, "status stream: "
-		    "an event that is not a status");
-	else if (httpc_fail(ctx->http, &x, "status stream", &why) == 0 &&
-	    x.stopped) {
-		httpc_xfer_free(&x);
-		return judge(ctx, w, res);
-	} else if (why.err == GE_NONE)
-		httpc_failf(ctx->http, &why, GE_BAD_RESPONSE, "status stream: "
-		    "ended before COMPLETED");
-	httpc_xfer_free(&x);
-	if (left_ms(job) > 0)
-		log_info(job->rid, "fal: %s: %s; polling", q->request_id,
-		    why.error_message);
-	return 1;
 }
 
 /*
@@ -530,7 +325,7 @@ fetch_result(struct fal_ctx *ctx, const struct gen_job *job,
 
 	memset(&x, 0, sizeof(x));
 	for (;;) {
-		api_xfer(ctx, job, &x, "GET", q->response_url, NULL);
+		fal_api_xfer(ctx, job, &x, "GET", q->response_url, NULL);
 		httpc_run(ctx->http, &x);
 		note_fal_id(res, x.id);
 		if (x.status != 0)
@@ -560,14 +355,13 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	struct httpc_xfer	 x;
 	struct watch		 w;
 	char			 url[2048];
-	int			 rc;
 
 	if (model_url(c->fal_queue_base, job->model, url, sizeof(url)) == -1) {
 		httpc_failf(ctx->http, res, GE_INTERNAL, "model URL too long");
 		return -1;
 	}
 	memset(&x, 0, sizeof(x));
-	api_xfer(ctx, job, &x, "POST", url, input);
+	fal_api_xfer(ctx, job, &x, "POST", url, input);
 	if (run_call(ctx, job, &x, "submit", a, res) == -1 ||
 	    fal_parse_submit(x.buf, x.len, &q, res) == -1) {
 		httpc_xfer_free(&x);
@@ -588,10 +382,7 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	log_info(job->rid, "fal: queued %s", q.request_id[0] ?
 	    q.request_id : "(no id)");
-	rc = c->fal_status_stream ? follow_stream(ctx, job, &q, &w, res) : 1;
-	if (rc == 1)
-		rc = poll_status(ctx, job, &q, &w, res);
-	if (rc == -1)
+	if (fal_wait(ctx, job, &q, &w, res) == -1)
 		return -1;
 	res->queue_ms = w.started_at - w.queued_at;
 	return fetch_result(ctx, job, &q, res, a);

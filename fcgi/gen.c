@@ -113,6 +113,7 @@ queued(struct rq *rq, int64_t deadline, struct resolution *res)
 
 	rq->generator = 1;
 	if ((rc = db_complete_from_cache(db, rq->hash)) == 1 &&
+	    db_budget_settle(db, rq->hash, 0) == 0 &&
 	    db_fetch(db, rq->hash, &res->row) == 1) {
 		status_log(rq, "completed", "from image cache");
 		res->outcome = OUT_HIT;
@@ -121,6 +122,73 @@ queued(struct rq *rq, int64_t deadline, struct resolution *res)
 	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
 	runner_kick();
 	return wait_for(rq, deadline, res);
+}
+
+/* The client key of rq's new images, or NULL. */
+static const char *
+rq_key(const struct rq *rq)
+{
+	return rq->key[0] ? rq->key : NULL;
+}
+
+/* Does a new image of rq need a reservation first? */
+static int
+budgeted(const struct rq *rq)
+{
+	return rq->w->cfg->budget_daily_usd > 0 || rq->key[0] != '\0';
+}
+
+/*
+ * Before rq may queue a new image (retry: queue a failed one again):
+ * reserve its estimated cost, if a budget applies and the image is not
+ * there yet. Returns 1 to go on (rq->reserved is the reservation, < 0
+ * none), or 0 with res final: 429 over the budget or the key's quota,
+ * 503 without the database.
+ */
+static int
+budget_first(struct rq *rq, const struct img_req *r, int retry,
+    struct resolution *res)
+{
+	const struct cfg	*c = rq->w->cfg;
+	struct gen_row		 row;
+	double			 cost = (double)r->w * r->h / 1e6 *
+	    c->cost_per_megapixel;
+	int			 rc;
+
+	rq->reserved = -1;
+	if (!budgeted(rq))
+		return 1;
+	/* Only a new image costs: an existing one is counted, not paid. */
+	if (!retry && (rc = db_fetch(rq->db, rq->hash, &row)) != 0) {
+		if (rc == -1)
+			res->outcome = OUT_DBERR;
+		return rc == 1;
+	}
+	switch ((rc = db_budget_reserve(rq->db, rq_key(rq), cost,
+	    c->budget_daily_usd))) {
+	case BUDGET_RESERVED:
+		rq->reserved = cost;
+		return 1;
+	case BUDGET_OVER:
+	case BUDGET_KEY_OVER:
+		res->outcome = OUT_BUDGET;
+		res->key_quota = rc == BUDGET_KEY_OVER;
+		return 0;
+	default:
+		res->outcome = OUT_DBERR;
+		return 0;
+	}
+}
+
+/* A reservation that no row took goes back. */
+static void
+budget_back(struct rq *rq)
+{
+	if (rq->reserved < 0)
+		return;
+	db_budget_release(rq->db, rq_key(rq), rq->reserved,
+	    rq->w->cfg->budget_daily_usd);
+	rq->reserved = -1;
 }
 
 /* Everything but the in-memory hit: the database decides. */
@@ -137,8 +205,12 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		return;
 	}
 again:
+	if ((rc = budget_first(rq, r, 0, res)) != 1)
+		return;
 	rc = db_elect(db, rq->hash, r, c->model, (enum queue_class)rq->qclass,
-	    rq->key[0] ? rq->key : NULL);
+	    rq_key(rq), rq->reserved);
+	if (rc != 1)
+		budget_back(rq);
 	if (rc == -1) {
 		res->outcome = OUT_DBERR;
 		return;
@@ -161,8 +233,13 @@ again:
 	}
 	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
 		/* Its backoff is over: one request queues the next attempt. */
-		if ((rc = db_retry(db, rq->hash,
-		    (enum queue_class)rq->qclass)) == -1) {
+		if ((rc = budget_first(rq, r, 1, res)) != 1)
+			return;
+		rc = db_retry(db, rq->hash, (enum queue_class)rq->qclass,
+		    rq->reserved);
+		if (rc != 1)
+			budget_back(rq);
+		if (rc == -1) {
 			res->outcome = OUT_DBERR;
 			return;
 		}

@@ -24,10 +24,11 @@ struct rq;
 
 struct resolution {
 	enum outcome	 outcome;	/* HIT, GENERATED, WAITED, FAILED,
-					   TIMEOUT, DBERR or LIMITED */
+					   TIMEOUT, DBERR, LIMITED or BUDGET */
 	struct gen_row	 row;		/* valid for HIT, GENERATED, WAITED,
 					   FAILED */
 	unsigned	 retry_after;	/* seconds, for FAILED; 0 = none */
+	int		 key_quota;	/* BUDGET: the key's, not the day's */
 };
 
 /* Resolve r (whose hash is rq->hash) into *res. Never fails: see res. */

@@ -249,6 +249,14 @@ page_image(struct rq *rq)
 		http_text(rq, 429, "Retry-After", etag,
 		    "too many new images from your address; retry later");
 		break;
+	case OUT_BUDGET:
+		/* Spent for today: until the next UTC day. */
+		snprintf(etag, sizeof(etag), "%lld",
+		    (long long)(86400 - wall_ms() / 1000 % 86400));
+		http_text(rq, 429, "Retry-After", etag, res.key_quota ?
+		    "this key's daily quota is reached" :
+		    "daily budget reached");
+		break;
 	case OUT_DBERR:
 	default:
 		http_text(rq, 503, "Retry-After", "5",

@@ -362,6 +362,18 @@ metrics_render_queue(const struct metrics_queue *q, size_t *len)
 	fprintf(f, "promptpix_queue_oldest_seconds ");
 	put_seconds(f, (uint64_t)(q->oldest_ms > 0 ? q->oldest_ms : 0) * 1000);
 	fputc('\n', f);
+	head(f, "promptpix_budget_spent_usd", "gauge",
+	    "Spent today (UTC), as the backends reported it.");
+	fprintf(f, "promptpix_budget_spent_usd %.6f\n", q->spent_usd);
+	head(f, "promptpix_budget_reserved_usd", "gauge",
+	    "Reserved today for images queued or running.");
+	fprintf(f, "promptpix_budget_reserved_usd %.6f\n", q->reserved_usd);
+	if (q->budget_usd > 0) {
+		head(f, "promptpix_budget_left_usd", "gauge",
+		    "What [budget] daily_usd leaves for today.");
+		fprintf(f, "promptpix_budget_left_usd %.6f\n", q->budget_usd -
+		    q->spent_usd - q->reserved_usd);
+	}
 	if (fclose(f) != 0) {
 		fprintf(stderr, "promptpix: out of memory (metrics)\n");
 		abort();

@@ -91,9 +91,15 @@ struct metrics_queue {
 	uint64_t	 slots_in_use;
 	unsigned	 slots_max;
 	int64_t		 oldest_ms;
+	double		 budget_usd;		/* [budget] daily_usd; 0: none */
+	double		 spent_usd;		/* today, UTC */
+	double		 reserved_usd;
 };
 
-/* The queue's gauges in the same format; as metrics_render(). */
+/*
+ * The queue's and today's budget's gauges in the same format; as
+ * metrics_render().
+ */
 char	*metrics_render_queue(const struct metrics_queue *, size_t *len);
 
 #endif

@@ -21,6 +21,7 @@ const char *const outcome_names[OUT__MAX] = {
 	[OUT_FORBIDDEN] = "forbidden",
 	[OUT_ERROR] = "error",
 	[OUT_LIMITED] = "rate_limited",
+	[OUT_BUDGET] = "budget",
 };
 
 const char *

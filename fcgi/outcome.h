@@ -22,6 +22,7 @@ enum outcome {
 	OUT_FORBIDDEN,		/* the token is wrong */
 	OUT_ERROR,		/* a server-side error */
 	OUT_LIMITED,		/* the client may not start new images now */
+	OUT_BUDGET,		/* the daily budget or the key's quota is spent */
 	OUT__MAX
 };
 

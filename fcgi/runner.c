@@ -288,6 +288,10 @@ run(struct gen_worker *gw)
 	    gw->job.hash);
 	generate(gw, &g);
 	rc = record(gw, &g);
+	/* The reservation becomes what the backend says it was billed. */
+	if (rc == 1 && db_budget_settle(gw->db, gw->job.hash, g.cost_usd) == -1)
+		log_warn(gw->rid, "%.12s: budget not settled; its reservation "
+		    "stays counted", gw->job.hash);
 	set_running(gw, 0);
 	if (db_slot_free(gw->db, gw->claim.owner) == -1)
 		log_warn(gw->rid, "slot of %.12s not given back; its lease "

@@ -138,6 +138,26 @@ period_json(const struct gen_stats *s)
 	return o;
 }
 
+/* Today's budget (UTC): the cap, spent, reserved, left (null: no cap). */
+static json_object *
+budget_json(struct rq *rq)
+{
+	json_object	*o = xchk(json_object_new_object());
+	double		 cap = rq->w->cfg->budget_daily_usd, reserved, spent;
+
+	if (db_budget_today(rq->db, &reserved, &spent) == -1)
+		reserved = spent = 0;
+	json_object_object_add(o, "daily_usd", cap > 0 ?
+	    xchk(json_object_new_double(cap)) : NULL);
+	json_object_object_add(o, "spent_usd",
+	    xchk(json_object_new_double(spent)));
+	json_object_object_add(o, "reserved_usd",
+	    xchk(json_object_new_double(reserved)));
+	json_object_object_add(o, "left_usd", cap > 0 ?
+	    xchk(json_object_new_double(cap - spent - reserved)) : NULL);
+	return o;
+}
+
 /* The queue as every host shares it, and this host's waiting clients. */
 static json_object *
 queue_json(struct rq *rq, const struct queue_stats *qs)
@@ -201,6 +221,7 @@ page_stats(struct rq *rq)
 	    xchk(json_object_new_int64(metrics_waiters_now())));
 	json_object_object_add(st, "current", cur);
 	json_object_object_add(st, "queue", queue_json(rq, &qs));
+	json_object_object_add(st, "budget", budget_json(rq));
 	json_object_object_add(st, "generated_at",
 	    xchk(json_object_new_string(now)));
 	o = xchk(json_object_new_object());
@@ -235,6 +256,8 @@ page_metrics(struct rq *rq)
 		q.slots_in_use = qs.slots_busy;
 		q.slots_max = rq->w->cfg->queue_max_concurrent;
 		q.oldest_ms = qs.oldest_ms;
+		q.budget_usd = rq->w->cfg->budget_daily_usd;
+		db_budget_today(rq->db, &q.reserved_usd, &q.spent_usd);
 		qtext = metrics_render_queue(&q, &qlen);
 		text = xrealloc(text, len + qlen + 1);
 		memcpy(text + len, qtext, qlen + 1);

@@ -40,6 +40,7 @@ struct rq {
 	char		 client[64];	/* uri_client(), for the rate limit */
 	int		 qclass;	/* enum queue_class of its new images */
 	char		 key[33];	/* the client key that signed, or "" */
+	double		 reserved;	/* the budget reserved (USD), < 0 none */
 	int		 charged;	/* took a rate-limit token */
 	int		 generator;	/* started a generation */
 	int64_t		 waited_ms;	/* waiting for another's generation */

@@ -272,7 +272,8 @@ def test_fal_sync_store_local_inline_and_blocked_image(env):
         r = f.get("/320x240.jpg?text=sync%20stall")
         assert r.status == 503 and r.header("retry-after"), r
         assert 1.5 < time.monotonic() - t0 < 5
-        assert row(f, "sync stall", "status, error_kind, api_calls_made") == ["failed", "timeout", "1"]
+        got = row(f, "sync stall", "status, error_kind, api_calls_made")
+        assert got == ["failed", "timeout", "1"], (got, f.log()[-2000:])
 
         stub.script("sync 422", {"status": 422})
         r = f.get("/320x240.jpg?text=sync%20422")

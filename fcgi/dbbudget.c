@@ -1,0 +1,140 @@
+/*
+ * dbbudget.c: the daily budget and the keys' quotas in SQL
+ * (sql/008_budget.sql): reservations taken before an image is queued,
+ * given back or settled as what was spent.
+ */
+#include <string.h>
+
+#include "dbint.h"
+
+/* Reserve on the key's quotas. 1, 0 over a quota, -1. */
+static int
+key_reserve(struct db *db, const char *key, double cost)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_str(&p, key);
+	if (db_stmt_run(db, ST_KEY_DAY, &p) < 0)
+		return -1;
+	p.n = 0;
+	db_p_double(&p, cost);
+	db_p_str(&p, key);
+	db_p_double(&p, cost);
+	return db_stmt_one(db, ST_KEY_RESERVE, &p);
+}
+
+static int
+key_release(struct db *db, const char *key, double cost)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_double(&p, cost);
+	db_p_str(&p, key);
+	return db_stmt_run(db, ST_KEY_RELEASE, &p) < 0 ? -1 : 0;
+}
+
+static int
+global_release(struct db *db, double cost)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_double(&p, cost);
+	return db_stmt_run(db, ST_BUDGET_RELEASE, &p) < 0 ? -1 : 0;
+}
+
+enum budget_answer
+db_budget_reserve(struct db *db, const char *key, double cost, double cap)
+{
+	struct params	 p = { .n = 0 };
+	int		 rc;
+
+	if (cap > 0) {
+		if (db_stmt_run(db, ST_BUDGET_DAY, &p) < 0)
+			return BUDGET_FAULT;
+		db_p_double(&p, cost);
+		db_p_double(&p, cost);
+		db_p_double(&p, cap);
+		if ((rc = db_stmt_one(db, ST_BUDGET_RESERVE, &p)) != 1)
+			return rc == 0 ? BUDGET_OVER : BUDGET_FAULT;
+	}
+	if (key == NULL || (rc = key_reserve(db, key, cost)) == 1)
+		return BUDGET_RESERVED;
+	/* The key said no (or could not say): the day gets its share back. */
+	if (cap > 0)
+		global_release(db, cost);
+	return rc == 0 ? BUDGET_KEY_OVER : BUDGET_FAULT;
+}
+
+int
+db_budget_release(struct db *db, const char *key, double cost, double cap)
+{
+	int	 rc = 0;
+
+	if (cap > 0)
+		rc = global_release(db, cost);
+	if (key != NULL && key_release(db, key, cost) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+db_budget_settle(struct db *db, const char *hash, double spent)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[3];
+	unsigned long	 len[3];
+	double		 reserved = 0;
+	char		 day[16], key[33];
+	int		 rc;
+
+	db_p_str(&p, hash);
+	if ((st = db_stmt_exec(db, ST_SETTLE_READ, &p)) == NULL)
+		return -1;
+	memset(r, 0, sizeof(r));
+	r[0].buffer_type = MYSQL_TYPE_DOUBLE;
+	r[0].buffer = &reserved;
+	db_r_str(&r[1], day, sizeof(day), &len[1]);
+	db_r_str(&r[2], key, sizeof(key), &len[2]);
+	if ((rc = db_stmt_row(db, st, r)) != 1)
+		return rc;
+	db_r_term(day, sizeof(day), len[1]);
+	db_r_term(key, sizeof(key), len[2]);
+	p.n = 0;
+	db_p_str(&p, hash);
+	db_p_double(&p, reserved);
+	if ((rc = db_stmt_one(db, ST_SETTLE_TAKE, &p)) != 1)
+		return rc;
+	p.n = 0;
+	db_p_double(&p, reserved);
+	db_p_double(&p, spent);
+	db_p_str(&p, day);
+	if (db_stmt_run(db, ST_BUDGET_SETTLE, &p) < 0)
+		return -1;
+	if (key[0] == '\0')
+		return 0;
+	p.n = 0;
+	db_p_double(&p, reserved);
+	db_p_double(&p, spent);
+	db_p_str(&p, key);
+	db_p_str(&p, day);
+	return db_stmt_run(db, ST_KEY_SETTLE, &p) < 0 ? -1 : 0;
+}
+
+int
+db_budget_today(struct db *db, double *reserved, double *spent)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[2];
+
+	*reserved = *spent = 0;
+	if ((st = db_stmt_exec(db, ST_BUDGET_TODAY, &p)) == NULL)
+		return -1;
+	memset(r, 0, sizeof(r));
+	r[0].buffer_type = MYSQL_TYPE_DOUBLE;
+	r[0].buffer = reserved;
+	r[1].buffer_type = MYSQL_TYPE_DOUBLE;
+	r[1].buffer = spent;
+	return db_stmt_row(db, st, r) == 1 ? 0 : -1;
+}
