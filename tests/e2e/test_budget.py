@@ -2,9 +2,8 @@
 whatever the concurrency, across hosts."""
 
 import json
-import threading
 
-from tests.lib.httpclient import fire
+from tests.lib.httpclient import fire, fire_over
 from tests.e2e.test_access import add_key, front, sign
 
 # 1000x1000 is one megapixel: $0.003 at the default price.
@@ -24,13 +23,7 @@ def test_budget_holds_across_two_fronts(env):
     b = front(env, mode="open", processes=2, threads=64, overrides=ov, share_with=a)
     with a, b:
         targets = [IMG + "budget%%20%d" % i for i in range(200)]
-        got = []
-        ta = threading.Thread(target=lambda: got.extend(fire(a, targets[0::2])))
-        tb = threading.Thread(target=lambda: got.extend(fire(b, targets[1::2])))
-        ta.start()
-        tb.start()
-        ta.join()
-        tb.join()
+        got = fire_over([a, b], targets)
         assert statuses(got) == {302: 10, 429: 190}, statuses(got)
         refused = [r for r in got if r.status == 429]
         assert all(r.body == b"daily budget reached\n" and 0 < int(r.header("retry-after")) <= 86400

@@ -4,12 +4,11 @@ certification conflicts (error 1213) instead of row locks, and still
 make one paid generation per image and hold the cap across the cluster.
 A cluster that cannot start fails these tests with its nodes' logs."""
 
-import concurrent.futures
 import re
-import threading
 import time
 import urllib.parse
 
+from tests.lib.httpclient import fire_pairs
 from tests.lib.galera import GaleraCluster
 
 DELAY = 1           # [placeholder] delay, seconds
@@ -29,23 +28,6 @@ def fronts(env, cluster, overrides=None):
     b = env.front(processes=2, threads=64, db=cluster.nodes[1], share_with=a,
                   overrides=overrides)
     return a, b
-
-
-def fire_split(pairs):
-    """Send every (front, target) of pairs at once (one barrier for all);
-    the responses in order, each with .elapsed."""
-    barrier = threading.Barrier(len(pairs))
-
-    def one(pair):
-        front, target = pair
-        barrier.wait()
-        t0 = time.monotonic()
-        r = front.get(target)
-        r.elapsed = time.monotonic() - t0
-        return r
-
-    with concurrent.futures.ThreadPoolExecutor(len(pairs)) as ex:
-        return list(ex.map(one, pairs))
 
 
 def trouble(*fs):
@@ -91,7 +73,7 @@ def one_generation(env, cluster, what):
     a, b = fronts(env, cluster)
     with a, b:
         target = "/512x512.jpg?text=" + urllib.parse.quote("one image, two nodes")
-        got = fire_split([(a if i % 2 else b, target) for i in range(N)])
+        got = fire_pairs([(a if i % 2 else b, target) for i in range(N)])
         assert [r.status for r in got] == [302] * N, (what, [r for r in got if r.status != 302])
         assert len({r.header("location") for r in got}) == 1, (what, got)
         a.flush()
@@ -118,7 +100,7 @@ def test_galera_cap_across_nodes(env):
             pairs = [(a if i % 2 else b, "/256x256.jpg?text=" + urllib.parse.quote(p))
                      for i, p in enumerate(prompts)]
             t0 = time.monotonic()
-            got = fire_split(pairs)
+            got = fire_pairs(pairs)
             took = time.monotonic() - t0
             assert [r.status for r in got] == [302] * 20, got
             assert len({r.header("location") for r in got}) == 20

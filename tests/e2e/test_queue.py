@@ -8,7 +8,7 @@ import time
 import urllib.parse
 
 from tests.lib import falstub, servers
-from tests.lib.httpclient import fire
+from tests.lib.httpclient import fire, fire_over
 from tests.e2e.test_e2e import SUNSET
 from tests.e2e.test_fal import KEY, fal_front
 
@@ -57,13 +57,7 @@ def test_cap_holds_across_processes_and_hosts(env):
         b = fal_front(env, stub, processes=2, threads=32, overrides=ov, share_with=a)
         with a, b:
             targets = ["/128x128.jpg?text=" + q(p) for p in prompts]
-            got = []
-            ta = threading.Thread(target=lambda: got.extend(fire(a, targets[0::2])))
-            tb = threading.Thread(target=lambda: got.extend(fire(b, targets[1::2])))
-            ta.start()
-            tb.start()
-            ta.join()
-            tb.join()
+            got = fire_over([a, b], targets)
             assert [r.status for r in got] == [302] * 30, got
             # The backend's own count: never more than the cap at once,
             # and the cap was used.

@@ -38,17 +38,30 @@ def get(port, target, method="GET", headers=None, timeout=60, body=None):
         c.close()
 
 
-def fire(f, targets, method="GET"):
-    """Send all targets at once through f.get (a front: one thread each,
-    released together); each response gets .elapsed."""
-    barrier = threading.Barrier(len(targets))
+def fire_pairs(pairs, method="GET"):
+    """Send every (front, target) of pairs at once (one thread each,
+    released together by one barrier); the responses in order, each with
+    .elapsed."""
+    barrier = threading.Barrier(len(pairs))
 
-    def one(t):
+    def one(pair):
+        front, target = pair
         barrier.wait()
         t0 = time.monotonic()
-        r = f.get(t, method=method)
+        r = front.get(target, method=method)
         r.elapsed = time.monotonic() - t0
         return r
 
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
-        return list(ex.map(one, targets))
+    with concurrent.futures.ThreadPoolExecutor(len(pairs)) as ex:
+        return list(ex.map(one, pairs))
+
+
+def fire(f, targets, method="GET"):
+    """Send all targets at once through f.get (a front); each response
+    gets .elapsed."""
+    return fire_pairs([(f, t) for t in targets], method)
+
+
+def fire_over(fronts, targets):
+    """Send all targets at once, target i through fronts[i % len]."""
+    return fire_pairs([(fronts[i % len(fronts)], t) for i, t in enumerate(targets)])
