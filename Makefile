@@ -30,7 +30,7 @@ CONF	?=
 PURE	 = util.c log.c text.c req.c hash.c cfg.c store.c ratelimit.c \
 	   metrics.c token.c falparse.c result.c outcome.c uri.c flight.c \
 	   hitcache.c urlpolicy.c
-SRCS	 = $(PURE) backend.c placeholder.c fal.c httpc.c db.c dbsql.c \
+SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c httpc.c db.c dbsql.c \
 	   dbrow.c dbstats.c dbqueue.c dbpool.c runner.c waker.c gen.c http.c \
 	   page.c image.c stats.c supervise.c counts.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
