@@ -99,6 +99,8 @@ static const struct opt opts[] = {
 	{ "database", "connect_timeout", OPT_SECONDS,
 	    O(db_connect_timeout_ms), 0.1, 60, NULL },
 	{ "database", "pool", OPT_UINT, O(db_pool), 1, 256, NULL },
+	{ "database", "read_timeout", OPT_SECONDS, O(db_read_timeout_ms),
+	    1, 3600, NULL },
 	{ "queue", "max_concurrent", OPT_UINT, O(queue_max_concurrent),
 	    1, 64, NULL },
 	{ "queue", "workers", OPT_UINT, O(queue_workers), 0, 64, NULL },
@@ -206,6 +208,7 @@ cfg_defaults(struct cfg *c)
 	c->db_name = xstrdup("promptpix");
 	c->db_connect_timeout_ms = 2000;
 	c->db_pool = 8;
+	c->db_read_timeout_ms = 5000;
 	c->queue_max_concurrent = 2;
 	c->queue_workers = 0;
 	c->queue_class = 1;	/* standard */

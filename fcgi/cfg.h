@@ -83,6 +83,7 @@ struct cfg {
 	char			*db_name;
 	unsigned		 db_connect_timeout_ms;
 	unsigned		 db_pool;	/* request threads' connections */
+	unsigned		 db_read_timeout_ms;	/* per statement read/write */
 	/* [queue] */
 	unsigned		 queue_max_concurrent;	/* on every host */
 	unsigned		 queue_workers;	/* per process; 0: max_concurrent */

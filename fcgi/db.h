@@ -13,6 +13,7 @@
 #ifndef PP_DB_H
 #define PP_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "req.h"
@@ -60,6 +61,15 @@ void	db_set_request(struct db *, const char *rid);
 
 /* Connect if not connected. Returns 0, or -1 if the server is away. */
 int	db_ensure(struct db *);
+
+/*
+ * Once at start-up: is the server of c read-only (@@global.read_only
+ * or @@global.innodb_read_only set: a replica)? A responder must write
+ * every election, so it must not start there. Returns 1 with a one-line
+ * reason in why, or 0: writable, or not reachable now (the responder
+ * starts anyway and answers 503 until it is), or not known.
+ */
+int	db_read_only(const struct cfg *c, char *why, size_t whylen);
 
 /*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =

@@ -3,8 +3,8 @@
  *
  * promptpix is a FastCGI responder. spawn-fcgi (or mod_fcgid) hands it
  * a listening socket as file descriptor 0; it runs cfg.threads worker
- * threads that each accept, answer and loop, each with its own database
- * connection.
+ * threads that each accept (accept.c), answer and loop, borrowing a
+ * database connection from a pool (dbpool.c) while they need one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +18,7 @@
 
 #include <fcgiapp.h>
 
+#include "accept.h"
 #include "backend.h"
 #include "cfg.h"
 #include "cli.h"
@@ -47,11 +48,16 @@
 #define REQUEST_STACK	(256 * 1024)
 
 static struct cfg	 config;
-static pthread_mutex_t	 accept_mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong	 request_seq;
 static atomic_int	 inflight;
+static atomic_int	 serving;	/* request threads not yet done */
 static const char	*conf_path;
 static atomic_flag	 conf_param_seen = ATOMIC_FLAG_INIT;
+
+/* The secrets that cfg_load() may take from the environment (cfg.h). */
+static const char *const secret_env[] = {
+	"PROMPTPIX_DB_PASSWORD", "FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET"
+};
 
 static void
 usage(void)
@@ -156,21 +162,39 @@ rq_db_release(struct rq *rq)
 	rq->db = NULL;
 }
 
+/*
+ * A request thread: take a connection (accept.h), answer its request,
+ * and again, until the process stops taking requests. A connection
+ * taken is always answered: the shutdown waits for this thread.
+ */
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	int		 rc;
+	int		 fd;
 
 	db_thread_init();
 	FCGX_InitRequest(&w->fcgx, 0, 0);
 	for (;;) {
-		/* libfcgi's accept is not safe to enter from two threads. */
-		pthread_mutex_lock(&accept_mtx);
-		rc = FCGX_Accept_r(&w->fcgx);
-		pthread_mutex_unlock(&accept_mtx);
-		if (rc < 0)
+		if (w->fcgx.ipcFd < 0) {
+			if ((fd = accept_next()) < 0)
+				break;
+			/*
+			 * FCGX_Accept_r() reads the request from a connection
+			 * already open; "keep" stops it from closing that one
+			 * first, as the end of the last request. The request
+			 * itself then says whether to keep it.
+			 */
+			w->fcgx.ipcFd = fd;
+			w->fcgx.keepConnection = 1;
+		} else if (accept_stopping()) {
+			/* A connection the web server kept open: let it go. */
+			FCGX_Free(&w->fcgx, 1);
 			break;
+		}
+		/* < 0: a connection that broke before its request came. */
+		if (FCGX_Accept_r(&w->fcgx) < 0)
+			continue;
 		atomic_fetch_add(&inflight, 1);
 		metrics_requests_in_flight(1);
 		handle(w);
@@ -178,6 +202,7 @@ worker_main(void *arg)
 		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);
 	}
+	atomic_fetch_sub(&serving, 1);
 	db_thread_end();
 	return NULL;
 }
@@ -198,20 +223,48 @@ flusher_main(void *arg)
 	return NULL;
 }
 
+/* Wait until left() says none remain, or until end: how many remain. */
+static int
+drain_until(int64_t end, unsigned (*left)(void))
+{
+	unsigned	 n;
+
+	while ((n = left()) > 0 && now_ms() < end)
+		sleep_ms(10);
+	return (int)n;
+}
+
+static unsigned
+threads_serving(void)
+{
+	return (unsigned)atomic_load(&serving);
+}
+
 /*
  * SIGTERM, SIGINT and SIGUSR1 are blocked in every thread and taken
- * here. SIGUSR1 flushes the hit counts now. SIGTERM and SIGINT stop
- * accepting, let the requests in progress finish (a generation must get
- * recorded, not cut off), flush the counts, then leave. A stuck request
- * is abandoned after the generation timeout.
+ * here. SIGUSR1 flushes the hit counts now. SIGTERM and SIGINT end the
+ * process in this order, so that nothing is cut off or left uncounted:
+ *   1. stop taking connections, waking the thread that waits for one
+ *      (accept.h); a connection it took is answered;
+ *   2. wait until every request thread has answered its last request
+ *      and left: a waiter may wait [server] max_wait, and the
+ *      generation workers still take jobs meanwhile, so a job queued
+ *      by one of our requests is run, not left for a waiter to time
+ *      out on;
+ *   3. then stop the workers taking jobs, and wait for the running
+ *      ones to be recorded (a generation cut off would be paid again
+ *      by a takeover), for at most [generation] timeout;
+ *   4. flush the hit counts, and leave with _exit(): the other threads
+ *      are still running, and nothing is freed under them.
+ * A stuck request or generation is abandoned once its limit has passed.
  */
 static void *
 signal_main(void *arg)
 {
 	sigset_t	*set = arg;
 	struct db	*db;
-	int64_t		 end;
-	int		 sig = 0;
+	int64_t		 limit;
+	int		 sig = 0, n;
 
 	db_thread_init();
 	db = db_new(&config);
@@ -222,14 +275,19 @@ signal_main(void *arg)
 		log_info(NULL, "counts flushed on request: %d rows",
 		    counts_flush(db));
 	}
-	log_info(NULL, "signal %d: finishing %d requests and %u generations",
-	    sig, atomic_load(&inflight), runner_drain());
+	log_info(NULL, "signal %d: finishing %d requests", sig,
+	    atomic_load(&inflight));
 	FCGX_ShutdownPending();
-	/* A generation cut off here would be paid again by a takeover. */
-	end = now_ms() + config.gen_timeout_ms + 5000;
-	while ((atomic_load(&inflight) > 0 || runner_drain() > 0) &&
-	    now_ms() < end)
-		sleep_ms(10);
+	accept_stop();
+	/* A waiter's wait, and its statements before and after it. */
+	limit = (int64_t)config.max_wait_ms + 2 * config.db_read_timeout_ms +
+	    config.db_connect_timeout_ms + 5000;
+	if ((n = drain_until(now_ms() + limit, threads_serving)) > 0)
+		log_error(NULL, "leaving with %d requests unanswered",
+		    atomic_load(&inflight));
+	n = drain_until(now_ms() + config.gen_timeout_ms + 5000, runner_drain);
+	if (n > 0)
+		log_error(NULL, "leaving with %d generations unrecorded", n);
 	if (counts_flush(db) < 0)
 		log_error(NULL, "exiting with %u hit counts unwritten",
 		    counts_pending());
@@ -283,6 +341,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "promptpix: %s\n", err);
 		return 1;
 	}
+	/*
+	 * The secrets cfg_load() read from the environment: out of it now,
+	 * before any thread or child (any process of the web server's user
+	 * may read /proc/PID/environ).
+	 */
+	for (size_t i = 0; i < sizeof(secret_env) / sizeof(secret_env[0]); i++)
+		env_wipe(secret_env[i]);
 	if (backend_find(config.backend) == NULL) {
 		fprintf(stderr, "promptpix: %s: unknown backend \"%s\"\n", path,
 		    config.backend);
@@ -294,6 +359,15 @@ main(int argc, char *argv[])
 	}
 	log_set_level(config.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	if (db_library_init() != 0) {
+		fprintf(stderr, "promptpix: library initialisation failed\n");
+		return 1;
+	}
+	/* Once per start, before any child: a replica would fail every write. */
+	if (db_read_only(&config, err, sizeof(err))) {
+		fprintf(stderr, "promptpix: %s: %s\n", path, err);
+		return 1;
+	}
 	/* Shared by the children, so made before they are forked. */
 	if (ratelimit_init(config.new_images_per_minute,
 	    config.new_images_burst) == -1)
@@ -306,7 +380,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	metrics_use_slot(slot);
-	if (db_library_init() != 0 || FCGX_Init() != 0) {
+	if (FCGX_Init() != 0 || accept_init(0) == -1) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;
 	}
@@ -337,6 +411,7 @@ main(int argc, char *argv[])
 	    "%s, delivery %s", config.threads, config.queue_workers ?
 	    config.queue_workers : config.queue_max_concurrent, config.backend,
 	    config.delivery == DELIVERY_INLINE ? "inline" : "redirect");
+	atomic_store(&serving, (int)config.threads);
 	for (unsigned i = 0; i < config.threads; i++) {
 		ws[i].idx = (int)i;
 		ws[i].cfg = &config;
@@ -348,9 +423,10 @@ main(int argc, char *argv[])
 	for (unsigned i = 0; i < config.threads; i++)
 		pthread_join(tids[i], NULL);
 	/*
-	 * The request threads are done, but generations and hit counts may
-	 * not be: the signal thread drains them and leaves the process (a
-	 * signal it already took makes this one a no-op).
+	 * The request threads are done (after a signal, or because the
+	 * socket failed), but generations and hit counts may not be: the
+	 * signal thread drains them and leaves the process. If it took a
+	 * signal already, this one stays pending, unused.
 	 */
 	pthread_kill(sigtid, SIGTERM);
 	pthread_join(sigtid, NULL);

@@ -89,6 +89,32 @@ trusted_addr(const char *trusted, const char *addr, size_t len)
 	return 0;
 }
 
+/*
+ * An address as a proxy may write it, in place, without its port:
+ * "[2001:db8::1]:443" and "[2001:db8::1]" become "2001:db8::1",
+ * "192.0.2.1:80" becomes "192.0.2.1". Anything else is left as it is
+ * (a bare IPv6 address has colons but no port).
+ */
+static void
+strip_port(char *a)
+{
+	size_t	 n;
+	char	*c;
+
+	if (a[0] == '[' && (c = strchr(a, ']')) != NULL &&
+	    (c[1] == '\0' || (c[1] == ':' && c[2] != '\0' &&
+	    strspn(c + 2, "0123456789") == strlen(c + 2)))) {
+		n = (size_t)(c - a - 1);
+		memmove(a, a + 1, n);
+		a[n] = '\0';
+		return;
+	}
+	if ((c = strchr(a, ':')) != NULL && strchr(c + 1, ':') == NULL &&
+	    c > a && strspn(a, "0123456789.") == (size_t)(c - a) &&
+	    c[1] != '\0' && strspn(c + 1, "0123456789") == strlen(c + 1))
+		*c = '\0';
+}
+
 void
 uri_client(const char *remote_addr, const char *xff, const char *trusted,
     char *out, size_t outsz)
@@ -109,6 +135,7 @@ uri_client(const char *remote_addr, const char *xff, const char *trusted,
 	    t = strtok_r(NULL, ",", &save)) {
 		t += strspn(t, " ");
 		t[strcspn(t, " ")] = '\0';
+		strip_port(t);
 		if (*t != '\0')
 			tok[n++ % 32] = t;
 	}

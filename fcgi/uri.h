@@ -56,7 +56,9 @@ int	uri_split(const char *request_uri, const char *script_name,
  * trusted, the left-most one looked at; when xff names none,
  * remote_addr. Only the right-most 32 hops of the last 1023 bytes of
  * xff are looked at, so a client cannot push the real hop out of view
- * with a long forged list. Addresses are compared as strings, not
+ * with a long forged list. A hop written with a port ("192.0.2.1:80",
+ * "[2001:db8::1]:443") or in brackets is taken without them, so the
+ * rate limit sees the address. Addresses are compared as strings, not
  * parsed. Writes at most outsz-1 bytes and a NUL to out (outsz > 0),
  * cutting a longer address.
  */

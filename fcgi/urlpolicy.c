@@ -11,12 +11,64 @@
 
 #include "urlpolicy.h"
 
+/*
+ * Split an allowlist entry (len bytes, trimmed) into its host and port:
+ * "fal.media", "127.0.0.1:8443", "[::1]:8443", "[::1]" or "::1". Sets
+ * *h, *hl to the host without brackets and *port to the port, 0 when
+ * the entry names none. Returns -1 for a port that is not 1..65535.
+ */
+static int
+entry_split(const char *e, size_t len, const char **h, size_t *hl,
+    unsigned *port)
+{
+	const char	*c = NULL, *close;
+	unsigned long	 p = 0;
+
+	*port = 0;
+	*h = e;
+	*hl = len;
+	if (len > 0 && e[0] == '[' &&
+	    (close = memchr(e, ']', len)) != NULL) {
+		*h = e + 1;
+		*hl = (size_t)(close - e - 1);
+		if (close + 1 < e + len) {
+			if (close[1] != ':')
+				return -1;
+			c = close + 1;
+		}
+	} else if ((c = memchr(e, ':', len)) != NULL &&
+	    memchr(c + 1, ':', len - (size_t)(c + 1 - e)) != NULL)
+		c = NULL;		/* a bare IPv6 address: no port */
+	else if (c != NULL)
+		*hl = (size_t)(c - e);
+	if (c == NULL)
+		return 0;
+	if (c + 1 == e + len || (size_t)(e + len - c - 1) > 5)
+		return -1;
+	for (const char *d = c + 1; d < e + len; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		p = p * 10 + (unsigned long)(*d - '0');
+	}
+	if (p == 0 || p > 65535)
+		return -1;
+	*port = (unsigned)p;
+	return 0;
+}
+
 int
-url_host_allowed(const char *list, const char *host)
+url_host_allowed(const char *list, const char *host, unsigned port,
+    unsigned default_port)
 {
 	size_t		 hl = strlen(host), el;
 	const char	*e, *end;
+	unsigned	 want;
 
+	/* libcurl writes an IPv6 host in brackets; entries may or not. */
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host++;
+		hl -= 2;
+	}
 	if (hl == 0)
 		return 0;
 	for (e = list; *e != '\0'; e = *end ? end + 1 : end) {
@@ -26,7 +78,9 @@ url_host_allowed(const char *list, const char *host)
 		el = (size_t)(end - e);
 		while (el > 0 && (e[el - 1] == ' ' || e[el - 1] == '\t'))
 			el--;
-		if (el == 0)
+		if (el == 0 || entry_split(e, el, &e, &el, &want) == -1)
+			continue;
+		if (el == 0 || port != (want ? want : default_port))
 			continue;
 		if (hl == el && strncasecmp(host, e, el) == 0)
 			return 1;
@@ -116,8 +170,10 @@ url_check(const char *url, const char *allowed, int allow_http,
 		*why = "image URL is not https";
 	else if (p.user != NULL || p.password != NULL)
 		*why = "image URL has a user name";
-	else if (!url_host_allowed(allowed, p.host))
-		*why = "image URL host is not on allowed_hosts";
+	else if (!url_host_allowed(allowed, p.host,
+	    (unsigned)strtoul(p.port, NULL, 10),
+	    strcasecmp(p.scheme, "https") == 0 ? 443 : 80))
+		*why = "image URL host or port is not on allowed_hosts";
 	else
 		rc = 0;
 	url_parts_free(&p);

@@ -1,6 +1,6 @@
 /*
  * util.c: the allocation wrappers that abort on out-of-memory, clocks,
- * and a checked string copy.
+ * a checked string copy, and wiping a variable out of the environment.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,4 +125,18 @@ strlcpy_chk(char *dst, const char *src, size_t dstsz)
 	}
 	memcpy(dst, src, n + 1);
 	return 0;
+}
+
+void
+env_wipe(const char *name)
+{
+	char	*v;
+
+	/*
+	 * The start-up strings are writable (the kernel put them on the
+	 * stack), and so are setenv()'s; nothing here putenv()s a constant.
+	 */
+	if ((v = getenv(name)) != NULL)
+		explicit_bzero(v, strlen(v));
+	unsetenv(name);
 }

@@ -31,4 +31,12 @@ void	 sleep_ms(int64_t);
 /* Copy src into dst (size dstsz); returns -1 if it did not fit. */
 int	 strlcpy_chk(char *dst, const char *src, size_t dstsz);
 
+/*
+ * Wipe the value of environment variable name, then unset it: unsetenv()
+ * alone drops only the pointer, and /proc/PID/environ shows the
+ * process's start-up copy, where the value stays. Not thread-safe: for
+ * start-up, before any thread.
+ */
+void	 env_wipe(const char *name);
+
 #endif

@@ -27,7 +27,8 @@ def fal_front(env, stub, overrides=None, key=KEY, **kw):
         ("generation", "timeout"): "4",
         ("fal", "queue_base"): stub.queue_base,
         ("fal", "run_base"): stub.run_base,
-        ("fal", "allowed_hosts"): "127.0.0.1",
+        # The stand-in's image host and its port: the allowlist checks both.
+        ("fal", "allowed_hosts"): urllib.parse.urlsplit(stub.files_base).netloc,
         ("fal", "allow_http"): "true",
         ("fal", "poll_interval"): "0.05",
         ("fal", "retry_backoff"): "0.05",
@@ -155,6 +156,9 @@ FAILURES = [
     ("ftp url", [{"image_url": "ftp://127.0.0.1/x.jpeg"}], 502, "bad_url", 1, 1),
     ("javascript url", [{"image_url": "javascript:alert(1)//x.jpeg"}], 502, "bad_url", 1, 1),
     ("off-allowlist url", [{"image_url": "http://localhost:9/files/x.jpeg"}], 502, "bad_url", 1, 1),
+    # The allowed host, on a port the allowlist does not name.
+    ("allowed host, other port", [{"image_url": "http://127.0.0.1:9/files/x.jpeg"}],
+     502, "bad_url", 1, 1),
     ("never completed", [{"queue": "never"}], 503, "timeout", 1, 1),
     ("unknown status", [{"queue": "unknown"}], 502, "bad_status", 1, 1),
     ("nsfw", [{"output": "nsfw"}], 502, "nsfw", 1, 1),

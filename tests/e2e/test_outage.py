@@ -1,6 +1,8 @@
 """The database going away is not a crash, and two web hosts on one
 database still make one generation per image."""
 
+import os
+import signal
 import threading
 import time
 
@@ -99,3 +101,26 @@ def test_connections_killed_while_idle_are_replaced(env):
         for i in range(4):
             r = f.get("/64x64.jpg?text=after%%20%d" % i)
             assert r.status == 302, r
+
+
+def test_hung_database_answers_503_within_the_read_timeout(env):
+    """A server that hangs without refusing (SIGSTOP): an ordinary
+    request gets 503 after about [database] read_timeout, not after a
+    long fixed timeout; once the server runs again, everything works."""
+    with env.front(processes=1, threads=4,
+                   overrides={("database", "read_timeout"): "2"}) as f:
+        assert f.get("/64x64.jpg?text=before%20the%20hang").status == 302
+        os.kill(env.db.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            r = f.get("/64x64.jpg?text=during%20the%20hang")
+            took = time.monotonic() - t0
+        finally:
+            os.kill(env.db.proc.pid, signal.SIGCONT)
+        assert r.status == 503 and r.header("retry-after"), r
+        # read_timeout, once or twice (a ping, then the statement), and a connect.
+        assert 1.5 < took < 9, took
+        servers.wait_until(lambda: f.get("/64x64.jpg?text=after%20the%20hang").status == 302,
+                           20, "answers after the hang")
+        assert f.get("/64x64.jpg?text=during%20the%20hang").status == 302
+        assert f.get("/64x64.jpg?text=before%20the%20hang").status == 302

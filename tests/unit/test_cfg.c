@@ -5,6 +5,7 @@
 
 #include "cfg.h"
 #include "t.h"
+#include "util.h"
 
 /* Load text as a config file; return the error ("" if none). */
 static const char *
@@ -23,6 +24,28 @@ load(const char *text, struct cfg *c)
 	unlink(path);
 	/* Drop the temp path so expectations can name just ":line: ..." */
 	return strchr(err, ':') ? strchr(err, ':') : err;
+}
+
+/* env_wipe(): the variable is unset, and the string getenv() gave is zeros. */
+static void
+wipe_env(void)
+{
+	const char	*v;
+	int		 wiped = 1;
+
+	setenv("PROMPTPIX_DB_PASSWORD", "s3cret-value", 1);
+	setenv("PROMPTPIX_OTHER", "kept", 1);
+	v = getenv("PROMPTPIX_DB_PASSWORD");
+	env_wipe("PROMPTPIX_DB_PASSWORD");
+	T_CHECK(getenv("PROMPTPIX_DB_PASSWORD") == NULL, "unset");
+	/* glibc keeps setenv()'s strings: the old one is still readable. */
+	for (size_t k = 0; k < strlen("s3cret-value"); k++)
+		wiped &= v[k] == '\0';
+	T_CHECK(wiped, "the value was wiped before unsetenv");
+	T_CHECK(getenv("PROMPTPIX_OTHER") != NULL &&
+	    strcmp(getenv("PROMPTPIX_OTHER"), "kept") == 0, "others kept");
+	unsetenv("PROMPTPIX_OTHER");
+	env_wipe("PROMPTPIX_DB_PASSWORD");	/* not set: nothing happens */
 }
 
 void
@@ -181,4 +204,16 @@ test_cfg(void)
 	unsetenv("FAL_KEY_ID");
 	unsetenv("FAL_KEY_SECRET");
 	unlink(keyfile);
+	wipe_env();
+
+	load("[database]\nread_timeout = 2.5\n", &c);
+	T_CHECK(c.db_read_timeout_ms == 2500, "read_timeout");
+	cfg_free(&c);
+	load("", &c);
+	T_CHECK(c.db_read_timeout_ms == 5000, "read_timeout default");
+	cfg_free(&c);
+	e = load("[database]\nread_timeout = 0.5\n", &c);
+	T_CHECK(strstr(e, "read_timeout: out of range") != NULL,
+	    "read_timeout under a second: %s", e);
+	cfg_free(&c);
 }

@@ -18,7 +18,13 @@ test_urlpolicy(void)
 		{ "https://fal.media/files/x.jpg", 0, 1 },
 		{ "https://v3.fal.media/files/x.jpg", 0, 1 },
 		{ "https://V3.FAL.MEDIA/files/x.jpg", 0, 1 },
-		{ "https://v3.fal.media:8443/files/x.jpg", 0, 1 },
+		{ "https://v3.fal.media:443/files/x.jpg", 0, 1 },
+		/* another port of an allowed host: refused */
+		{ "https://v3.fal.media:8443/files/x.jpg", 0, 0 },
+		{ "https://fal.media:80/x.jpg", 0, 0 },
+		{ "https://fal.media:22/x.jpg", 0, 0 },
+		{ "http://fal.media:443/x.jpg", 1, 0 },
+		{ "http://fal.media:80/x.jpg", 1, 1 },
 		{ "http://v3.fal.media/files/x.jpg", 0, 0 },
 		{ "http://v3.fal.media/files/x.jpg", 1, 1 },
 		{ "https://evilfal.media/x.jpg", 0, 0 },
@@ -48,14 +54,37 @@ test_urlpolicy(void)
 		T_CHECK((rc == 0) == cases[i].ok && (rc == 0 || why != NULL),
 		    "url case %zu (%s): rc %d", i, cases[i].url, rc);
 	}
+	T_CHECK(url_check("http://127.0.0.1:9/f.png", "a.b, 127.0.0.1:9", 1,
+	    &why) == 0, "second list entry, with its port");
 	T_CHECK(url_check("http://127.0.0.1:9/f.png", "a.b, 127.0.0.1", 1,
-	    &why) == 0, "second list entry");
-	T_CHECK(url_host_allowed(" fal.media , .example.org", "x.example.org"),
-	    "leading dot entry");
-	T_CHECK(!url_host_allowed("", "fal.media"), "empty list");
-	T_CHECK(!url_host_allowed(",,", "fal.media"), "list of nothing");
-	T_CHECK(!url_host_allowed("fal.media", ""), "empty host");
-	T_CHECK(!url_host_allowed("a.fal.media", "fal.media"),
+	    &why) == -1 && why != NULL, "an entry without a port: not 9");
+	T_CHECK(url_check("http://127.0.0.1:10/f.png", "127.0.0.1:9", 1,
+	    &why) == -1, "the entry's port only");
+	T_CHECK(url_check("http://127.0.0.1/f.png", "127.0.0.1:9", 1,
+	    &why) == -1, "an entry with a port does not allow the default");
+	T_CHECK(url_check("https://v3.fal.media:8443/x.jpg",
+	    "fal.media:8443", 0, &why) == 0, "subdomain on the entry's port");
+	T_CHECK(url_check("https://[::1]:8443/x.jpg", "[::1]:8443", 0,
+	    &why) == 0, "IPv6 entry with a port");
+	T_CHECK(url_check("https://[::1]/x.jpg", "::1", 0, &why) == 0 &&
+	    url_check("https://[::1]/x.jpg", "[::1]", 0, &why) == 0,
+	    "IPv6 entry without a port");
+	T_CHECK(url_check("https://[::1]:8443/x.jpg", "::1", 0, &why) == -1,
+	    "IPv6 entry without a port: not 8443");
+	T_CHECK(url_host_allowed(" fal.media , .example.org",
+	    "x.example.org", 443, 443), "leading dot entry");
+	T_CHECK(url_host_allowed("fal.media:8443", "FAL.media", 8443, 443),
+	    "case, with a port");
+	T_CHECK(!url_host_allowed("fal.media:0, fal.media:65536, fal.media:, "
+	    "fal.media:x, fal.media:443443, [fal.media]x", "fal.media", 443,
+	    443), "bad ports allow nothing");
+	T_CHECK(!url_host_allowed(":443", "fal.media", 443, 443),
+	    "a port without a host");
+	T_CHECK(!url_host_allowed("", "fal.media", 443, 443), "empty list");
+	T_CHECK(!url_host_allowed(",,", "fal.media", 443, 443),
+	    "list of nothing");
+	T_CHECK(!url_host_allowed("fal.media", "", 443, 443), "empty host");
+	T_CHECK(!url_host_allowed("a.fal.media", "fal.media", 443, 443),
 	    "parent not allowed by child");
 
 	T_CHECK(url_same_origin("https://queue.fal.run/",
