@@ -268,6 +268,7 @@ LIMIT 10;""")
                  "AND started_at < NOW() - INTERVAL 5 MINUTE;")
         assert f.sql(stuck) == [] and f.sql("SELECT * FROM stuck_generations") == []
         f.sql("UPDATE generation_status SET status = 'generating',"
+              " lease_until = NOW(3) + INTERVAL 1 HOUR,"
               " started_at = NOW(3) - INTERVAL 6 MINUTE WHERE prompt = '%s'" % c)
         assert [r[2] for r in f.sql(stuck)] == [c]
         assert [r[2] for r in f.sql("SELECT * FROM stuck_generations")] == [c]
@@ -286,8 +287,9 @@ def test_cleanup_removes_exactly_old_finished_rows(env):
         loc = f.get(url(old)).header("location")          # one cache hit
         f.flush()
         f.sql("DELETE FROM image_cache WHERE prompt = '%s'" % uncached)
-        f.sql("UPDATE generation_status SET status = 'generating', completed_at = NULL"
-              " WHERE prompt = '%s'" % stuck)
+        # Stuck under a worker that still renews its lease: not taken over.
+        f.sql("UPDATE generation_status SET status = 'generating', completed_at = NULL,"
+              " lease_until = NOW(3) + INTERVAL 1 HOUR WHERE prompt = '%s'" % stuck)
         age = ("UPDATE generation_status SET created_at = created_at - INTERVAL {d} DAY,"
                " started_at = started_at - INTERVAL {d} DAY,"
                " completed_at = completed_at - INTERVAL {d} DAY WHERE prompt IN ({p})")
