@@ -117,6 +117,14 @@ db_r_u64(MYSQL_BIND *b, uint64_t *v)
 	b->is_unsigned = 1;
 }
 
+void
+db_r_double(MYSQL_BIND *b, double *v)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_DOUBLE;
+	b->buffer = v;
+}
+
 static void
 db_disconnect(struct db *db)
 {

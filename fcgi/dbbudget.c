@@ -91,9 +91,7 @@ db_budget_settle(struct db *db, const char *hash, double spent)
 	db_p_str(&p, hash);
 	if ((st = db_stmt_exec(db, ST_SETTLE_READ, &p)) == NULL)
 		return -1;
-	memset(r, 0, sizeof(r));
-	r[0].buffer_type = MYSQL_TYPE_DOUBLE;
-	r[0].buffer = &reserved;
+	db_r_double(&r[0], &reserved);
 	db_r_str(&r[1], day, sizeof(day), &len[1]);
 	db_r_str(&r[2], key, sizeof(key), &len[2]);
 	if ((rc = db_stmt_row(db, st, r)) != 1)
@@ -131,10 +129,7 @@ db_budget_today(struct db *db, double *reserved, double *spent)
 	*reserved = *spent = 0;
 	if ((st = db_stmt_exec(db, ST_BUDGET_TODAY, &p)) == NULL)
 		return -1;
-	memset(r, 0, sizeof(r));
-	r[0].buffer_type = MYSQL_TYPE_DOUBLE;
-	r[0].buffer = reserved;
-	r[1].buffer_type = MYSQL_TYPE_DOUBLE;
-	r[1].buffer = spent;
+	db_r_double(&r[0], reserved);
+	db_r_double(&r[1], spent);
 	return db_stmt_row(db, st, r) == 1 ? 0 : -1;
 }

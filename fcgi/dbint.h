@@ -86,10 +86,12 @@ void	db_p_u64(struct params *, uint64_t);
 void	db_p_double(struct params *, double);
 void	db_p_null(struct params *);
 
-/* Bind a result column: a string of buffer cap, a signed, an unsigned. */
+/* Bind a result column: a string of buffer cap, a signed, an unsigned,
+ * a double. */
 void	db_r_str(MYSQL_BIND *, char *buf, size_t cap, unsigned long *len);
 void	db_r_i64(MYSQL_BIND *, int64_t *);
 void	db_r_u64(MYSQL_BIND *, uint64_t *);
+void	db_r_double(MYSQL_BIND *, double *);
 /* NUL-terminate a fetched string, truncated to its buffer if need be. */
 void	db_r_term(char *buf, size_t cap, unsigned long len);
 

@@ -72,9 +72,7 @@ db_key_list(struct db *db, void (*fn)(const struct client_key_row *, void *),
 	db_r_str(&r[1], k.name, sizeof(k.name), &len[1]);
 	db_r_i64(&r[2], &tier);
 	db_r_i64(&r[3], &images);
-	memset(&r[4], 0, sizeof(r[4]));
-	r[4].buffer_type = MYSQL_TYPE_DOUBLE;
-	r[4].buffer = &k.daily_usd;
+	db_r_double(&r[4], &k.daily_usd);
 	db_r_i64(&r[5], &enabled);
 	db_r_str(&r[6], k.created, sizeof(k.created), &len[6]);
 	db_r_str(&r[7], k.last_used, sizeof(k.last_used), &len[7]);
