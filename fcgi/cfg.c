@@ -133,6 +133,7 @@ static const struct opt opts[] = {
 	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0, NULL },
 	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000, NULL },
 	{ "stats", "token", OPT_STR, O(stats_token), 0, 0, NULL },
+	{ "stats", "cache", OPT_SECONDS, O(stats_cache_ms), 0, 60, NULL },
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
@@ -196,6 +197,7 @@ cfg_defaults(struct cfg *c)
 	c->hit_cache_entries = 10000;
 	c->hit_cache_ttl_ms = 60000;
 	c->count_flush_ms = 1000;
+	c->stats_cache_ms = 1000;
 	c->lim.min_dim = 64;
 	c->lim.max_dim = 2048;
 	c->lim.max_prompt = 1000;

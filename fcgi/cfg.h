@@ -115,6 +115,7 @@ struct cfg {
 	unsigned		 cache_max_age;
 	/* [stats] */
 	char			*stats_token;	/* NULL: no token; never logged */
+	unsigned		 stats_cache_ms; /* figures read at most this often */
 	/* [fal] */
 	enum fal_mode		 fal_mode;
 	char			*fal_queue_base;	/* ends in '/' */

@@ -1,6 +1,12 @@
 /*
  * counts.c: hits counted in memory per image, added to their rows by the
  * flusher thread, so that a hit never takes a row lock.
+ *
+ * Each flush sends one batch under a random id (db_add_requests()). A
+ * batch whose answer did not come back is kept exactly as it was, id
+ * and all, and sent first by the next flush: the database adds it at
+ * most once, whether or not the lost answer had committed it. Hits that
+ * arrive meanwhile wait for a batch of their own.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,17 +17,16 @@
 #include "hash.h"
 #include "util.h"
 
-struct count {
-	char		 hash[HASH_HEX_LEN + 1];
-	unsigned long	 n;
-	struct count	*next;
-};
-
 #define BUCKETS	1024
 
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct count	*table[BUCKETS];
+static struct hit_count	*table[BUCKETS];
 static unsigned		 pending;
+
+/* The batch whose answer was lost, to send again; under `flushing`. */
+static struct hit_count	*unsent;
+static uint64_t		 unsent_id;
+static unsigned		 unsent_n;
 
 static unsigned
 bucket(const char *hash)
@@ -29,30 +34,69 @@ bucket(const char *hash)
 	return hash_prefix(hash, 4) % BUCKETS;
 }
 
-/* With mtx held: add n to hash's pending count. */
-static void
-add_locked(const char *hash, unsigned long n)
+static struct hit_count *
+entry_new(const char *hash, const struct img_req *r, const char *model,
+    const struct gen_result *res)
 {
-	struct count	*c, **head = &table[bucket(hash)];
+	struct hit_count	*c = xcalloc(1, sizeof(*c));
 
-	for (c = *head; c != NULL; c = c->next)
-		if (strcmp(c->hash, hash) == 0) {
-			c->n += n;
-			return;
-		}
-	c = xmalloc(sizeof(*c));
 	memcpy(c->hash, hash, HASH_HEX_LEN + 1);
-	c->n = n;
-	c->next = *head;
-	*head = c;
-	pending++;
+	c->req = *r;
+	c->req.prompt = xmalloc(r->prompt_len + 1);
+	memcpy(c->req.prompt, r->prompt, r->prompt_len);
+	c->req.prompt[r->prompt_len] = '\0';
+	c->model = xchk(strdup(model));
+	c->res = *res;
+	return c;
+}
+
+static void
+entry_free(struct hit_count *c)
+{
+	free(c->req.prompt);
+	free(c->model);
+	free(c);
+}
+
+static void
+list_free(struct hit_count *list)
+{
+	struct hit_count	*next;
+
+	for (; list != NULL; list = next) {
+		next = list->next;
+		entry_free(list);
+	}
 }
 
 void
-counts_add(const char *hash)
+counts_add(const char *hash, const struct img_req *r, const char *model,
+    const struct gen_result *res)
 {
+	struct hit_count	*c, **head = &table[bucket(hash)];
+
 	pthread_mutex_lock(&mtx);
-	add_locked(hash, 1);
+	for (c = *head; c != NULL; c = c->next)
+		if (strcmp(c->hash, hash) == 0) {
+			c->n++;
+			pthread_mutex_unlock(&mtx);
+			return;
+		}
+	pthread_mutex_unlock(&mtx);
+	/* Copied outside the lock; another thread may have added it meanwhile. */
+	c = entry_new(hash, r, model, res);
+	pthread_mutex_lock(&mtx);
+	for (struct hit_count *o = *head; o != NULL; o = o->next)
+		if (strcmp(o->hash, hash) == 0) {
+			o->n++;
+			pthread_mutex_unlock(&mtx);
+			entry_free(c);
+			return;
+		}
+	c->n = 1;
+	c->next = *head;
+	*head = c;
+	pending++;
 	pthread_mutex_unlock(&mtx);
 }
 
@@ -62,16 +106,16 @@ counts_pending(void)
 	unsigned	 n;
 
 	pthread_mutex_lock(&mtx);
-	n = pending;
+	n = pending + unsent_n;
 	pthread_mutex_unlock(&mtx);
 	return n;
 }
 
 /* Take the whole table, leaving an empty one for the request threads. */
-static struct count *
-take_all(void)
+static struct hit_count *
+take_all(unsigned *n)
 {
-	struct count	*list = NULL, *c, *next;
+	struct hit_count	*list = NULL, *c, *next;
 
 	pthread_mutex_lock(&mtx);
 	for (int i = 0; i < BUCKETS; i++) {
@@ -82,6 +126,7 @@ take_all(void)
 		}
 		table[i] = NULL;
 	}
+	*n = pending;
 	pending = 0;
 	pthread_mutex_unlock(&mtx);
 	return list;
@@ -92,29 +137,52 @@ take_all(void)
  * periodic one that has taken counts but not written them yet.
  */
 static pthread_mutex_t	 flushing = PTHREAD_MUTEX_INITIALIZER;
+static int64_t		 pruned_ms;
+
+/* Send the unsent batch. Returns its entries, 0 if none, or -1 (kept). */
+static int
+send_unsent(struct db *db)
+{
+	int	 n = (int)unsent_n;
+
+	if (unsent == NULL)
+		return 0;
+	if (db_add_requests(db, unsent_id, unsent) == -1)
+		return -1;
+	list_free(unsent);
+	pthread_mutex_lock(&mtx);
+	unsent = NULL;
+	unsent_n = 0;
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
 
 int
 counts_flush(struct db *db)
 {
-	struct count	*list, *next;
-	int		 done = 0, failed = 0;
+	struct hit_count	*list;
+	unsigned		 n;
+	int			 done, more;
 
 	pthread_mutex_lock(&flushing);
-	list = take_all();
-
-	for (; list != NULL; list = next) {
-		next = list->next;
-		if (!failed && db_add_requests(db, list->hash, list->n) == -1)
-			failed = 1;
-		if (failed) {
-			/* Keep it: the next flush tries again. */
-			pthread_mutex_lock(&mtx);
-			add_locked(list->hash, list->n);
-			pthread_mutex_unlock(&mtx);
-		} else
-			done++;
-		free(list);
+	if ((done = send_unsent(db)) == -1) {
+		pthread_mutex_unlock(&flushing);
+		return -1;
 	}
+	if ((list = take_all(&n)) != NULL) {
+		pthread_mutex_lock(&mtx);
+		unsent = list;
+		unsent_id = random_u64();
+		unsent_n = n;
+		pthread_mutex_unlock(&mtx);
+		if ((more = send_unsent(db)) == -1) {
+			pthread_mutex_unlock(&flushing);
+			return -1;
+		}
+		done += more;
+	}
+	if (now_ms() - pruned_ms > 600000 && db_prune_flushes(db) == 0)
+		pruned_ms = now_ms();
 	pthread_mutex_unlock(&flushing);
-	return failed ? -1 : done;
+	return done;
 }

@@ -8,14 +8,22 @@
 #define PP_COUNTS_H
 
 struct db;
-
-/* Count one more request for hash. Never blocks on the database. */
-void	counts_add(const char *hash);
+struct gen_result;
+struct img_req;
 
 /*
- * Add every pending count to its row, on db. Counts that cannot be
- * written (the database is away) are kept for the next flush. Returns
- * the number of rows updated, or -1.
+ * Count one more request for hash, the image of r and model answered
+ * with res: enough to bring back its row if a cleanup removed it before
+ * the flush. Never blocks on the database.
+ */
+void	counts_add(const char *hash, const struct img_req *r,
+	    const char *model, const struct gen_result *res);
+
+/*
+ * Add every pending count to its row, on db, each exactly once. Counts
+ * that cannot be written (the database is away, or its answer was lost)
+ * are kept for the next flush. Returns the number of images whose
+ * counts were added, or -1.
  */
 int	counts_flush(struct db *);
 

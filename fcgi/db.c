@@ -349,9 +349,9 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 	 * a proxy's cut). Connect again and run it once more. A connection
 	 * lost during the statement is not retried: it may have run.
 	 */
-	db->gone = db->dup = 0;
+	db->gone = db->dup = db->deadlock = 0;
 	while ((st = stmt_bound(db, id, p)) == NULL)
-		if (!db->gone || fresh++)
+		if (!db->gone || db->in_txn || fresh++)
 			return NULL;
 	/*
 	 * Concurrent upserts of one row can deadlock in InnoDB, and a Galera
@@ -361,7 +361,7 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 	 */
 	for (int64_t pause = 1, end = now_ms() + DEADLOCK_MS;
 	    mysql_stmt_execute(st) != 0; ) {
-		if (mysql_stmt_errno(st) == ER_LOCK_DEADLOCK &&
+		if (mysql_stmt_errno(st) == ER_LOCK_DEADLOCK && !db->in_txn &&
 		    now_ms() < end) {
 			/*
 			 * Jitter, so that the statements that conflicted do
@@ -376,14 +376,60 @@ db_stmt_exec(struct db *db, enum stmt_id id, struct params *p)
 		}
 		db->gone = mysql_stmt_errno(st) == CR_SERVER_GONE_ERROR;
 		db->dup = mysql_stmt_errno(st) == ER_DUP_ENTRY;
+		db->deadlock = mysql_stmt_errno(st) == ER_LOCK_DEADLOCK;
 		db_stmt_fault(db, "execute", st);
-		if (db->gone && !fresh++ && (st = stmt_bound(db, id, p)) != NULL)
+		if (db->gone && !db->in_txn && !fresh++ &&
+		    (st = stmt_bound(db, id, p)) != NULL)
 			continue;
 		return NULL;
 	}
 	db->gone = 0;
 	db->used_ms = now_ms();
 	return st;
+}
+
+/* One run of fn in a transaction: fn's answer, or -1 (rolled back). */
+static int
+txn_once(struct db *db, int (*fn)(struct db *, void *), void *arg)
+{
+	int	 rc;
+
+	if (db_ensure(db) == -1)
+		return -1;
+	if (mysql_autocommit(db->m, 0) != 0) {
+		db_fault(db, "begin", mysql_errno(db->m), mysql_error(db->m));
+		return -1;
+	}
+	db->in_txn = 1;
+	rc = fn(db, arg);
+	db->in_txn = 0;
+	if (db->m != NULL && rc >= 0 && mysql_commit(db->m) != 0) {
+		db->deadlock = mysql_errno(db->m) == ER_LOCK_DEADLOCK;
+		db_fault(db, "commit", mysql_errno(db->m), mysql_error(db->m));
+		rc = -1;
+	}
+	if (db->m != NULL && rc < 0)
+		mysql_rollback(db->m);
+	if (db->m != NULL && mysql_autocommit(db->m, 1) != 0)
+		db_fault(db, "autocommit", mysql_errno(db->m),
+		    mysql_error(db->m));
+	return rc < 0 ? -1 : rc;
+}
+
+int
+db_txn(struct db *db, int (*fn)(struct db *, void *), void *arg)
+{
+	int	 rc;
+
+	for (int64_t pause = 1, end = now_ms() + DEADLOCK_MS;
+	    (rc = txn_once(db, fn, arg)) == -1 && db->deadlock &&
+	    now_ms() < end; ) {
+		sleep_ms(pause + now_us() % (pause + 1));
+		pause = pause * 2 > DEADLOCK_PAUSE_MAX_MS ?
+		    DEADLOCK_PAUSE_MAX_MS : pause * 2;
+		metrics_db_error(MDB_CONFLICT);
+	}
+	return rc;
 }
 
 long

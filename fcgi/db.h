@@ -114,12 +114,27 @@ int	db_finish(struct db *, const char *hash, const struct gen_result *,
 int	db_retry(struct db *, const char *hash, enum queue_class qc,
 	    double reserved);
 
+/* Hits on one image answered from memory, waiting to be added (counts.c). */
+struct hit_count {
+	char			 hash[65];
+	unsigned long		 n;
+	struct img_req		 req;	/* req.prompt is owned by counts.c */
+	char			*model;
+	struct gen_result	 res;	/* what the hits were answered with */
+	struct hit_count	*next;
+};
+
 /*
- * Add n hits to the row's total_requests and cache_hits; if a cleanup
- * removed the row meanwhile, bring it back from the image cache with
- * them. 0 or -1.
+ * Add each entry's hits to its row's total_requests and cache_hits, in
+ * one transaction recorded under batch. A row that a cleanup removed
+ * meanwhile comes back from the entry. Sending a batch again after its
+ * answer was lost adds nothing: returns 1 added, 0 added before, -1
+ * (then send the same batch, unchanged, again).
  */
-int	db_add_requests(struct db *, const char *hash, unsigned long n);
+int	db_add_requests(struct db *, uint64_t batch, const struct hit_count *);
+
+/* Forget batch ids older than a day. 0 or -1. */
+int	db_prune_flushes(struct db *);
 
 /* A job as the queue hands it to a generation worker (dbqueue.c). */
 struct db_job {

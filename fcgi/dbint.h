@@ -47,8 +47,9 @@ enum stmt_id {
 	ST_COMPLETE,
 	ST_CACHE_PUT,
 	ST_FAIL,
+	ST_FLUSH_MARK,
 	ST_ADD_REQUESTS,
-	ST_RESTORE_REQUESTS,
+	ST_FLUSH_PRUNE,
 	ST_RETRY,
 	ST_STATS,
 	ST__MAX
@@ -67,10 +68,12 @@ struct db {
 	const char		*rid;		/* request id, for log lines */
 	int			 gone;		/* the last fault: "gone away" */
 	int			 dup;		/* ... or a duplicate key */
+	int			 deadlock;	/* ... or a deadlock */
+	int			 in_txn;	/* inside db_txn() */
 };
 
 /* Parameters for one statement, bound by value. */
-#define MAXP	16
+#define MAXP	20
 struct params {
 	MYSQL_BIND	 b[MAXP];
 	unsigned long	 len[MAXP];
@@ -114,6 +117,14 @@ int	db_stmt_one(struct db *, enum stmt_id, struct params *);
  * free the result). Returns 1, 0 when there is no row, or -1.
  */
 int	db_stmt_row(struct db *, MYSQL_STMT *st, MYSQL_BIND *r);
+/*
+ * Run fn(db, arg) as one transaction, committed when fn returns >= 0.
+ * Inside it a statement is never run twice: a deadlock (or a Galera
+ * conflict) runs the whole transaction again. Returns fn's answer once
+ * committed, or -1 when it was rolled back or the commit's answer was
+ * lost (then it may have committed: fn must make a second run harmless).
+ */
+int	db_txn(struct db *, int (*fn)(struct db *, void *), void *arg);
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);

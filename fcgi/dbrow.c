@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "dbint.h"
+#include "store.h"
+#include "util.h"
 
 /* A reservation twice (the value, and whether there is one): NULL if < 0. */
 static void
@@ -186,26 +188,77 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	return n == 1;
 }
 
+/* One entry's hits, or its row brought back with them. */
+static int
+add_one(struct db *db, const struct hit_count *c)
+{
+	const struct gen_result	*g = &c->res;
+	struct params		 p = { .n = 0 };
+	char			 dims[24], url[sizeof(g->url)];
+
+	/* The hit cache keeps a stored image's file, not its public URL. */
+	if (g->url[0] != '\0' || g->file[0] == '\0' ||
+	    store_public_url(db->cfg, g->file, url, sizeof(url)) == -1)
+		strlcpy_chk(url, g->url, sizeof(url));
+	snprintf(dims, sizeof(dims), "%ux%u", c->req.w, c->req.h);
+	db_p_str(&p, c->hash);
+	db_p_str(&p, c->req.prompt);
+	db_p_str(&p, dims);
+	db_p_u64(&p, c->req.w);
+	db_p_u64(&p, c->req.h);
+	db_p_str(&p, img_fmt_ext(c->req.fmt));
+	if (c->req.has_seed)
+		db_p_u64(&p, c->req.seed);
+	else
+		db_p_null(&p);
+	db_p_str(&p, c->model);
+	db_p_str(&p, url);
+	db_p_str(&p, g->file);
+	db_p_u64(&p, (uint64_t)(g->file_size > 0 ? g->file_size : 0));
+	db_p_str(&p, g->content_type);
+	db_p_u64(&p, g->width);
+	db_p_u64(&p, g->height);
+	/* Every request counted in memory was a hit. */
+	for (int i = 0; i < 4; i++)
+		db_p_u64(&p, c->n);
+	return db_stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
+}
+
+struct add_batch {
+	uint64_t		 id;
+	const struct hit_count	*list;
+};
+
+/* db_txn's body: mark the batch, then add its entries; 0 if marked before. */
+static int
+add_batch(struct db *db, void *arg)
+{
+	const struct add_batch	*b = arg;
+	struct params		 p = { .n = 0 };
+
+	db_p_u64(&p, b->id);
+	if (db_stmt_run(db, ST_FLUSH_MARK, &p) < 0)
+		return db->dup ? 0 : -1;
+	for (const struct hit_count *c = b->list; c != NULL; c = c->next)
+		if (add_one(db, c) == -1)
+			return -1;
+	return 1;
+}
+
 int
-db_add_requests(struct db *db, const char *hash, unsigned long n)
+db_add_requests(struct db *db, uint64_t batch, const struct hit_count *list)
+{
+	struct add_batch	 b = { batch, list };
+
+	return db_txn(db, add_batch, &b);
+}
+
+int
+db_prune_flushes(struct db *db)
 {
 	struct params	 p = { .n = 0 };
 
-	long		 rows;
-
-	/* Every request counted in memory was a hit. */
-	db_p_u64(&p, n);
-	db_p_u64(&p, n);
-	db_p_str(&p, hash);
-	if ((rows = db_stmt_run(db, ST_ADD_REQUESTS, &p)) != 0)
-		return rows < 0 ? -1 : 0;
-	p.n = 0;
-	db_p_u64(&p, n);
-	db_p_u64(&p, n);
-	db_p_str(&p, hash);
-	db_p_u64(&p, n);
-	db_p_u64(&p, n);
-	return db_stmt_run(db, ST_RESTORE_REQUESTS, &p) < 0 ? -1 : 0;
+	return db_stmt_run(db, ST_FLUSH_PRUNE, &p) < 0 ? -1 : 0;
 }
 
 int

@@ -196,21 +196,26 @@ const char *const db_sql[ST__MAX] = {
 	" lease_token = NULL, started_at = NULL, completed_at = NULL"
 	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
 	" AND next_attempt_at <= NOW(3)",
+	/* A flush of hit counts is added once: its batch id is recorded. */
+	[ST_FLUSH_MARK] =
+	"INSERT INTO count_flushes (id) VALUES (?)",
+	/*
+	 * Hits on an image answered from memory; a row that a cleanup
+	 * removed meanwhile comes back, completed, from what they were
+	 * answered with.
+	 */
 	[ST_ADD_REQUESTS] =
-	"UPDATE generation_status SET total_requests = total_requests + ?,"
-	" cache_hits = cache_hits + ? WHERE prompt_hash = ?",
-	/* The status row was cleaned up meanwhile: bring it back. */
-	[ST_RESTORE_REQUESTS] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, generated_url, file_name,"
 	" file_size, content_type, image_width, image_height, total_requests,"
 	" cache_hits, created_at, started_at, completed_at)"
-	" SELECT UUID(), prompt_hash, prompt, dimensions,"
-	" SUBSTRING_INDEX(dimensions, 'x', 1), SUBSTRING_INDEX(dimensions, 'x', -1),"
-	" format, seed, model, 'completed', generated_url, file_name, file_size,"
-	" content_type, image_width, image_height, ?, ?, NOW(3), NOW(3), NOW(3)"
-	" FROM image_cache WHERE prompt_hash = ?"
+	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, NULLIF(?, ''),"
+	" ?, ?, ?, ?, ?, ?, NOW(3), NOW(3), NOW(3))"
 	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
 	" cache_hits = cache_hits + ?",
+	/* Batch ids are kept a day: far longer than any flush is retried. */
+	[ST_FLUSH_PRUNE] =
+	"DELETE FROM count_flushes WHERE applied_at < NOW(3) - INTERVAL 1 DAY"
+	" LIMIT 10000",
 	[ST_STATS] = "CALL get_generation_stats()",
 };

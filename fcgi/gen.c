@@ -300,7 +300,7 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 	memset(res, 0, sizeof(*res));
 	if (hitcache_get(rq->hash, &res->row)) {
 		/* Counted in memory, added to the row by the flusher. */
-		counts_add(rq->hash);
+		counts_add(rq->hash, r, rq->w->cfg->model, &res->row.res);
 		res->outcome = OUT_HIT;
 		return;
 	}

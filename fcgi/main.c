@@ -30,6 +30,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "metrics.h"
+#include "statcache.h"
 #include "page.h"
 #include "ratelimit.h"
 #include "runner.h"
@@ -372,6 +373,11 @@ main(int argc, char *argv[])
 	if (ratelimit_init(config.new_images_per_minute,
 	    config.new_images_burst) == -1)
 		return 1;
+	/* A refresh outlasting two statement timeouts died with its process. */
+	if (statcache_init(config.stats_cache_ms,
+	    2 * (int64_t)config.db_read_timeout_ms + 1000) == -1)
+		log_warn(NULL, "stats: no shared memory; each process reads "
+		    "the figures on its own");
 	if (metrics_init(config.processes) == -1)
 		log_warn(NULL, "metrics: no shared memory; /metrics covers "
 		    "one process only");

@@ -374,6 +374,11 @@ metrics_render_queue(const struct metrics_queue *q, size_t *len)
 		fprintf(f, "promptpix_budget_left_usd %.6f\n", q->budget_usd -
 		    q->spent_usd - q->reserved_usd);
 	}
+	head(f, "promptpix_stats_refreshes_total", "counter",
+	    "Times the stats figures were read from the database (at most "
+	    "once per [stats] cache period).");
+	fprintf(f, "promptpix_stats_refreshes_total %llu\n",
+	    (unsigned long long)q->stats_refreshes);
 	if (fclose(f) != 0) {
 		fprintf(stderr, "promptpix: out of memory (metrics)\n");
 		abort();

@@ -94,6 +94,7 @@ struct metrics_queue {
 	double		 budget_usd;		/* [budget] daily_usd; 0: none */
 	double		 spent_usd;		/* today, UTC */
 	double		 reserved_usd;
+	uint64_t	 stats_refreshes;	/* statcache_refreshes() */
 };
 
 /*

@@ -8,8 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "backend.h"
 #include "cfg.h"
 #include "db.h"
@@ -143,15 +141,39 @@ new_claim(struct gen_worker *gw, const char *hash)
 	struct runner_claim	*cl = &gw->claim;
 	char			 host[64];
 
-	if (RAND_bytes((unsigned char *)&cl->token, sizeof(cl->token)) != 1)
-		cl->token = (uint64_t)now_us() ^ ((uint64_t)getpid() << 32);
-	cl->token |= 1;		/* never 0, which means "no claim" */
+	cl->token = random_u64();	/* never 0, which means "no claim" */
 	if (gethostname(host, sizeof(host)) != 0)
 		strlcpy_chk(host, "?", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(cl->owner, sizeof(cl->owner), "%.60s:%d:%016llx", host,
 	    (int)getpid(), (unsigned long long)cl->token);
 	memcpy(cl->hash, hash, sizeof(cl->hash));
+}
+
+/*
+ * The answer to our claim was lost: the claim may have committed (and
+ * counted its paid call) or not. Only a committed claim holds our
+ * token, so renewing the lease under it tells which, once the database
+ * answers again. Asked for at most half a lease: past that, another
+ * worker may take the job over. Returns 1 ours, 0 not, -1 unknown.
+ */
+static int
+claim_outcome(struct gen_worker *gw)
+{
+	const struct cfg	*c = gw->cfg;
+	int64_t			 end = now_ms() + c->queue_lease_ms / 2;
+	int64_t			 pause = 50;
+	int			 rc;
+
+	while ((rc = db_job_lease(gw->db, gw->job.hash, gw->claim.token,
+	    c->queue_lease_ms)) == -1 && now_ms() + pause < end) {
+		sleep_ms(pause);
+		pause = pause * 2 > 1000 ? 1000 : pause * 2;
+	}
+	if (rc == -1)
+		log_warn(gw->rid, "%.12s: whether our claim was made is not "
+		    "known; its lease will tell", gw->job.hash);
+	return rc;
 }
 
 /*
@@ -173,7 +195,9 @@ take(struct gen_worker *gw)
 		    c->queue_max_concurrent, c->queue_lease_ms)) != 1)
 			return rc;
 		if ((rc = db_claim(gw->db, gw->job.hash, gw->claim.token,
-		    c->queue_lease_ms)) == 1) {
+		    c->queue_lease_ms)) == -1)
+			rc = claim_outcome(gw);
+		if (rc == 1) {
 			/* From now on the waker renews both leases. */
 			set_running(gw, 1);
 			return 1;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
+#include "statcache.h"
 #include "token.h"
 #include "util.h"
 #include "worker.h"
@@ -140,13 +141,12 @@ period_json(const struct gen_stats *s)
 
 /* Today's budget (UTC): the cap, spent, reserved, left (null: no cap). */
 static json_object *
-budget_json(struct rq *rq)
+budget_json(struct rq *rq, const struct stats_snap *snap)
 {
 	json_object	*o = xchk(json_object_new_object());
-	double		 cap = rq->w->cfg->budget_daily_usd, reserved, spent;
+	double		 cap = rq->w->cfg->budget_daily_usd;
+	double		 reserved = snap->reserved_usd, spent = snap->spent_usd;
 
-	if (db_budget_today(rq->db, &reserved, &spent) == -1)
-		reserved = spent = 0;
 	json_object_object_add(o, "daily_usd", cap > 0 ?
 	    xchk(json_object_new_double(cap)) : NULL);
 	json_object_object_add(o, "spent_usd",
@@ -180,6 +180,24 @@ queue_json(struct rq *rq, const struct queue_stats *qs)
 	return o;
 }
 
+/* statcache_fill_fn: the figures of both pages, from the database. */
+static int
+fill_snap(void *arg, struct stats_snap *snap)
+{
+	struct rq	*rq = arg;
+	int		 rc;
+
+	if (rq_db(rq) == NULL)
+		return -1;
+	if ((rc = db_generation_stats(rq->db, snap->periods)) != 0 ||
+	    (rc = db_queue_stats(rq->db, &snap->queue)) != 0)
+		return rc;
+	if (db_budget_today(rq->db, &snap->reserved_usd, &snap->spent_usd) ==
+	    -1)
+		snap->reserved_usd = snap->spent_usd = 0;
+	return 0;
+}
+
 /*
  * GET /api/generation/stats: 200 with the figures; 401/403 without the
  * configured token; 503 when the database is unreachable; 500 when the
@@ -188,18 +206,16 @@ queue_json(struct rq *rq, const struct queue_stats *qs)
 void
 page_stats(struct rq *rq)
 {
-	struct gen_stats	 s[DB_STATS_PERIODS];
-	struct queue_stats	 qs;
+	struct stats_snap	 snap;
+	const struct gen_stats	*s = snap.periods;
 	json_object		*o, *st, *cur;
 	char			 msg[64], now[32];
 	struct tm		 tm;
-	time_t			 t = time(NULL);
 	int			 rc;
 
 	if (check_token(rq, 1) != 0)
 		return;
-	if ((rc = rq_db(rq) ? db_generation_stats(rq->db, s) : -1) != 0 ||
-	    (rc = db_queue_stats(rq->db, &qs)) != 0) {
+	if ((rc = statcache_get(fill_snap, rq, &snap)) != 0) {
 		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
 		if (rc == -1)
 			json_error(rq, 503, "Retry-After", "5",
@@ -209,7 +225,7 @@ page_stats(struct rq *rq)
 		return;
 	}
 	rq->outcome = OUT_STATS;
-	gmtime_r(&t, &tm);
+	gmtime_r(&snap.taken_at, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	st = xchk(json_object_new_object());
 	json_object_object_add(st, "today", period_json(&s[0]));
@@ -220,8 +236,8 @@ page_stats(struct rq *rq)
 	json_object_object_add(cur, "waiters",
 	    xchk(json_object_new_int64(metrics_waiters_now())));
 	json_object_object_add(st, "current", cur);
-	json_object_object_add(st, "queue", queue_json(rq, &qs));
-	json_object_object_add(st, "budget", budget_json(rq));
+	json_object_object_add(st, "queue", queue_json(rq, &snap.queue));
+	json_object_object_add(st, "budget", budget_json(rq, &snap));
 	json_object_object_add(st, "generated_at",
 	    xchk(json_object_new_string(now)));
 	o = xchk(json_object_new_object());
@@ -239,7 +255,8 @@ page_stats(struct rq *rq)
 void
 page_metrics(struct rq *rq)
 {
-	struct queue_stats	 qs;
+	struct stats_snap	 snap;
+	const struct queue_stats *qs = &snap.queue;
 	struct metrics_queue	 q;
 	char			*text, *qtext;
 	size_t			 len, qlen;
@@ -248,16 +265,18 @@ page_metrics(struct rq *rq)
 		return;
 	rq->outcome = OUT_METRICS;
 	text = metrics_render(&len);
-	if (rq_db(rq) != NULL && db_queue_stats(rq->db, &qs) == 0) {
+	if (statcache_get(fill_snap, rq, &snap) == 0) {
 		/* The database's view of the queue; left out when it is away. */
-		q.depth[0] = qs.queued[QC_PREMIUM];
-		q.depth[1] = qs.queued[QC_STANDARD];
-		q.depth[2] = qs.queued[QC_BATCH];
-		q.slots_in_use = qs.slots_busy;
+		q.depth[0] = qs->queued[QC_PREMIUM];
+		q.depth[1] = qs->queued[QC_STANDARD];
+		q.depth[2] = qs->queued[QC_BATCH];
+		q.slots_in_use = qs->slots_busy;
 		q.slots_max = rq->w->cfg->queue_max_concurrent;
-		q.oldest_ms = qs.oldest_ms;
+		q.oldest_ms = qs->oldest_ms;
 		q.budget_usd = rq->w->cfg->budget_daily_usd;
-		db_budget_today(rq->db, &q.reserved_usd, &q.spent_usd);
+		q.reserved_usd = snap.reserved_usd;
+		q.spent_usd = snap.spent_usd;
+		q.stats_refreshes = statcache_refreshes();
 		qtext = metrics_render_queue(&q, &qlen);
 		text = xrealloc(text, len + qlen + 1);
 		memcpy(text + len, qtext, qlen + 1);

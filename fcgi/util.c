@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 
 #include "util.h"
 
@@ -139,4 +141,14 @@ env_wipe(const char *name)
 	if ((v = getenv(name)) != NULL)
 		explicit_bzero(v, strlen(v));
 	unsetenv(name);
+}
+
+uint64_t
+random_u64(void)
+{
+	uint64_t	 v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint64_t)now_us() ^ ((uint64_t)getpid() << 32);
+	return v | 1;
 }

@@ -27,6 +27,8 @@ int64_t	 now_us(void);
 /* Milliseconds since the epoch: for wall-clock stamps. */
 int64_t	 wall_ms(void);
 void	 sleep_ms(int64_t);
+/* 64 random bits from the kernel (a clock mix if it cannot say); never 0. */
+uint64_t random_u64(void);
 
 /* Copy src into dst (size dstsz); returns -1 if it did not fit. */
 int	 strlcpy_chk(char *dst, const char *src, size_t dstsz);

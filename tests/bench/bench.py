@@ -585,6 +585,64 @@ def layouts():
         env.close()
 
 
+def stats_load(env):
+    """12. Elections while /api/generation/stats is called 200 times a second."""
+    out("12. stats under load: 200 new images elected one after another (placeholder, no delay),")
+    out("    idle, then while 8 clients call /api/generation/stats 200 times a second in all")
+    for cache in ("1", "0"):
+        f = env.front(processes=PROCS, threads=THREADS,
+                      overrides={("placeholder", "delay"): "0", ("stats", "cache"): cache,
+                                 ("limits", "new_images_per_minute"): "0"}).start()
+        tag = "%d-%s" % (int(time.time() * 1000), cache)
+
+        def elect(phase):
+            ms = []
+            for i in range(200):
+                t = time.monotonic()
+                c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=60)
+                c.request("GET", "/64x64.jpg?text=stats%%20%s%%20%s%%20%d" % (tag, phase, i))
+                r = c.getresponse()
+                r.read()
+                c.close()
+                assert r.status == 302, r.status
+                ms.append((time.monotonic() - t) * 1000)
+            return ms
+
+        idle = elect("idle")
+        stop = threading.Event()
+        done = [0]
+
+        def hammer(k):
+            nxt = time.monotonic()
+            while not stop.is_set():
+                nxt += 8 / 200.0
+                c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=60)
+                c.request("GET", "/api/generation/stats")
+                c.getresponse().read()
+                c.close()
+                done[0] += 1
+                time.sleep(max(0, nxt - time.monotonic()))
+
+        calls0 = int(env.db.query("SHOW GLOBAL STATUS LIKE 'Com_call_procedure'")[0][1])
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=hammer, args=(k,)) for k in range(8)]
+        for t in ts:
+            t.start()
+        busy = elect("busy")
+        stop.set()
+        for t in ts:
+            t.join()
+        took = time.monotonic() - t0
+        calls = int(env.db.query("SHOW GLOBAL STATUS LIKE 'Com_call_procedure'")[0][1]) - calls0
+        ratio = pct(busy, 99) / pct(idle, 99)
+        out("    [stats] cache = %s: election p50/p99 idle %.2f/%.2f ms, under stats load %.2f/%.2f ms"
+            " (p99 ratio %.2f, goal <= 2: %s); %d stats calls in %.1f s (%.0f/s), %d aggregations"
+            % (cache, pct(idle, 50), pct(idle, 99), pct(busy, 50), pct(busy, 99), ratio,
+               "met" if ratio <= 2 else "NOT met", done[0], took, done[0] / took, calls))
+        f.stop()
+    out()
+
+
 def want(n):
     return not ONLY or n in ONLY
 
@@ -644,6 +702,8 @@ server {
             out("11. fal.ai: from the stand-in marking COMPLETED to our client's answer")
             bench_fal.run(out, build=ARGS.build)
             out()
+        if want(12):
+            stats_load(env)
         out("whole run: %.0f s; load average at the end: %s" % (time.monotonic() - T0, loadavg()))
     finally:
         stop_bare(bare_pids)

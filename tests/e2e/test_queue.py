@@ -70,7 +70,9 @@ def test_cap_holds_across_processes_and_hosts(env):
 def test_classes_in_order_and_first_come_first_served(env):
     with falstub.FalStub(KEY) as stub:
         names = ["blocker"] + ["standard %d" % i for i in range(5)] + ["premium"]
-        for p in names:
+        release = threading.Event()
+        stub.script("blocker", {"until": release})
+        for p in names[1:]:
             stub.script(p, {"delay": 0.3})
         ov = {("fal", "mode"): "sync", ("queue", "max_concurrent"): "1"}
         std = fal_front(env, stub, processes=2, threads=16, overrides=ov)
@@ -91,6 +93,7 @@ def test_classes_in_order_and_first_come_first_served(env):
                 servers.wait_until(lambda: unfinished(std) == i + 2, 5, "queued")
             ask(prem, "premium")
             servers.wait_until(lambda: unfinished(std) == 7, 5, "premium queued")
+            release.set()
             for th in threads:
                 th.join()
             assert stub.started == ["blocker", "premium"] + ["standard %d" % i for i in range(5)], \

@@ -65,6 +65,9 @@ class Front:
             ("database", "name"): self.dbname,
             ("store", "dir"): self.store,
             ("placeholder", "delay"): "0.3",
+            # Tests read exact figures right after traffic; test_stats
+            # checks the cache itself.
+            ("stats", "cache"): "0",
         }
         ov.update(overrides or {})
         write_conf(self.conf, ov)
@@ -188,6 +191,7 @@ class FcgidApp:
             ("store", "dir"): f.store,
             ("store", "url"): "/pix/img/",
             ("placeholder", "delay"): "0.3",
+            ("stats", "cache"): "0",
         }
         ov.update(overrides or {})
         write_conf(f.conf, ov)

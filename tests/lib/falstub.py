@@ -32,6 +32,8 @@ The n-th call (submit or sync POST) for that prompt plays action n (the
 last one repeats). An action is a dict, {} meaning "succeed":
   delay=S          the generation takes S seconds (queue: IN_QUEUE, then
                    IN_PROGRESS until then; sync: the POST waits)
+  until=EVENT      sync only: the POST waits until the test sets the
+                   threading.Event (at most 30 s)
   status=N         answer HTTP N with fal's error body:
   detail=X         ... "detail" (a string or a list; default by status)
   error_type=T     ... "error_type" (and X-Fal-Error-Type)
@@ -406,6 +408,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self.hang_up(act["submit"] == "stall")
             if act.get("delay"):
                 self.stub.stopping.wait(act["delay"])
+            if act.get("until") is not None:    # a threading.Event the test sets
+                act["until"].wait(30)
         finally:
             self.stub.leave()
         job["done"] = True

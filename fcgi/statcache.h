@@ -1,0 +1,50 @@
+/*
+ * statcache.h: the figures behind /api/generation/stats and /metrics,
+ * taken from the database at most once per [stats] cache period for the
+ * whole instance, however often those pages are asked for.
+ *
+ * The aggregation scans generation_status; without this cache, anyone
+ * calling the (by default open) stats endpoint in a loop would load the
+ * database that every election needs. The snapshot sits in shared
+ * memory mapped before the supervisor forks, so all the responder
+ * processes share one; under mod_fcgid (processes started by Apache)
+ * each process keeps its own. One caller refreshes at a time; the others
+ * get the previous snapshot meanwhile, so a slow aggregation never holds
+ * more than one database connection.
+ */
+#ifndef PP_STATCACHE_H
+#define PP_STATCACHE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "db.h"
+
+struct stats_snap {
+	struct gen_stats	 periods[DB_STATS_PERIODS];
+	struct queue_stats	 queue;
+	double			 reserved_usd;	/* today's budget (UTC) */
+	double			 spent_usd;
+	time_t			 taken_at;	/* when it was read */
+	int			 rc;		/* 0; -1 unreachable; -2 failed */
+};
+
+/* Reads a snapshot from the database; returns its rc. */
+typedef int	(*statcache_fill_fn)(void *arg, struct stats_snap *);
+
+/*
+ * Map the shared snapshot before any child is forked. ttl_ms 0 reads
+ * the database on every call. stuck_ms: a refresh that has not ended
+ * after this long (its process died) is taken over. Returns 0, or -1
+ * (the cache is then process-local).
+ */
+int	statcache_init(int64_t ttl_ms, int64_t stuck_ms);
+
+/* Fill out from the cache, refreshing it with fill when it is old. */
+int	statcache_get(statcache_fill_fn fill, void *arg,
+	    struct stats_snap *out);
+
+/* Refreshes made since start, by every process sharing the cache. */
+uint64_t statcache_refreshes(void);
+
+#endif

@@ -1,0 +1,160 @@
+"""A TCP proxy between the responders and MariaDB that can lose the
+server's reply to one chosen statement after the server has run it: the
+fault "the statement committed, the answer never came back" (a cut
+cable, a proxy's restart), which no real server can be told to make.
+
+It reads the MySQL client/server protocol only as far as it must: each
+packet is a 3-byte length, a sequence number and a payload; a command's
+first packet has sequence 0 and starts with the command byte. Prepared
+statements are executed by id, so the proxy learns each id from the
+server's answer to COM_STMT_PREPARE, whose text it saw."""
+
+import socket
+import struct
+import threading
+
+COM_QUERY = 0x03
+COM_STMT_PREPARE = 0x16
+COM_STMT_EXECUTE = 0x17
+
+
+def read_packet(sock):
+    """(header bytes, payload bytes), or None at end of stream."""
+    head = b""
+    while len(head) < 4:
+        part = sock.recv(4 - len(head))
+        if not part:
+            return None
+        head += part
+    n = struct.unpack("<I", head[:3] + b"\0")[0]
+    body = b""
+    while len(body) < n:
+        part = sock.recv(n - len(body))
+        if not part:
+            return None
+        body += part
+    return head, body
+
+
+class Conn:
+    """One client connection and its server connection."""
+
+    def __init__(self, proxy, client):
+        self.proxy = proxy
+        self.client = client
+        self.server = socket.create_connection(proxy.upstream)
+        self.prepared = {}          # statement id -> SQL text
+        self.preparing = None       # text of the COM_STMT_PREPARE in flight
+        self.lose_reply = False     # drop the next answer and cut
+        for fn in (self.up, self.down):
+            threading.Thread(target=fn, daemon=True).start()
+
+    def close(self):
+        for s in (self.client, self.server):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def up(self):
+        """Client to server: note prepares, arm the cut on a chosen execute."""
+        try:
+            while (p := read_packet(self.client)) is not None:
+                head, body = p
+                if head[3] == 0 and body:
+                    if body[0] == COM_STMT_PREPARE:
+                        self.preparing = body[1:].decode("utf-8", "replace")
+                    elif body[0] == COM_QUERY:
+                        if self.proxy.take_cut(body[1:].decode("utf-8", "replace")):
+                            self.lose_reply = True
+                    elif body[0] == COM_STMT_EXECUTE and len(body) >= 5:
+                        sid = struct.unpack("<I", body[1:5])[0]
+                        if self.proxy.take_cut(self.prepared.get(sid, "")):
+                            self.lose_reply = True
+                self.server.sendall(head + body)
+        except OSError:
+            pass
+        self.close()
+
+    def down(self):
+        """Server to client: learn statement ids; lose the armed answer."""
+        try:
+            while (p := read_packet(self.server)) is not None:
+                head, body = p
+                if self.preparing is not None and head[3] == 1 and body[:1] == b"\0":
+                    sid = struct.unpack("<I", body[1:5])[0]
+                    self.prepared[sid] = self.preparing
+                    self.preparing = None
+                if self.lose_reply and head[3] == 1:
+                    # The server has run the statement; the client never hears.
+                    self.proxy.note_cut()
+                    break
+                self.client.sendall(head + body)
+        except OSError:
+            pass
+        self.close()
+
+
+class DbProxy:
+    """Listens on a free loopback port; forwards to db (a servers.MariaDB)
+    over TCP. A front made with db=DbProxy(...) reaches MariaDB through it.
+
+    cut_reply(substring): the next execution of a prepared statement (or
+    a plain query, such as the COMMIT of mysql_commit()) whose text holds
+    substring runs on the server, but its answer is lost and both
+    connections are cut."""
+
+    def __init__(self, db):
+        self.db = db
+        self.upstream = (db.host, db.port)
+        self.host = "127.0.0.1"
+        self.lock = threading.Lock()
+        self.cuts = []              # substrings armed
+        self.done = 0               # answers lost so far
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((self.host, 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def create_database(self, name, hosts=("127.0.0.1",)):
+        self.db.create_database(name, hosts=hosts)
+
+    def query(self, q, db=None):
+        return self.db.query(q, db)
+
+    def serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                Conn(self, client)
+            except OSError:
+                client.close()
+
+    def cut_reply(self, substring):
+        with self.lock:
+            self.cuts.append(substring)
+
+    def take_cut(self, sql):
+        with self.lock:
+            for i, s in enumerate(self.cuts):
+                if s in sql:
+                    del self.cuts[i]
+                    return True
+        return False
+
+    def note_cut(self):
+        with self.lock:
+            self.done += 1
+
+    def cuts_made(self):
+        with self.lock:
+            return self.done
+
+    def close(self):
+        self.listener.close()
