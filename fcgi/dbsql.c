@@ -213,4 +213,13 @@ const char *const db_sql[ST__MAX] = {
 	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
 	" cache_hits = cache_hits + ?",
 	[ST_STATS] = "CALL get_generation_stats()",
+	/* The start-up checks (dbcheck.c). */
+	[ST_READ_ONLY] =
+	"SELECT CAST(@@global.read_only AS CHAR),"
+	" CAST(@@global.innodb_read_only AS CHAR)",
+	[ST_SCHEMA_TABLE] =
+	"SELECT COUNT(*) FROM information_schema.tables"
+	" WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
+	[ST_SCHEMA_HAS] =
+	"SELECT COUNT(*) FROM schema_version WHERE version = ?",
 };
