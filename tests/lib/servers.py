@@ -308,9 +308,12 @@ class Nginx(Server):
     conf_name = "nginx.conf"
 
     def __init__(self, base, port, socket_path, store_dir, extra_conf="",
-                 worker_connections=4096):
+                 worker_connections=4096, source=None):
         """worker_connections: per worker process; a client behind nginx
-        takes two (its own and the one to the responders)."""
+        takes two (its own and the one to the responders). source: the
+        server block's file (default the checkout's nginx/promptpix.conf;
+        an installed copy for tests/e2e/test_deploy.py)."""
+        self.source = source or os.path.join(ROOT, "nginx", "promptpix.conf")
         d = os.path.join(base, "nginx")
         super().__init__(d, port, os.path.join(d, "nginx-error.log"))
         self.socket = socket_path
@@ -322,7 +325,7 @@ class Nginx(Server):
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
 
     def render(self):
-        server = open(os.path.join(ROOT, "nginx", "promptpix.conf")).read()
+        server = open(self.source).read()
         server = server.replace("listen 80;", "listen 127.0.0.1:%d;" % self.port)
         server = server.replace("/run/promptpix/promptpix.sock", self.socket)
         server = server.replace("/var/lib/promptpix/img/", self.store.rstrip("/") + "/")
