@@ -23,6 +23,9 @@ PORT	?= 8080
 FRONT	?= nginx
 # An INI file whose settings the demo lays over its own (make run CONF=...).
 CONF	?=
+# The demo's backend: placeholder, or fal-standin (the fal.ai code path
+# against the local stand-in of the tests: no key, no network).
+BACKEND	?= placeholder
 
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
@@ -105,11 +108,11 @@ soak: $(BUILD)/promptpix
 # responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
 	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --conf "$(CONF)"
+	    --backend $(BACKEND) --conf "$(CONF)"
 
 start: deps $(BUILD)/promptpix
 	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --conf "$(CONF)"
+	    --backend $(BACKEND) --conf "$(CONF)"
 
 stop:
 	python3 tools/demo.py stop
