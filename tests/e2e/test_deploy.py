@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 
 from tests.lib import ROOT, apache, config, servers
 from tests.lib.servers import DB_PASSWORD, free_port, wait_until
@@ -122,8 +123,7 @@ class Installed:
         e.update(env)
         self.log = self.path("/responders.log")
         with open(self.log, "w") as logf:
-            self.proc = subprocess.Popen(cmd, env=e, stdout=logf, stderr=logf,
-                                         start_new_session=True)
+            self.proc = servers.popen(cmd, env=e, stdout=logf, stderr=logf)
         wait_until(lambda: self.proc.poll() is None and servers.can_connect(self.socket),
                    15, "the unit's responders")
         return self
@@ -330,3 +330,64 @@ def test_install_sql_is_current(env):
         assert os.path.exists(os.path.join(ROOT, "sql", name)), name
         assert int(name[:3]) == int(version), name
         assert "VALUES (%s, '%s')" % (version, name) in made, name
+
+
+def ours(tmp, exe=None):
+    """Processes whose command line names tmp (or whose program is exe),
+    as "pid cmdline"."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as fh:
+                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            with open("/proc/%s/stat" % d) as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue        # dead, not yet reaped
+            prog = os.readlink("/proc/%s/exe" % d) if exe else None
+        except OSError:
+            continue
+        if tmp in cmd or (exe and prog == exe):
+            found.append("%s %s" % (d, cmd))
+    return found
+
+
+def test_a_killed_suite_leaves_nothing_running(env):
+    """tests/run.py stopped by SIGTERM in the middle of a test (MariaDB,
+    Apache and mod_fcgid's processes up) stops every one of them."""
+    tmp = os.path.join(env.base, "killed-suite")
+    os.makedirs(tmp)
+    p = subprocess.Popen([sys.executable, "tests/run.py", "--build", env.build,
+                          "-k", "test_fronts.test_cache_hit__fcgid"], cwd=ROOT,
+                         env=dict(os.environ, TMPDIR=tmp), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: any("apache2" in c for c in ours(tmp)), 60,
+                   "the suite's Apache")
+        assert any("mariadbd" in c for c in ours(tmp)), ours(tmp)
+        p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=90)[0].decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            servers.kill_group(p.pid)
+    left = ours(tmp)
+    assert not left, (left, out[-3000:])
+
+
+def test_bench_leaves_nothing_running(env):
+    """make bench's case 1 (promptpix against the bare libfcgi
+    responders, which spawn-fcgi -F starts in sessions of their own):
+    afterwards none of its processes runs."""
+    bare = os.path.join(env.build, "bare")
+    if not os.path.exists(bare):
+        sh(["make", "-s", "BUILD=" + env.build, bare])
+    tmp = os.path.join(env.base, "bench")
+    os.makedirs(tmp)
+    out = subprocess.run([sys.executable, "tests/bench/bench.py", "--build", env.build,
+                          "--only", "1", "--seconds", "1"], cwd=ROOT,
+                         env=dict(os.environ, TMPDIR=tmp), capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and "bare libfcgi" in out.stdout, out.stdout + out.stderr
+    left = ours(tmp, exe=bare)
+    assert not left, left

@@ -44,9 +44,62 @@ def can_connect(addr):
     return True
 
 
+# The process groups this run started (each server is the leader of a
+# session of its own) and has not stopped yet: kill_all() ends them when
+# the run ends any other way (tests/run.py: SIGTERM, SIGHUP, SIGINT, an
+# exception, atexit).
+_groups = set()
+
+
+def track(pgid):
+    """Remember process group pgid until stop_process() or kill_all()."""
+    _groups.add(pgid)
+    return pgid
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def kill_group(pgid, timeout=5):
+    """SIGTERM every process of group pgid, SIGKILL what outlives
+    timeout (a bare libfcgi responder ignores SIGTERM)."""
+    _groups.discard(pgid)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and group_alive(pgid):
+            time.sleep(0.02)
+        if not group_alive(pgid):
+            return
+
+
+def kill_all():
+    """Every process group still tracked, ended."""
+    for pgid in list(_groups):
+        kill_group(pgid)
+
+
+def popen(args, **kw):
+    """subprocess.Popen in a session of its own, tracked for kill_all()."""
+    proc = subprocess.Popen(args, start_new_session=True, **kw)
+    track(proc.pid)
+    return proc
+
+
 def stop_process(proc, timeout=10):
     """SIGTERM proc; SIGKILL its process group if it outlives timeout."""
-    if proc is None or proc.poll() is not None:
+    if proc is None:
+        return
+    _groups.discard(proc.pid)
+    if proc.poll() is not None:
         return
     proc.terminate()
     try:
@@ -127,8 +180,7 @@ class MariaDB:
         if os.geteuid() == 0:
             args.append("--user=root")
         args += self.server_args()
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log,
-                                     start_new_session=True)
+        self.proc = popen(args, stdout=log, stderr=log)
 
         def up():
             if self.proc.poll() is not None:
@@ -204,10 +256,10 @@ class Responders:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen(
+        self.proc = popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-b", "4096", "-M", "0666", "--",
              self.binary, "-c", self.conf],
-            stdout=logf, stderr=logf, env=env, start_new_session=True)
+            stdout=logf, stderr=logf, env=env)
         wait_until(lambda: self.proc.poll() is None and can_connect(self.socket),
                    10, "promptpix on " + self.socket)
 
@@ -262,8 +314,7 @@ class Server:
             f.write(self.render())
         stderr = os.path.join(self.dir, "stderr.log")
         with open(stderr, "w") as err:
-            self.proc = subprocess.Popen(self.command(conf), stdout=subprocess.DEVNULL,
-                                         stderr=err, start_new_session=True)
+            self.proc = popen(self.command(conf), stdout=subprocess.DEVNULL, stderr=err)
         try:
             wait_until(lambda: self.proc.poll() is None
                        and can_connect(("127.0.0.1", self.port)),
