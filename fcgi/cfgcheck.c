@@ -220,6 +220,13 @@ user_name(char *buf, size_t len)
 }
 
 int
+cfg_store_needed(const struct cfg *c)
+{
+	/* fal with mode = remote keeps no copy; everything else writes. */
+	return c->store_mode == STORE_LOCAL || strcmp(c->backend, "fal") != 0;
+}
+
+int
 cfg_check_host(const struct cfg *c, const char *path, char *err,
     size_t errlen, char *warn, size_t warnlen)
 {
@@ -227,8 +234,7 @@ cfg_check_host(const struct cfg *c, const char *path, char *err,
 	char		 who[64];
 
 	warn[0] = '\0';
-	/* fal with mode = remote keeps no copy; everything else writes. */
-	if (c->store_mode == STORE_LOCAL || strcmp(c->backend, "fal") != 0) {
+	if (cfg_store_needed(c)) {
 		if (stat(c->store_dir, &st) == -1) {
 			snprintf(err, errlen, "%s: [store] dir %s: %s: create "
 			    "it, writable by the service's user (make install "

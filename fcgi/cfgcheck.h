@@ -26,4 +26,7 @@ int	cfg_check(struct cfg *c, const char *path, char *err, size_t errlen);
 int	cfg_check_host(const struct cfg *c, const char *path, char *err,
 	    size_t errlen, char *warn, size_t warnlen);
 
+/* Whether images are written to [store] dir (all but fal with remote). */
+int	cfg_store_needed(const struct cfg *c);
+
 #endif

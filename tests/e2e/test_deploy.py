@@ -391,3 +391,16 @@ def test_bench_leaves_nothing_running(env):
     assert out.returncode == 0 and "bare libfcgi" in out.stdout, out.stdout + out.stderr
     left = ours(tmp, exe=bare)
     assert not left, left
+
+
+def test_no_paid_call_for_an_image_that_cannot_be_stored(env):
+    """A store that goes away after start-up fails the next new image
+    before the backend is called: no call counted, nothing paid."""
+    with env.front(processes=1) as f:
+        os.rmdir(f.store)
+        r = f.get("/128x128.jpg?text=nowhere%20to%20keep%20it")
+        assert r.status == 502 and b"store" in r.body, (r, f.log()[-3000:])
+        assert f.sql("SELECT status, error_kind, api_calls_made FROM generation_status") \
+            == [["failed", "store", "0"]]
+        assert "[store] dir %s: No such file or directory" % f.store in f.log(), f.log()[-2000:]
+        os.makedirs(f.store)

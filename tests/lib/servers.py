@@ -256,12 +256,21 @@ class Responders:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         logf = open(self.log, "a")
+        started = self.log_text().count("] info -: starting:")
         self.proc = popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-b", "4096", "-M", "0666", "--",
              self.binary, "-c", self.conf],
             stdout=logf, stderr=logf, env=env)
-        wait_until(lambda: self.proc.poll() is None and can_connect(self.socket),
-                   10, "promptpix on " + self.socket)
+
+        # spawn-fcgi binds the socket before promptpix runs its start-up
+        # checks: ready once a process says it is starting to serve.
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("promptpix exited with %d:\n%s" % (
+                    self.proc.returncode, self.log_text()[-2000:]))
+            return (can_connect(self.socket)
+                    and self.log_text().count("] info -: starting:") > started)
+        wait_until(ready, 10, "promptpix on " + self.socket)
 
     def children(self):
         """PIDs of the serving processes (the supervisor's children, or
