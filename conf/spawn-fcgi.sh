@@ -5,8 +5,9 @@
 # whose stderr is lost and whose /metrics each count alone).
 #
 # conf/promptpix.service runs this script with FOREGROUND=1 (systemd
-# supervises it, the journal gets the log). By hand it runs in the
-# background, its PID file beside the socket; stop it with
+# supervises it, the journal gets the log). By hand it starts the same
+# in the background, the log in LOG, the supervisor's PID in a file
+# beside the socket; stop it with
 #   kill "$(cat /run/promptpix/promptpix.pid)"
 # (the supervisor passes SIGTERM on and exits when its children have).
 #
@@ -16,7 +17,8 @@
 #   RUN_AS      the service's account  (default promptpix)
 #   WEB_GROUP   the web server's group, which may use the socket
 #               (default www-data)
-#   FOREGROUND  1: no fork, for systemd (default 0)
+#   FOREGROUND  1: run in the foreground, for systemd (default 0)
+#   LOG         the log in the background (default /var/log/promptpix.log)
 set -eu
 : "${SOCKET:=/run/promptpix/promptpix.sock}"
 : "${CONF:=/etc/promptpix/promptpix.conf}"
@@ -24,17 +26,26 @@ set -eu
 : "${RUN_AS:=promptpix}"
 : "${WEB_GROUP:=www-data}"
 : "${FOREGROUND:=0}"
+: "${LOG:=/var/log/promptpix.log}"
 dir=$(dirname "$SOCKET")
 mkdir -p "$dir"
-if [ "$FOREGROUND" = 1 ]; then
-	mode=-n
-else
-	mode="-P $dir/promptpix.pid"
-fi
-# -b: clients beyond the request threads wait in the backlog (the
-# kernel caps it at net.core.somaxconn). The socket is the web
-# server's group's (0660), and nobody else's.
-# shellcheck disable=SC2086
-exec spawn-fcgi $mode -s "$SOCKET" -b 4096 -M 0660 \
+# -n: spawn-fcgi makes the socket and becomes promptpix, whose stderr
+# is ours (spawn-fcgi's own fork would send it to /dev/null). -b:
+# clients beyond the request threads wait in the backlog (the kernel
+# caps it at net.core.somaxconn). The socket is the web server's
+# group's (0660), and nobody else's.
+set -- spawn-fcgi -n -s "$SOCKET" -b 4096 -M 0660 \
     -U "$RUN_AS" -G "$WEB_GROUP" -u "$RUN_AS" -g "$RUN_AS" \
     -- "$PROMPTPIX" -c "$CONF"
+if [ "$FOREGROUND" = 1 ]; then
+	exec "$@"
+fi
+# In the background, in a session of its own (no terminal's hangup or
+# Ctrl-C reaches it). The PID written is the one that becomes
+# spawn-fcgi and then promptpix's supervisor.
+pidfile="$dir/promptpix.pid"
+rm -f "$pidfile"
+setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" \
+    </dev/null >>"$LOG" 2>&1 &
+while [ ! -s "$pidfile" ]; do sleep 0.1; done
+echo "promptpix: started, PID $(cat "$pidfile") in $pidfile, log in $LOG"

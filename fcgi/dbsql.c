@@ -215,8 +215,7 @@ const char *const db_sql[ST__MAX] = {
 	[ST_STATS] = "CALL get_generation_stats()",
 	/* The start-up checks (dbcheck.c). */
 	[ST_READ_ONLY] =
-	"SELECT CAST(@@global.read_only AS CHAR),"
-	" CAST(@@global.innodb_read_only AS CHAR)",
+	"SELECT @@global.read_only, @@global.innodb_read_only",
 	[ST_SCHEMA_TABLE] =
 	"SELECT COUNT(*) FROM information_schema.tables"
 	" WHERE table_schema = DATABASE() AND table_name = 'schema_version'",

@@ -189,6 +189,28 @@ def test_nginx_vps(env):
         serves(port)
         st, _, _ = get(port, "/nothing")
         assert st == 404
+        # The same by hand: conf/spawn-fcgi.sh in the background, its
+        # PID file beside the socket, its log in LOG.
+        servers.stop_process(inst.proc, 30)
+        env_, cmd = inst.unit()
+        e = dict(os.environ, SOCKET=inst.socket, CONF=inst.conf,
+                 PROMPTPIX=inst.path("/usr/local/bin/promptpix"),
+                 LOG=inst.path("/var/log/promptpix.log"))
+        os.makedirs(inst.path("/var/log"), exist_ok=True)
+        out = subprocess.run(["sh", inst.path("/usr/local/lib/promptpix/spawn-fcgi.sh")],
+                             env=e, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        pid = int(open(inst.path("/run/promptpix/promptpix.pid")).read())
+        servers.track(pid)
+        wait_until(lambda: "starting:" in servers.read_text(e["LOG"]), 15, "by hand")
+        st, h, _ = get(port, "/512x512.jpg?text=deployed%20as%20the%20README%20says")
+        assert st == 302, (st, h)
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            assert fh.read().split(b"\0")[0].endswith(b"/promptpix"), pid
+        assert os.getpgid(pid) == pid, "a session of its own"
+        os.kill(pid, signal.SIGTERM)        # as the script says to stop it
+        wait_until(lambda: not servers.group_alive(pid), 30, "the supervisor's exit")
+        assert "outcome=hit" in servers.read_text(e["LOG"])
     finally:
         inst.stop()
 
