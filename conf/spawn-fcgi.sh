@@ -47,5 +47,10 @@ pidfile="$dir/promptpix.pid"
 rm -f "$pidfile"
 setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" \
     </dev/null >>"$LOG" 2>&1 &
-while [ ! -s "$pidfile" ]; do sleep 0.1; done
+n=0
+while [ ! -s "$pidfile" ]; do
+	n=$((n + 1))
+	[ "$n" -le 50 ] || { echo "promptpix: did not start; see $LOG" >&2; exit 1; }
+	sleep 0.1
+done
 echo "promptpix: started, PID $(cat "$pidfile") in $pidfile, log in $LOG"

@@ -1,6 +1,7 @@
 """End to end through nginx, spawn-fcgi, promptpix and MariaDB: the
 behaviour a user and an operator see."""
 
+import hashlib
 import os
 import threading
 import time
@@ -204,11 +205,12 @@ def test_bad_input_4xx_and_no_row(env):
 
 
 def test_failed_generation_answers_everyone_502_at_once(env):
-    # A store under a regular file cannot be written: the generation fails.
-    blocker = os.path.join(env.base, "not-a-dir")
-    open(blocker, "w").close()
-    with env.front(overrides={("store", "dir"): blocker + "/img",
-                              ("placeholder", "delay"): "1"}) as f:
+    # The image's subdirectory of the store is a regular file: the store
+    # passes the start-up check, but this image cannot be written there,
+    # so its generation (the backend call made) fails.
+    with env.front(overrides={("placeholder", "delay"): "1"}) as f:
+        canon = "promptpix-v1\nA beautiful sunset\n1024\n1024\njpg\n-\nfal-ai/flux/schnell"
+        open(os.path.join(f.store, hashlib.sha256(canon.encode()).hexdigest()[:2]), "w").close()
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
         gen.start()
         servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")
