@@ -32,8 +32,9 @@ for step in "$@"; do
 	case $step in
 	user)
 		id -u "$RUN_AS" >/dev/null 2>&1 ||
-		    adduser --system --group --no-create-home \
-		    --home /var/lib/promptpix "$RUN_AS"
+		    useradd --system --user-group --no-create-home \
+		    --home-dir /var/lib/promptpix --shell /usr/sbin/nologin \
+		    "$RUN_AS"
 		;;
 	database)
 		# shellcheck disable=SC2086
