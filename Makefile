@@ -23,22 +23,32 @@ PORT	?= 8080
 FRONT	?= nginx
 # An INI file whose settings the demo lays over its own (make run CONF=...).
 CONF	?=
+# The demo's backend: placeholder, or fal-standin (the fal.ai code path
+# against the local stand-in of the tests: no key, no network).
+BACKEND	?= placeholder
 
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
 	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
-	   flight.c hitcache.c urlpolicy.c sign.c statcache.c
+	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c
 SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
-	   db.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
+	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
 	   dbpool.c runner.c waker.c gen.c http.c page.c access.c image.c \
 	   stats.c supervise.c counts.c cli.c keycmd.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
 
-all: $(BUILD)/promptpix
+all: $(BUILD)/promptpix sql/install.sql
+
+# The whole schema in one file for a hosting panel's import, made from
+# the numbered migrations by the same script that applies them
+# (tests/e2e/test_deploy.py checks the committed file is current).
+MIGRATIONS = $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+sql/install.sql: sql/migrate.sh $(MIGRATIONS)
+	sh sql/migrate.sh --one-file > $@.tmp && mv $@.tmp $@
 
 # make test, check, run and start install what is missing first
 # (.ci/deps.sh), so that each works alone on a fresh Debian 12: the
@@ -98,11 +108,11 @@ soak: $(BUILD)/promptpix
 # responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
 	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --conf "$(CONF)"
+	    --backend $(BACKEND) --conf "$(CONF)"
 
 start: deps $(BUILD)/promptpix
 	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --conf "$(CONF)"
+	    --backend $(BACKEND) --conf "$(CONF)"
 
 stop:
 	python3 tools/demo.py stop
@@ -113,10 +123,47 @@ sql:
 deps:
 	@sh .ci/deps.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the program, the start
+# script, the schema, the config (kept if there is one), the systemd
+# unit and the web servers' files where the README says, and the state
+# and store directories owned by the service's account (when it exists:
+# conf/setup.sh user makes it).
+PREFIX	?= /usr/local
+RUN_AS	?= promptpix
+SHARE	 = $(DESTDIR)$(PREFIX)/share/promptpix
+install: $(BUILD)/promptpix sql/install.sql
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/promptpix \
+	    $(SHARE)/sql $(DESTDIR)/etc/promptpix \
+	    $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/nginx/sites-available \
+	    $(DESTDIR)/etc/apache2/sites-available
+	install -m 0755 $(BUILD)/promptpix $(DESTDIR)$(PREFIX)/bin/promptpix
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/spawn-fcgi.sh \
+	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
+	install -m 0644 $(MIGRATIONS) sql/install.sql $(SHARE)/sql/
+	install -m 0644 apache/htaccess $(SHARE)/htaccess
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
+	    > $(DESTDIR)/etc/systemd/system/promptpix.service
+	install -m 0644 nginx/promptpix.conf \
+	    $(DESTDIR)/etc/nginx/sites-available/promptpix
+	install -m 0644 apache/promptpix.conf \
+	    $(DESTDIR)/etc/apache2/sites-available/promptpix.conf
+	test -e $(DESTDIR)/etc/promptpix/promptpix.conf || \
+	    install -m 0644 conf/promptpix.conf $(DESTDIR)/etc/promptpix/
+	install -d -m 0755 $(DESTDIR)/var/lib/promptpix \
+	    $(DESTDIR)/var/lib/promptpix/img
+	@if id -u $(RUN_AS) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    chown $(RUN_AS):$(RUN_AS) $(DESTDIR)/var/lib/promptpix \
+	        $(DESTDIR)/var/lib/promptpix/img; \
+	else \
+	    echo "make install: chown $(RUN_AS) $(DESTDIR)/var/lib/promptpix and its img/"; \
+	fi
+
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
 
-.PHONY: all unit test check bench soak run start stop sql deps clean fuzz fuzz-replay
+.PHONY: all unit test check bench soak run start stop sql deps install clean fuzz fuzz-replay
 
 # Sanitizers: the second pass of `make test` builds everything with
 # clang -fsanitize=address,undefined into $(SAN_BUILD). tests/run.py

@@ -2,10 +2,14 @@
  * cfgcheck.c: what a configuration must satisfy once it is read, and
  * the secrets it names: read from their files or the environment.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cfgcheck.h"
@@ -200,4 +204,63 @@ cfg_check(struct cfg *c, const char *path, char *err, size_t errlen)
 	if (finish_access(c, path, err, errlen) == -1)
 		return -1;
 	return finish_fal(c, path, err, errlen);
+}
+
+/* The name of this process's user, for a message. */
+static const char *
+user_name(char *buf, size_t len)
+{
+	struct passwd	*pw = getpwuid(geteuid());
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)geteuid());
+	return buf;
+}
+
+int
+cfg_store_needed(const struct cfg *c)
+{
+	/* fal with mode = remote keeps no copy; everything else writes. */
+	return c->store_mode == STORE_LOCAL || strcmp(c->backend, "fal") != 0;
+}
+
+int
+cfg_check_host(const struct cfg *c, const char *path, char *err,
+    size_t errlen, char *warn, size_t warnlen)
+{
+	struct stat	 st;
+	char		 who[64];
+
+	warn[0] = '\0';
+	if (cfg_store_needed(c)) {
+		if (stat(c->store_dir, &st) == -1) {
+			snprintf(err, errlen, "%s: [store] dir %s: %s: create "
+			    "it, writable by the service's user (make install "
+			    "does)", path, c->store_dir, strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s: [store] dir %s is not a "
+			    "directory", path, c->store_dir);
+			return -1;
+		}
+		/* Write to make files, search to make the ab/ ones. */
+		if (access(c->store_dir, W_OK | X_OK) == -1) {
+			snprintf(err, errlen, "%s: [store] dir %s is not "
+			    "writable by %s, who runs promptpix: chown it to "
+			    "the service's user", path, c->store_dir,
+			    user_name(who, sizeof(who)));
+			return -1;
+		}
+	}
+	if (strcmp(c->backend, "placeholder") == 0 &&
+	    c->placeholder_font[0] != '\0' &&
+	    access(c->placeholder_font, R_OK) == -1)
+		snprintf(warn, warnlen, "%s: [placeholder] font %s cannot be "
+		    "read (%s): images get libgd's small built-in font "
+		    "(Debian: apt-get install fonts-dejavu-core)", path,
+		    c->placeholder_font, strerror(errno));
+	return 0;
 }

@@ -16,4 +16,17 @@ struct cfg;
  */
 int	cfg_check(struct cfg *c, const char *path, char *err, size_t errlen);
 
+/*
+ * What a responder needs of this host before it starts (and promptpix
+ * -t checks): the store directory exists and this user may write it
+ * (else every new image would be paid for and then thrown away). Returns
+ * 0, or -1 with "path: reason" in err. A placeholder font that cannot
+ * be read is only a warning, in warn ("" when none).
+ */
+int	cfg_check_host(const struct cfg *c, const char *path, char *err,
+	    size_t errlen, char *warn, size_t warnlen);
+
+/* Whether images are written to [store] dir (all but fal with remote). */
+int	cfg_store_needed(const struct cfg *c);
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <mysql.h>
@@ -254,51 +253,6 @@ db_ensure(struct db *db)
 	}
 	db->used_ms = now_ms();
 	return 0;
-}
-
-/* "0" or "OFF" (MariaDB 11 spells read_only so): the server writes. */
-static int
-is_off(const char *v)
-{
-	return v == NULL || strcmp(v, "0") == 0 || strcasecmp(v, "OFF") == 0;
-}
-
-int
-db_read_only(const struct cfg *c, char *why, size_t whylen)
-{
-	struct db	*db = db_new(c);
-	MYSQL_RES	*res;
-	MYSQL_ROW	 row;
-	int		 ro = 0;
-	const char	*where = c->db_socket ? c->db_socket : c->db_host;
-
-	if (db_ensure(db) == -1) {
-		log_warn(NULL, "database not reachable at start-up; starting "
-		    "anyway (requests get 503 until it is)");
-		db_free(db);
-		return 0;
-	}
-	/* Not a prepared statement: it runs once, before any request. */
-	if (mysql_query(db->m, "SELECT @@global.read_only, "
-	    "@@global.innodb_read_only") != 0 ||
-	    (res = mysql_store_result(db->m)) == NULL) {
-		log_warn(NULL, "database: cannot tell whether it is read-only: "
-		    "%s (%u)", mysql_error(db->m), mysql_errno(db->m));
-		db_free(db);
-		return 0;
-	}
-	if ((row = mysql_fetch_row(res)) != NULL &&
-	    (!is_off(row[0]) || !is_off(row[1]))) {
-		snprintf(why, whylen, "the database server at %s is read-only "
-		    "(@@read_only = %s, @@innodb_read_only = %s): promptpix "
-		    "writes every request; point [database] at the primary "
-		    "(or the cluster's writer endpoint)", where,
-		    row[0] ? row[0] : "NULL", row[1] ? row[1] : "NULL");
-		ro = 1;
-	}
-	mysql_free_result(res);
-	db_free(db);
-	return ro;
 }
 
 static MYSQL_STMT *

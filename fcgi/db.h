@@ -63,13 +63,17 @@ void	db_set_request(struct db *, const char *rid);
 int	db_ensure(struct db *);
 
 /*
- * Once at start-up: is the server of c read-only (@@global.read_only
- * or @@global.innodb_read_only set: a replica)? A responder must write
- * every election, so it must not start there. Returns 1 with a one-line
- * reason in why, or 0: writable, or not reachable now (the responder
- * starts anyway and answers 503 until it is), or not known.
+ * Once at start-up, before any child, and for promptpix -t (dbcheck.c):
+ * may a responder serve from the database of c? Not if the server is
+ * read-only (@@global.read_only or @@global.innodb_read_only: a
+ * replica; every election writes), nor if the schema lacks a migration
+ * this binary needs (schema.h). A server that cannot be reached is
+ * refused when strict (promptpix -t); else it is warned of, and the
+ * responder starts and answers 503 until it is back. Returns 0, or -1
+ * with a one-line reason in why.
  */
-int	db_read_only(const struct cfg *c, char *why, size_t whylen);
+int	db_start_check(const struct cfg *c, int strict, char *why,
+	    size_t whylen);
 
 /*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =

@@ -52,6 +52,9 @@ enum stmt_id {
 	ST_FLUSH_PRUNE,
 	ST_RETRY,
 	ST_STATS,
+	ST_READ_ONLY,
+	ST_SCHEMA_TABLE,
+	ST_SCHEMA_HAS,
 	ST__MAX
 };
 

@@ -218,4 +218,12 @@ const char *const db_sql[ST__MAX] = {
 	"DELETE FROM count_flushes WHERE applied_at < NOW(3) - INTERVAL 1 DAY"
 	" LIMIT 10000",
 	[ST_STATS] = "CALL get_generation_stats()",
+	/* The start-up checks (dbcheck.c). */
+	[ST_READ_ONLY] =
+	"SELECT @@global.read_only, @@global.innodb_read_only",
+	[ST_SCHEMA_TABLE] =
+	"SELECT COUNT(*) FROM information_schema.tables"
+	" WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
+	[ST_SCHEMA_HAS] =
+	"SELECT COUNT(*) FROM schema_version WHERE version = ?",
 };

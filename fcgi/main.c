@@ -21,6 +21,7 @@
 #include "accept.h"
 #include "backend.h"
 #include "cfg.h"
+#include "cfgcheck.h"
 #include "cli.h"
 #include "counts.h"
 #include "db.h"
@@ -311,6 +312,38 @@ raise_fd_limit(void)
 	}
 }
 
+/*
+ * The start-up self-check, once before any child, and all of
+ * promptpix -t beyond the file itself: the store, the font, the
+ * database (dbcheck.c). A responder that would pay for images it cannot
+ * store or record does not start. strict (-t): an unreachable database
+ * fails too. Returns 0, or -1 after a one-line reason on stderr.
+ */
+static int
+start_check(const char *path, int strict)
+{
+	char	 err[768], warn[512];
+
+	if (cfg_check_host(&config, path, err, sizeof(err), warn,
+	    sizeof(warn)) == -1) {
+		fprintf(stderr, "promptpix: %s\n", err);
+		return -1;
+	}
+	if (warn[0] != '\0')
+		fprintf(stderr, "promptpix: warning: %s\n", warn);
+	log_set_level(config.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (db_library_init() != 0) {
+		fprintf(stderr, "promptpix: library initialisation failed\n");
+		return -1;
+	}
+	if (db_start_check(&config, strict, err, sizeof(err)) == -1) {
+		fprintf(stderr, "promptpix: %s: %s\n", path, err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -354,20 +387,11 @@ main(int argc, char *argv[])
 		    config.backend);
 		return 1;
 	}
+	if (start_check(path, check) == -1)
+		return 1;
 	if (check) {
 		fprintf(stderr, "promptpix: %s: configuration ok\n", path);
 		return 0;
-	}
-	log_set_level(config.log_level);
-	signal(SIGPIPE, SIG_IGN);
-	if (db_library_init() != 0) {
-		fprintf(stderr, "promptpix: library initialisation failed\n");
-		return 1;
-	}
-	/* Once per start, before any child: a replica would fail every write. */
-	if (db_read_only(&config, err, sizeof(err))) {
-		fprintf(stderr, "promptpix: %s: %s\n", path, err);
-		return 1;
 	}
 	/* Shared by the children, so made before they are forked. */
 	if (ratelimit_init(config.new_images_per_minute,

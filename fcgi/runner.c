@@ -2,6 +2,7 @@
  * runner.c: the generation workers: take a slot and the next job, run
  * the backend, record, give the slot back, publish (see runner.h).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cfgcheck.h"
 #include "cfg.h"
 #include "db.h"
 #include "flight.h"
@@ -278,6 +280,18 @@ generate(struct gen_worker *gw, struct gen_result *g)
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = gw->rid;
 	job.low_priority = gw->job.qc == QC_BATCH;
+	/*
+	 * Never pay for an image that cannot be kept: a store that became
+	 * unwritable since start-up (its owner or mount changed) fails the
+	 * job before the backend is called.
+	 */
+	if (cfg_store_needed(c) && access(c->store_dir, W_OK | X_OK) == -1) {
+		gen_result_fail(g, GE_STORE, "the image store is not writable; "
+		    "no backend call was made");
+		log_error(gw->rid, "%.12s: [store] dir %s: %s", job.hash,
+		    c->store_dir, strerror(errno));
+		return;
+	}
 	metrics_generating(1);
 	t0 = now_us();
 	gw->backend->generate(gw->ctx, &job, g);

@@ -15,10 +15,12 @@ first two layers).
 """
 
 import argparse
+import atexit
 import glob
 import importlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from tests.lib import servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
 # The Python layers, in the order they run: tests/<layer>/test_*.py.
@@ -110,7 +113,19 @@ class Sanitizers:
             print("sanitizer reports kept in " + self.dir)
 
 
+def stopped(sig, frame):
+    """SIGTERM or SIGHUP: unwind as Ctrl-C does, so every test's servers
+    and the session's MariaDB are stopped on the way out."""
+    raise SystemExit(128 + sig)
+
+
 def main():
+    # Whatever ends the run, nothing it started is left running: the
+    # servers stop as the stack unwinds, and kill_all() ends any group
+    # still tracked (a test that did not stop its own).
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
+    atexit.register(servers.kill_all)
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("-k", default="")
@@ -156,6 +171,10 @@ def main():
                     print("FAIL %-60s %6.2fs" % (full, time.monotonic() - t0), flush=True)
                     traceback.print_exc()
     finally:
+        # Signals now would cut the cleanup short: let it finish.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        servers.kill_all()
         env.close(keep=a.keep or bool(failures and os.environ.get("KEEP_ON_FAIL")))
         san.close()
     if failures:

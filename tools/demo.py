@@ -7,7 +7,12 @@ same responders; FRONT=fcgid has Apache's mod_fcgid run promptpix.fcgi
 from var/htdocs/ with apache/htaccess, as on a shared host.
 
     python3 tools/demo.py run|start [--port N] [--build DIR] [--front nginx|apache|fcgid]
+                                    [--backend placeholder|fal-standin]
     python3 tools/demo.py stop|sql
+
+--backend fal-standin (make run BACKEND=fal-standin) runs the real fal.ai
+code path against tests/lib/falstub.py, the stand-in the tests use, on
+loopback: no key, no network, no money.
 
 The servers are the test harness's (tests/lib/)."""
 
@@ -23,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tests.lib import ROOT, apache  # noqa: E402
+from tests.lib import ROOT, apache, falstub  # noqa: E402
 from tests.lib.config import write_conf, write_secret  # noqa: E402
 from tests.lib.servers import (MariaDB, Nginx, Responders, can_connect,  # noqa: E402
                                wait_until, which)
@@ -83,14 +88,35 @@ def conf_overlay(path):
     return {(sec, key): val for sec in cp.sections() for key, val in cp.items(sec)}
 
 
-def run(port, build, front="nginx", conf_file=None):
-    if stack_running():
-        sys.exit("promptpix is already running (make stop first)")
+def port_free(port):
+    """Exit at once, with the reason, if something listens on port."""
     try:
         can_connect(("127.0.0.1", port))
-        sys.exit("port %d is in use; choose another with PORT=" % port)
     except OSError:
-        pass
+        return
+    sys.exit("port %d is in use; choose another with PORT=" % port)
+
+
+def fal_standin(parts):
+    """The fal stand-in on loopback, and the settings that point the
+    fal backend at it (as tests/e2e/test_fal.py does)."""
+    key = "standin-" + secrets.token_hex(8)
+    stub = falstub.FalStub(key)
+    parts.append(stub)
+    import urllib.parse
+    return key, {
+        ("generation", "backend"): "fal",
+        ("fal", "queue_base"): stub.queue_base,
+        ("fal", "run_base"): stub.run_base,
+        ("fal", "allowed_hosts"): urllib.parse.urlsplit(stub.files_base).netloc,
+        ("fal", "allow_http"): "true",
+    }
+
+
+def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
+    if stack_running():
+        sys.exit("promptpix is already running (make stop first)")
+    port_free(port)
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     store = os.path.join(VAR, "img")
     os.makedirs(store, exist_ok=True)
@@ -112,37 +138,51 @@ def run(port, build, front="nginx", conf_file=None):
     signal.signal(signal.SIGINT, shutdown)
     with open(PIDFILE, "w") as f:
         f.write(str(os.getpid()))
-    print("starting MariaDB under var/mysql ...", flush=True)
-    db.start()
-    db.create_database("promptpix", password=pw)
-    conf = os.path.join(VAR, "promptpix.conf")
-    write_conf(conf, {
-        ("server", "processes"): 2,
-        ("database", "socket"): db.socket,
-        ("database", "password_file"): pwfile,
-        ("store", "dir"): store,
-        **overlay,
-    })
-    logname = "var/log/pp.log"
-    if front == "fcgid":
-        web = fcgid_site(port, build, db, pw, store, overlay)
-        logname = "var/apache/error.log (mod_fcgid sends the program's stderr there)"
-    else:
-        pp = Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
-        pp.socket = os.path.join(VAR, "promptpix.sock")
-        pp.start(env_extra={"PROMPTPIX_DB_PASSWORD": pw})
-        parts.append(pp)
-        if front == "apache":
-            apache.share(pp.socket)
-            apache.share(store)
-            web = apache.Apache(VAR, port, "proxy", pp.socket, store)
+    env_extra = {"PROMPTPIX_DB_PASSWORD": pw}
+    if backend == "fal-standin":
+        key, fal = fal_standin(parts)
+        env_extra.update({"FAL_KEY": key, "NO_PROXY": "*"})
+        overlay = {**fal, **overlay}
+    try:
+        print("starting MariaDB under var/mysql ...", flush=True)
+        db.start()
+        db.create_database("promptpix", password=pw)
+        conf = os.path.join(VAR, "promptpix.conf")
+        write_conf(conf, {
+            ("server", "processes"): 2,
+            ("database", "socket"): db.socket,
+            ("database", "password_file"): pwfile,
+            ("store", "dir"): store,
+            **overlay,
+        })
+        logname = "var/log/pp.log"
+        if front == "fcgid":
+            web = fcgid_site(port, build, db, pw, store, overlay)
+            logname = "var/apache/error.log (mod_fcgid sends the program's stderr there)"
         else:
-            web = Nginx(VAR, port, pp.socket, store)
-    web.start()
-    parts.append(web)
+            pp = Responders(os.path.join(VAR, "log"), os.path.join(os.path.abspath(build), "promptpix"), conf)
+            pp.socket = os.path.join(VAR, "promptpix.sock")
+            parts.append(pp)
+            pp.start(env_extra=env_extra)
+            if front == "apache":
+                apache.share(pp.socket)
+                apache.share(store)
+                web = apache.Apache(VAR, port, "proxy", pp.socket, store)
+            else:
+                web = Nginx(VAR, port, pp.socket, store)
+        parts.append(web)
+        web.start()
+    except Exception as e:
+        # Nothing this started is left running: the servers, then exit.
+        print("could not start: %s" % e, flush=True)
+        for p in reversed(parts):
+            p.stop()
+        db.stop()
+        os.unlink(PIDFILE)
+        sys.exit(1)
     url = "http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset" % port
     print("""
-promptpix is running behind %s (placeholder backend, 2 s per new image).
+promptpix is running behind %s (%s).
 
   try:   curl -i "%s"
   open:  %s
@@ -151,7 +191,9 @@ promptpix is running behind %s (placeholder backend, 2 s per new image).
 
 Ctrl-C (or make stop) stops everything this started.""" % (
         {"nginx": "nginx", "apache": "Apache (mod_proxy_fcgi)",
-         "fcgid": "Apache (mod_fcgid)"}[front], url, url, logname), flush=True)
+         "fcgid": "Apache (mod_fcgid)"}[front],
+        "the fal backend against the local fal stand-in" if backend == "fal-standin"
+        else "placeholder backend, 2 s per new image", url, url, logname), flush=True)
     while True:
         time.sleep(3600)
 
@@ -165,22 +207,29 @@ def stack_running():
         return None
 
 
-def start(port, build, front="nginx", conf_file=None):
+def start(port, build, front="nginx", conf_file=None, backend="placeholder"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
+    port_free(port)
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     log = open(os.path.join(VAR, "log", "stack.log"), "w")
     cmd = [sys.executable, os.path.abspath(__file__), "run",
-           "--port", str(port), "--build", build, "--front", front]
+           "--port", str(port), "--build", build, "--front", front, "--backend", backend]
     if conf_file:
         cmd += ["--conf", os.path.abspath(conf_file)]
     p = subprocess.Popen(cmd,
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
+    # Until it says it runs, or exits (a port taken meanwhile, a server
+    # that would not start): then at once, with its reason.
     try:
-        wait_until(lambda: p.poll() is None and "Ctrl-C" in open(log.name).read(),
+        wait_until(lambda: p.poll() is not None or "Ctrl-C" in open(log.name).read(),
                    120, "the stack")
     except RuntimeError:
+        if p.poll() is None:
+            p.terminate()
+        sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
+    if p.poll() is not None:
         sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
     print("promptpix is running in the background on http://127.0.0.1:%d/ (make stop)" % port)
     print("try: curl -i \"http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset\"" % port)
@@ -220,13 +269,14 @@ def main():
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--build", default="build")
     ap.add_argument("--front", default="nginx", choices=["nginx", "apache", "fcgid"])
+    ap.add_argument("--backend", default="placeholder", choices=["placeholder", "fal-standin"])
     ap.add_argument("--conf", default="",
                     help="an INI file whose settings override the demo's own")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.port, a.build, a.front, a.conf)
+        run(a.port, a.build, a.front, a.conf, a.backend)
     elif a.cmd == "start":
-        start(a.port, a.build, a.front, a.conf)
+        start(a.port, a.build, a.front, a.conf, a.backend)
     elif a.cmd == "stop":
         stop()
     else:

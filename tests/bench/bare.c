@@ -6,6 +6,7 @@
  *   bare [threads]      (the listening socket is fd 0, as spawn-fcgi gives)
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <fcgiapp.h>
@@ -44,6 +45,12 @@ main(int argc, char *argv[])
 
 	if (n < 1 || FCGX_Init() != 0)
 		return 1;
+	/*
+	 * libfcgi's handler only sets a flag that its accept() never looks
+	 * at: without this, SIGTERM is ignored and make bench leaves the
+	 * process running.
+	 */
+	signal(SIGTERM, SIG_DFL);
 	t = calloc((size_t)n, sizeof(*t));
 	for (int i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, serve, NULL);

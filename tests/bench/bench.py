@@ -98,24 +98,15 @@ def start_bare(base, threads, procs):
                     os.path.join(ARGS.build, "bare"), str(threads)],
                    check=True, capture_output=True)
     servers.wait_until(lambda: servers.can_connect(sock), 5, "bare responder")
-    pids = [int(x) for x in open(pidf).read().split()]
+    pids = [servers.track(int(x)) for x in open(pidf).read().split()]
     return sock, pids
 
 
 def stop_bare(pids):
-    """libfcgi catches SIGTERM and stays in accept(): SIGKILL what is
-    left after a moment."""
+    """Each bare responder is a session of its own (spawn-fcgi's setsid):
+    SIGTERM, then SIGKILL whatever is left, and wait until none is."""
     for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    time.sleep(0.2)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        servers.kill_group(pid)
 
 
 def rss_mb(pids):
@@ -707,6 +698,7 @@ server {
         out("whole run: %.0f s; load average at the end: %s" % (time.monotonic() - T0, loadavg()))
     finally:
         stop_bare(bare_pids)
+        servers.kill_all()
         env.close()
 
 
@@ -878,4 +870,7 @@ if __name__ == "__main__":
             pass
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # A bench stopped with SIGTERM unwinds like one stopped with Ctrl-C:
+    # main()'s finally stops every server and bare responder.
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
     main()

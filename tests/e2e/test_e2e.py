@@ -1,6 +1,7 @@
 """End to end through nginx, spawn-fcgi, promptpix and MariaDB: the
 behaviour a user and an operator see."""
 
+import hashlib
 import os
 import threading
 import time
@@ -203,12 +204,22 @@ def test_bad_input_4xx_and_no_row(env):
         assert f.sql("SELECT prompt FROM generation_status") == [["a' OR 1=1--"]]
 
 
+def block_store(f, prompt="A beautiful sunset"):
+    """Make the store unable to keep the 1024x1024 jpg of prompt (its
+    subdirectory a regular file) while it passes the start-up check.
+    Returns the blocking file: remove it and the store works again."""
+    canon = "promptpix-v1\n%s\n1024\n1024\njpg\n-\nfal-ai/flux/schnell" % prompt
+    path = os.path.join(f.store, hashlib.sha256(canon.encode()).hexdigest()[:2])
+    open(path, "w").close()
+    return path
+
+
 def test_failed_generation_answers_everyone_502_at_once(env):
-    # A store under a regular file cannot be written: the generation fails.
-    blocker = os.path.join(env.base, "not-a-dir")
-    open(blocker, "w").close()
-    with env.front(overrides={("store", "dir"): blocker + "/img",
-                              ("placeholder", "delay"): "1"}) as f:
+    # The image's subdirectory of the store is a regular file: the store
+    # passes the start-up check, but this image cannot be written there,
+    # so its generation (the backend call made) fails.
+    with env.front(overrides={("placeholder", "delay"): "1"}) as f:
+        block_store(f)
         gen = threading.Thread(target=lambda: setattr(gen, "r", f.get(SUNSET)))
         gen.start()
         servers.wait_until(lambda: status_row(f, "status") == [["generating"]], 5, "generating")

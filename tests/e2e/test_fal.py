@@ -325,11 +325,15 @@ def test_fal_config_errors(env):
                          env={"FAL_KEY": KEY})
     assert out.returncode == 1 and "delivery = inline needs mode = local" in out.stderr, out.stderr
     assert KEY not in out.stderr
-    config.write_conf(conf, {("generation", "backend"): "fal"})
+    # A host whose store and database are ready (-t checks them too).
+    f = env.front()
+    ready = {("generation", "backend"): "fal", ("database", "socket"): env.db.socket,
+             ("database", "name"): f.dbname, ("store", "dir"): f.store}
+    config.write_conf(conf, ready)
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True, env={})
     assert out.returncode == 1 and "backend fal needs a key" in out.stderr, out.stderr
     out = subprocess.run([env.binary, "-t", "-c", conf], capture_output=True, text=True,
-                         env={"FAL_KEY": KEY})
+                         env={"FAL_KEY": KEY, "PROMPTPIX_DB_PASSWORD": servers.DB_PASSWORD})
     assert out.returncode == 0, out.stderr
     # http:// API bases only with allow_http (a test switch).
     config.write_conf(conf, {("generation", "backend"): "fal",

@@ -4,18 +4,16 @@ request; before that, it is answered 502 with Retry-After and no call."""
 import os
 import time
 
-from tests.e2e.test_e2e import SUNSET
+from tests.e2e.test_e2e import SUNSET, block_store
 from tests.lib import servers
 from tests.lib.httpclient import fire
 
 
 def test_failed_image_retried_once_after_backoff(env):
-    store = os.path.join(env.base, "retry-store")
-    open(store, "w").close()          # a file where the store should be: writes fail
     with env.front(processes=2, threads=8,
-                   overrides={("store", "dir"): store,
-                              ("generation", "retry_backoff"): "1",
+                   overrides={("generation", "retry_backoff"): "1",
                               ("placeholder", "delay"): "0.2"}) as f:
+        blocker = block_store(f)        # this image's writes fail
         r = f.get(SUNSET)
         assert r.status == 502 and r.body == b"generation failed: store\n", r
         t_failed = time.monotonic()
@@ -25,8 +23,7 @@ def test_failed_image_retried_once_after_backoff(env):
         rows = f.sql("SELECT status, attempts, api_calls_made, retryable FROM generation_status")
         assert rows == [["failed", "1", "1", "1"]], rows
         # The cause goes away; after the backoff, a crowd arrives.
-        os.unlink(store)
-        os.makedirs(store)
+        os.unlink(blocker)
         servers.wait_until(lambda: time.monotonic() - t_failed > 1.1, 3, "backoff")
         rs = fire(f, [SUNSET] * 10)
         assert [x.status for x in rs] == [302] * 10, rs
@@ -37,12 +34,10 @@ def test_failed_image_retried_once_after_backoff(env):
 
 
 def test_backoff_doubles_per_attempt(env):
-    store = os.path.join(env.base, "retry-store2")
-    open(store, "w").close()
-    with env.front(overrides={("store", "dir"): store,
-                              ("generation", "retry_backoff"): "100",
+    with env.front(overrides={("generation", "retry_backoff"): "100",
                               ("generation", "retry_backoff_max"): "300",
                               ("placeholder", "delay"): "0"}) as f:
+        block_store(f)
         f.get(SUNSET)
         wait = lambda: int(f.sql("SELECT TIMESTAMPDIFF(SECOND, completed_at, next_attempt_at)"
                                  " FROM generation_status")[0][0])

@@ -12,6 +12,7 @@ made reachable for that user by share()."""
 
 import os
 import pwd
+import re
 import shutil
 
 from . import ROOT
@@ -22,7 +23,7 @@ MODULES = "/usr/lib/apache2/modules"
 RUN_AS = "www-data"
 
 # The modules a shipped file needs, loaded from Debian's build.
-BASE_MODULES = ["mpm_event", "authz_core", "mime", "rewrite", "alias",
+BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "rewrite", "alias",
                 "headers", "env"]
 PROXY_MODULES = ["proxy", "proxy_fcgi"]
 FCGID_MODULES = ["fcgid"]
@@ -140,14 +141,16 @@ def install_app(app, binary):
     shutil.copy(binary, os.path.join(app, "promptpix.fcgi"))
 
 
-def render_vhost(port, socket_path, store_dir, extra=""):
-    """apache/promptpix.conf with this run's port, socket and store."""
-    text = open(os.path.join(ROOT, "apache", "promptpix.conf")).read()
+def render_vhost(port, socket_path, store_dir, extra="", source=None):
+    """apache/promptpix.conf (or the copy at source) with this run's
+    port, socket and store."""
+    text = open(source or os.path.join(ROOT, "apache", "promptpix.conf")).read()
     store = store_dir.rstrip("/")
     text = text.replace("<VirtualHost *:80>", "<VirtualHost *:%d>" % port)
     text = text.replace("/run/promptpix/promptpix.sock", socket_path)
-    text = text.replace("/var/lib/promptpix/img/", store + "/")
-    text = text.replace("/var/lib/promptpix/img", store)
+    # One pass: the store may itself end in /var/lib/promptpix/img (an
+    # installed root, tests/e2e/test_deploy.py).
+    text = re.sub(r"/var/lib/promptpix/img(/?)", lambda m: store + m.group(1), text)
     if extra:
         text = text.replace("</VirtualHost>", extra + "\n</VirtualHost>")
     return text
@@ -167,7 +170,7 @@ class Apache(Server):
 
     def __init__(self, base, port, mode, socket_path=None, store_dir=None,
                  docroot=None, max_requests=20, extra="",
-                 loglevel=None):
+                 loglevel=None, source=None):
         d = os.path.join(base, "apache")
         super().__init__(d, port, os.path.join(d, "error.log"))
         self.mode = mode
@@ -176,6 +179,7 @@ class Apache(Server):
         self.docroot = docroot
         self.max_requests = max_requests
         self.extra = extra
+        self.source = source
         # mod_fcgid's spawn and exit lines (with exit codes) at info.
         self.loglevel = loglevel or ("warn fcgid:info" if mode == "fcgid" else "warn")
 
@@ -193,7 +197,8 @@ class Apache(Server):
              "modules": load_modules(self.modules()),
              "docroot": self.docroot, "max_requests": self.max_requests}
         if self.mode == "proxy":
-            body = render_vhost(self.port, self.socket, self.store, self.extra)
+            body = render_vhost(self.port, self.socket, self.store, self.extra,
+                                self.source)
         elif self.mode == "fcgid":
             body = FCGID_HOST % d + self.extra
         else:

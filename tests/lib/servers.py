@@ -44,9 +44,62 @@ def can_connect(addr):
     return True
 
 
+# The process groups this run started (each server is the leader of a
+# session of its own) and has not stopped yet: kill_all() ends them when
+# the run ends any other way (tests/run.py: SIGTERM, SIGHUP, SIGINT, an
+# exception, atexit).
+_groups = set()
+
+
+def track(pgid):
+    """Remember process group pgid until stop_process() or kill_all()."""
+    _groups.add(pgid)
+    return pgid
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def kill_group(pgid, timeout=5):
+    """SIGTERM every process of group pgid, SIGKILL what outlives
+    timeout (a bare libfcgi responder ignores SIGTERM)."""
+    _groups.discard(pgid)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and group_alive(pgid):
+            time.sleep(0.02)
+        if not group_alive(pgid):
+            return
+
+
+def kill_all():
+    """Every process group still tracked, ended."""
+    for pgid in list(_groups):
+        kill_group(pgid)
+
+
+def popen(args, **kw):
+    """subprocess.Popen in a session of its own, tracked for kill_all()."""
+    proc = subprocess.Popen(args, start_new_session=True, **kw)
+    track(proc.pid)
+    return proc
+
+
 def stop_process(proc, timeout=10):
     """SIGTERM proc; SIGKILL its process group if it outlives timeout."""
-    if proc is None or proc.poll() is not None:
+    if proc is None:
+        return
+    _groups.discard(proc.pid)
+    if proc.poll() is not None:
         return
     proc.terminate()
     try:
@@ -127,8 +180,7 @@ class MariaDB:
         if os.geteuid() == 0:
             args.append("--user=root")
         args += self.server_args()
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log,
-                                     start_new_session=True)
+        self.proc = popen(args, stdout=log, stderr=log)
 
         def up():
             if self.proc.poll() is not None:
@@ -204,12 +256,21 @@ class Responders:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen(
+        started = self.log_text().count("] info -: starting:")
+        self.proc = popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-b", "4096", "-M", "0666", "--",
              self.binary, "-c", self.conf],
-            stdout=logf, stderr=logf, env=env, start_new_session=True)
-        wait_until(lambda: self.proc.poll() is None and can_connect(self.socket),
-                   10, "promptpix on " + self.socket)
+            stdout=logf, stderr=logf, env=env)
+
+        # spawn-fcgi binds the socket before promptpix runs its start-up
+        # checks: ready once a process says it is starting to serve.
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("promptpix exited with %d:\n%s" % (
+                    self.proc.returncode, self.log_text()[-2000:]))
+            return (can_connect(self.socket)
+                    and self.log_text().count("] info -: starting:") > started)
+        wait_until(ready, 10, "promptpix on " + self.socket)
 
     def children(self):
         """PIDs of the serving processes (the supervisor's children, or
@@ -262,8 +323,7 @@ class Server:
             f.write(self.render())
         stderr = os.path.join(self.dir, "stderr.log")
         with open(stderr, "w") as err:
-            self.proc = subprocess.Popen(self.command(conf), stdout=subprocess.DEVNULL,
-                                         stderr=err, start_new_session=True)
+            self.proc = popen(self.command(conf), stdout=subprocess.DEVNULL, stderr=err)
         try:
             wait_until(lambda: self.proc.poll() is None
                        and can_connect(("127.0.0.1", self.port)),
@@ -308,9 +368,12 @@ class Nginx(Server):
     conf_name = "nginx.conf"
 
     def __init__(self, base, port, socket_path, store_dir, extra_conf="",
-                 worker_connections=4096):
+                 worker_connections=4096, source=None):
         """worker_connections: per worker process; a client behind nginx
-        takes two (its own and the one to the responders)."""
+        takes two (its own and the one to the responders). source: the
+        server block's file (default the checkout's nginx/promptpix.conf;
+        an installed copy for tests/e2e/test_deploy.py)."""
+        self.source = source or os.path.join(ROOT, "nginx", "promptpix.conf")
         d = os.path.join(base, "nginx")
         super().__init__(d, port, os.path.join(d, "nginx-error.log"))
         self.socket = socket_path
@@ -322,7 +385,7 @@ class Nginx(Server):
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
 
     def render(self):
-        server = open(os.path.join(ROOT, "nginx", "promptpix.conf")).read()
+        server = open(self.source).read()
         server = server.replace("listen 80;", "listen 127.0.0.1:%d;" % self.port)
         server = server.replace("/run/promptpix/promptpix.sock", self.socket)
         server = server.replace("/var/lib/promptpix/img/", self.store.rstrip("/") + "/")

@@ -21,6 +21,7 @@ main(void)
 	test_flight();
 	test_hitcache();
 	test_statcache();
+	test_schema();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -33,5 +33,6 @@ void	test_sign(void);
 void	test_flight(void);
 void	test_hitcache(void);
 void	test_statcache(void);
+void	test_schema(void);
 
 #endif

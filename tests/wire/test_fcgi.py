@@ -1,7 +1,7 @@
 """The responder over the FastCGI wire, with no web server in between:
 what it does with parameters a web server could send it."""
 
-from tests.lib import ROOT, fcgi
+from tests.lib import ROOT, fcgi, servers
 
 
 def responder(env, **kw):
@@ -77,12 +77,21 @@ def test_bad_config_stops_startup(env):
     out = subprocess.run([env.binary, "-c", bad], capture_output=True, text=True)
     assert out.returncode == 1
     assert out.stderr.strip() == "promptpix: %s:5: delivery: must be redirect or inline: carrier-pigeon" % bad, out.stderr
-    out = subprocess.run([env.binary, "-t", "-c", os.path.join(ROOT, "conf", "promptpix.conf")],
-                         capture_output=True, text=True)
+    # -t checks the host too (store, database, schema: test_deploy.py);
+    # a front's config, whose store and database exist, passes.
+    f = env.front()
+    out = subprocess.run([env.binary, "-t", "-c", f.conf], capture_output=True, text=True,
+                         env={"PROMPTPIX_DB_PASSWORD": servers.DB_PASSWORD})
     assert out.returncode == 0, out.stderr
     out = subprocess.run([env.binary, "-t"], capture_output=True, text=True,
-                         env={"PROMPTPIX_CONF": os.path.join(ROOT, "conf", "promptpix.conf")})
+                         env={"PROMPTPIX_CONF": f.conf,
+                              "PROMPTPIX_DB_PASSWORD": servers.DB_PASSWORD})
     assert out.returncode == 0, out.stderr
+    # The shipped file on a host without its store says so.
+    out = subprocess.run([env.binary, "-t", "-c", os.path.join(ROOT, "conf", "promptpix.conf")],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "[store] dir /var/lib/promptpix/img" in out.stderr, \
+        out.stderr
 
 
 # What each front sends, captured from the real servers with a FastCGI
