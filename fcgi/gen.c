@@ -126,10 +126,15 @@ similar_hit(struct rq *rq, const struct img_req *r, struct resolution *res)
 	struct db		*db = rq_db(rq);
 	struct flight_result	 fr;
 	char			 score[16];
+	int64_t			 t0 = now_us();
 	int			 rc;
 
 	rc = db_similar_find(db, r, rq->w->cfg->model,
 	    rq->w->cfg->similar_threshold, &res->similar);
+	/* The lookup's time, for operators and make bench. */
+	log_info(rq->id, "similar lookup %.12s: %lld us, %s", rq->hash,
+	    (long long)(now_us() - t0), rc == 1 ? "match" : rc == 0 ? "none" :
+	    "failed");
 	if (rc != 1 || db_similar_alias(db, rq->hash, &res->similar) != 1) {
 		/* Without the release, the hold runs out by itself. */
 		db_similar_release(db, rq->hash);
