@@ -189,9 +189,36 @@ test_score_text(void)
 	T_CHECK(strcmp(s, "0.70") == 0, "0.703125 -> %s", s);
 }
 
+/* &exact=0|1 is parsed, and is not part of the image. */
+static void
+test_exact_param(void)
+{
+	const struct req_limits lim = { 64, 2048, 1000 };
+	struct img_req	 r;
+	const char	*why = NULL;
+
+	T_CHECK(req_parse_image("/64x64.jpg", "text=a&exact=1", &lim, &r,
+	    &why) == 0 && r.exact == 1, "exact=1");
+	img_req_free(&r);
+	T_CHECK(req_parse_image("/64x64.jpg", "exact=0&text=a", &lim, &r,
+	    &why) == 0 && r.exact == 0, "exact=0");
+	img_req_free(&r);
+	T_CHECK(req_parse_image("/64x64.jpg", "text=a", &lim, &r, &why) == 0 &&
+	    r.exact == 0, "no exact");
+	img_req_free(&r);
+	T_CHECK(req_parse_image("/64x64.jpg", "text=a&exact=2", &lim, &r,
+	    &why) == 400 && strcmp(why, "exact must be 0 or 1") == 0, "exact=2");
+	T_CHECK(req_parse_image("/64x64.jpg", "text=a&exact=11", &lim, &r,
+	    &why) == 400, "exact=11");
+	T_CHECK(req_parse_image("/64x64.jpg", "text=a&exact=1&exact=1", &lim,
+	    &r, &why) == 400 && strcmp(why, "repeated parameter: exact") == 0,
+	    "exact twice");
+}
+
 void
 test_similar(void)
 {
+	test_exact_param();
 	test_pairs();
 	test_terms();
 	test_keys();
