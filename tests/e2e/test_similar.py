@@ -76,6 +76,16 @@ def test_similar_hit_is_an_alias_and_counted(env):
             assert (s["total_requests"], s["api_calls_made"], s["api_calls_saved"]) == \
                 (3, 1, 2), s
         assert metric(f, 'promptpix_requests_total{outcome="similar"}') == 1
+        # The cleanup archives the figure, and the alias outlives its row.
+        f.sql("UPDATE generation_status SET completed_at = NOW() - INTERVAL 30 DAY")
+        f.sql("CALL cleanup_old_generation_status(7)")
+        assert f.rows() == 0
+        assert json.loads(f.get("/api/generation/stats").body)["stats"]["all_time"][
+            "similar_hits"] == 1
+        later = f.get(img("a beautiful sunset!"))
+        assert later.header("location") == first.header("location")
+        f.flush()
+        assert calls(f) == "0"      # the restored row made no call either
 
 
 def test_what_differs_is_generated(env):
