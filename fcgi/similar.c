@@ -143,6 +143,13 @@ is_tone(uint32_t c)
 	return c >= 0x1f3fb && c <= 0x1f3ff;
 }
 
+/* Regional indicators: a flag is two of them. */
+static int
+is_flag(uint32_t c)
+{
+	return c >= 0x1f1e6 && c <= 0x1f1ff;
+}
+
 static enum cls
 classify(uint32_t c)
 {
@@ -246,10 +253,10 @@ sim_terms(const char *prompt, size_t len, struct sim_terms *out)
 {
 	const unsigned char	*s = (const unsigned char *)prompt;
 	struct collect		 k;
-	size_t			 i = 0, used, w;
-	uint32_t		 c;
+	size_t			 i = 0, used, w, u2;
+	uint32_t		 c, next;
 	enum cls		 cl;
-	int			 emoji_open = 0;
+	int			 emoji_open = 0, flag_half = 0;
 
 	memset(out, 0, sizeof(*out));
 	/* Every word takes at most its bytes plus a NUL. */
@@ -263,15 +270,25 @@ sim_terms(const char *prompt, size_t len, struct sim_terms *out)
 			i += used;
 			continue;
 		}
-		/* An emoji keeps its tone, and ZWJ joins the next one. */
-		if (emoji_open && (is_tone(c) || c == 0x200d)) {
+		/*
+		 * An emoji keeps its tone, ZWJ joins the next emoji to it,
+		 * and two regional indicators are one flag.
+		 */
+		if (emoji_open && (is_tone(c) || (is_flag(c) && flag_half))) {
 			put(&k, c);
-			if (c == 0x200d && i + used < len) {
-				i += used;
-				c = utf8_next(s + i, len - i, &used);
-				if (is_emoji(c))
-					put(&k, c);
+			flag_half = 0;
+			i += used;
+			continue;
+		}
+		if (emoji_open && c == 0x200d) {
+			next = i + used < len ?
+			    utf8_next(s + i + used, len - i - used, &u2) : 0;
+			if (is_emoji(next)) {
+				put(&k, c);
+				put(&k, next);
+				used += u2;
 			}
+			flag_half = 0;
 			i += used;
 			continue;
 		}
@@ -286,9 +303,10 @@ sim_terms(const char *prompt, size_t len, struct sim_terms *out)
 		case C_SOLO:
 			word_end(&k);
 			put(&k, c);
-			if (is_emoji(c))
+			if (is_emoji(c)) {
 				emoji_open = 1;
-			else
+				flag_half = is_flag(c);
+			} else
 				word_end(&k);
 			break;
 		case C_APOS:

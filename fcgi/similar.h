@@ -11,7 +11,8 @@
  *   - a possessive 's (or ’s) is dropped, other apostrophes are cut out
  *     ("don't" is "dont");
  *   - every Han ideograph, kana and emoji is a word of its own (emoji
- *     keep their skin tone and ZWJ sequences; VS16 is dropped);
+ *     keep their skin tone and ZWJ sequences, a flag's two regional
+ *     indicators are one word; VS16 is dropped);
  *   - the articles "a", "an" and "the" are not words;
  *   - the words form a set: order and repeats do not count.
  *
