@@ -109,6 +109,8 @@ static const struct opt opts[] = {
 	{ "queue", "lease", OPT_SECONDS, O(queue_lease_ms), 0.5, 600, NULL },
 	{ "budget", "daily_usd", OPT_DOUBLE, O(budget_daily_usd), 0, 1e9,
 	    NULL },
+	{ "similar", "threshold", OPT_DOUBLE, O(similar_threshold), 0, 1,
+	    NULL },
 	{ "access", "mode", OPT_ENUM, O(access_mode), 0, 0, access_mode_names },
 	{ "access", "secret_file", OPT_STR, O(access_secret_file), 0, 0, NULL },
 	{ "generation", "backend", OPT_STR, O(backend), 0, 0, NULL },

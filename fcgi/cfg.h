@@ -91,6 +91,8 @@ struct cfg {
 	unsigned		 queue_lease_ms;
 	/* [budget] */
 	double			 budget_daily_usd;	/* 0: no cap */
+	/* [similar] */
+	double			 similar_threshold;	/* 0: off */
 	/* [access] */
 	enum access_mode	 access_mode;
 	char			*access_secret_file;

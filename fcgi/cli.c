@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "keycmd.h"
+#include "simcmd.h"
 
 static const struct command {
 	const char	*name;
@@ -17,6 +18,7 @@ static const struct command {
 } commands[] = {
 	{ "key", keycmd_key },
 	{ "sign", keycmd_sign },
+	{ "similar-index", simcmd_index },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -64,7 +66,7 @@ cli_run(int argc, char **argv)
 
 	if ((cmd = find(argv[1])) == NULL) {
 		fprintf(stderr, "promptpix: no command \"%s\" (commands: "
-		    "key, sign; none: the FastCGI responder)\n", argv[1]);
+		    "key, sign, similar-index; none: the FastCGI responder)\n", argv[1]);
 		return 2;
 	}
 	/* -c FILE may come anywhere after the command's name. */

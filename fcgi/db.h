@@ -82,11 +82,13 @@ int	db_start_check(const struct cfg *c, int strict, char *why,
  * the budget reservation reserved (< 0: none; dbbudget.c); 2 if
  * the row existed (the request was counted, and a queued job moves up
  * to qc if that is higher); -1. A request that finds the row completed
- * also counts in cache_hits.
+ * also counts in cache_hits. hold_ms > 0: a new row is held that long
+ * (no worker takes it) while its request looks for a similar image;
+ * db_similar_alias() or db_similar_release() ends the hold.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
 	    const char *model, enum queue_class qc, const char *key,
-	    double reserved);
+	    double reserved, unsigned hold_ms);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
@@ -274,6 +276,7 @@ struct gen_stats {
 	char		 cost_usd_spent[32];	/* DECIMAL text: "0.050000" */
 	char		 cost_usd_saved[32];
 	uint64_t	 cache_hits;
+	uint64_t	 similar_hits;		/* answered by a similar image */
 	int64_t		 gen_ms_p50;		/* -1: nothing timed */
 	int64_t		 gen_ms_p95;
 	uint64_t	 in_flight;		/* pending + generating */
@@ -282,6 +285,45 @@ struct gen_stats {
 };
 
 #define DB_STATS_PERIODS	2		/* today, all_time */
+
+/* An image whose prompt is similar to a request's (dbsimilar.c). */
+struct similar_match {
+	char		 hash[65];
+	double		 score;
+};
+
+/*
+ * Look for the best completed image of r's shape (size, format, seed,
+ * model) whose prompt scores at least threshold against r's (similar.h),
+ * in one indexed query. Returns 1 with *m, 0 none, -1.
+ */
+int	db_similar_find(struct db *, const struct img_req *r,
+	    const char *model, double threshold, struct similar_match *m);
+
+/*
+ * Make the held row of hash an alias of image m: completed with its
+ * image, no call made. Returns 1, 0 (the row is no longer held and
+ * pending: a worker took it after all), -1.
+ */
+int	db_similar_alias(struct db *, const char *hash,
+	    const struct similar_match *m);
+
+/* End the hold of hash's row: it is a queued job like any. 0, -1. */
+int	db_similar_release(struct db *, const char *hash);
+
+/* File the generated image hash of r's prompt in the index. 0, -1. */
+int	db_similar_put(struct db *, const char *hash, const struct img_req *r,
+	    const char *model);
+
+/*
+ * Index every image in image_cache that is not an alias (the ones
+ * indexed already are kept), a page at a time. Returns how many were
+ * filed or were there already, or -1.
+ */
+long	db_similar_build(struct db *, long *skipped);
+
+/* Similar hits today and all time (archived rows included). 0, -1. */
+int	db_similar_stats(struct db *, uint64_t *today, uint64_t *all);
 
 /*
  * CALL get_generation_stats() (sql/002_stats.sql, extended by

@@ -22,7 +22,8 @@ p_reserved(struct params *p, double reserved)
 
 int
 db_elect(struct db *db, const char *hash, const struct img_req *r,
-    const char *model, enum queue_class qc, const char *key, double reserved)
+    const char *model, enum queue_class qc, const char *key, double reserved,
+    unsigned hold_ms)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
@@ -46,6 +47,10 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 	else
 		db_p_null(&p);
 	p_reserved(&p, reserved);
+	if (hold_ms > 0)
+		db_p_u64(&p, (uint64_t)hold_ms * 1000);
+	else
+		db_p_null(&p);
 	db_p_u64(&p, qc);
 	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
 		return -1;

@@ -20,9 +20,10 @@ const char *const db_sql[ST__MAX] = {
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, queue_class, client_key,"
-	" reserved_usd, budget_day, queued_at, total_requests, created_at)"
+	" reserved_usd, budget_day, queued_at, lease_until, total_requests,"
+	" created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,"
-	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), 1, NOW(3))"
+	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), " LEASE ", 1, NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
 	" (status = 'completed'), total_requests = total_requests + 1,"
 	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
@@ -51,7 +52,8 @@ const char *const db_sql[ST__MAX] = {
 	" UNION ALL"
 	" (SELECT prompt_hash, status, prompt, width, height, format,"
 	" COALESCE(seed, -1), model, queue_class FROM generation_status"
-	" WHERE status = 'pending' ORDER BY queue_class, queued_at LIMIT 1)"
+	" WHERE status = 'pending' AND (lease_until IS NULL"
+	" OR lease_until < NOW(3)) ORDER BY queue_class, queued_at LIMIT 1)"
 	" LIMIT 1",
 	/* One of the first max_concurrent slots that is free or forsaken. */
 	[ST_SLOT_TAKE] =
@@ -72,8 +74,8 @@ const char *const db_sql[ST__MAX] = {
 	"UPDATE generation_status SET status = 'generating', owner_host = ?,"
 	" lease_token = ?, lease_until = " LEASE ", started_at = NOW(3),"
 	" attempts = attempts + 1, api_calls_made = api_calls_made + 1"
-	" WHERE prompt_hash = ? AND (status = 'pending' OR (status ="
-	" 'generating' AND (lease_until IS NULL OR lease_until < NOW(3))))",
+	" WHERE prompt_hash = ? AND (status = 'pending' OR status ="
+	" 'generating') AND (lease_until IS NULL OR lease_until < NOW(3))",
 	[ST_JOB_LEASE] =
 	"UPDATE generation_status SET lease_until = " LEASE
 	" WHERE prompt_hash = ? AND status = 'generating' AND lease_token = ?",
@@ -170,10 +172,10 @@ const char *const db_sql[ST__MAX] = {
 	[ST_CACHE_PUT] =
 	"INSERT INTO image_cache (prompt_hash, prompt, dimensions, format,"
 	" seed, model, generated_url, file_name, file_size, content_type,"
-	" image_width, image_height, created_at)"
+	" image_width, image_height, created_at, similar_to)"
 	" SELECT prompt_hash, prompt, dimensions, format, seed, model,"
 	" generated_url, file_name, file_size, content_type, image_width,"
-	" image_height, completed_at FROM generation_status"
+	" image_height, completed_at, similar_to FROM generation_status"
 	" WHERE prompt_hash = ?"
 	" ON DUPLICATE KEY UPDATE generated_url = generation_status.generated_url,"
 	" file_name = generation_status.file_name,"
@@ -226,4 +228,49 @@ const char *const db_sql[ST__MAX] = {
 	" WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
 	[ST_SCHEMA_HAS] =
 	"SELECT COUNT(*) FROM schema_version WHERE version = ?",
+	/*
+	 * Similar prompts (sql/010_similar.sql). The lookup: the images
+	 * filed under any of the keys (a JSON array of 16 hex digits
+	 * each), with their prompts to score; bounded by the LIMIT.
+	 */
+	[ST_SIMILAR_FIND] =
+	"SELECT c.prompt_hash, c.prompt FROM JSON_TABLE(?, '$[*]'"
+	" COLUMNS (k CHAR(16) PATH '$')) j"
+	" JOIN similar_index s ON s.set_key = UNHEX(j.k)"
+	" JOIN image_cache c ON c.prompt_hash = s.image_hash"
+	" LIMIT ?",
+	/*
+	 * The held row becomes the alias of the image it got, counting
+	 * everyone counted in it so far as a similar hit.
+	 */
+	[ST_SIMILAR_ALIAS] =
+	"UPDATE generation_status g JOIN image_cache c ON c.prompt_hash = ?"
+	" SET g.status = 'completed', g.generated_url = c.generated_url,"
+	" g.file_name = c.file_name, g.file_size = c.file_size,"
+	" g.content_type = c.content_type, g.image_width = c.image_width,"
+	" g.image_height = c.image_height, g.similar_to = c.prompt_hash,"
+	" g.similar_score = ?, g.similar_hits = g.total_requests,"
+	" g.started_at = NOW(3), g.completed_at = NOW(3), g.lease_until = NULL"
+	" WHERE g.prompt_hash = ? AND g.status = 'pending'",
+	/* No similar image: the held job goes to the queue. */
+	[ST_SIMILAR_RELEASE] =
+	"UPDATE generation_status SET lease_until = NULL"
+	" WHERE prompt_hash = ? AND status = 'pending'",
+	[ST_SIMILAR_PUT] =
+	"INSERT IGNORE INTO similar_index (image_hash, set_key)"
+	" VALUES (?, UNHEX(?))",
+	/* The builder: a JSON array of [image hash, key] pairs. */
+	[ST_SIMILAR_PUT_MANY] =
+	"INSERT IGNORE INTO similar_index (image_hash, set_key)"
+	" SELECT j.h, UNHEX(j.k) FROM JSON_TABLE(?, '$[*]' COLUMNS"
+	" (h CHAR(64) PATH '$[0]', k CHAR(16) PATH '$[1]')) j",
+	/* ... and the images it reads, a page at a time: no aliases. */
+	[ST_SIMILAR_PAGE] =
+	"SELECT prompt_hash, prompt, dimensions, format, COALESCE(seed, -1),"
+	" model FROM image_cache WHERE prompt_hash > ? AND similar_to IS NULL"
+	" ORDER BY prompt_hash LIMIT ?",
+	[ST_SIMILAR_STATS] =
+	"SELECT COALESCE(SUM(IF(created_at >= UTC_DATE(), similar_hits, 0)), 0),"
+	" COALESCE(SUM(similar_hits), 0) + (SELECT COALESCE(SUM(similar_hits),"
+	" 0) FROM generation_stats_archive) FROM generation_status",
 };

@@ -108,5 +108,12 @@ db_generation_stats(struct db *db, struct gen_stats *out)
 		    "result (are sql/002_stats.sql and 005 applied?)");
 		return -2;
 	}
+	/* Not in the procedure: its own query (sql/010_similar.sql). */
+	if (db_similar_stats(db, &out[0].similar_hits,
+	    &out[1].similar_hits) == -1) {
+		log_error(NULL, "database: similar hits not read (is "
+		    "sql/010_similar.sql applied?)");
+		return db->m == NULL ? -1 : -2;
+	}
 	return 0;
 }

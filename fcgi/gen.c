@@ -16,7 +16,14 @@
 #include "metrics.h"
 #include "util.h"
 #include "runner.h"
+#include "similar.h"
 #include "worker.h"
+
+/*
+ * How long a new row may be held for its similar lookup: if its request
+ * dies meanwhile, a worker takes the job after this.
+ */
+#define SIMILAR_HOLD_MS	3000
 
 static void
 status_log(struct rq *rq, const char *state, const char *detail)
@@ -100,13 +107,67 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 	return 0;
 }
 
+/* Should a new row of r be held while a similar image is looked for? */
+static unsigned
+similar_hold(const struct rq *rq, const struct img_req *r)
+{
+	return rq->w->cfg->similar_threshold > 0 && !r->exact ?
+	    SIMILAR_HOLD_MS : 0;
+}
+
 /*
- * This request created the row: it is a queued job now, unless the
- * image cache already has the image (its status row was cleaned up).
- * Returns as wait_for().
+ * rq holds its new row: answer with a similar image if one scores at
+ * the threshold, making the row its alias; else let the job be queued.
+ * Returns 1 with res final, 0 to go on as a generator.
  */
 static int
-queued(struct rq *rq, int64_t deadline, struct resolution *res)
+similar_hit(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	struct db		*db = rq_db(rq);
+	struct flight_result	 fr;
+	char			 score[16];
+	int64_t			 t0 = now_us();
+	int			 rc;
+
+	rc = db_similar_find(db, r, rq->w->cfg->model,
+	    rq->w->cfg->similar_threshold, &res->similar);
+	/* The lookup's time, for operators and make bench. */
+	log_info(rq->id, "similar lookup %.12s: %lld us, %s", rq->hash,
+	    (long long)(now_us() - t0), rc == 1 ? "match" : rc == 0 ? "none" :
+	    "failed");
+	if (rc != 1 || db_similar_alias(db, rq->hash, &res->similar) != 1) {
+		/* Without the release, the hold runs out by itself. */
+		db_similar_release(db, rq->hash);
+		return 0;
+	}
+	/* No call: its reservation and its rate-limit token go back. */
+	rq->generator = 0;
+	if (db_budget_settle(db, rq->hash, 0) == -1)
+		log_warn(rq->id, "%.12s: budget not settled", rq->hash);
+	if (db_fetch(db, rq->hash, &res->row) != 1 ||
+	    res->row.status != GS_COMPLETED)
+		return 0;		/* the wait reads it again */
+	memset(&fr, 0, sizeof(fr));
+	fr.kind = FLIGHT_ROW;
+	fr.row = res->row;
+	fr.at_us = now_us();
+	flight_publish(rq->hash, &fr);
+	sim_score_text(res->similar.score, score, sizeof(score));
+	log_info(rq->id, "Generation Status: %.12s completed as similar to "
+	    "%.12s score=%s", rq->hash, res->similar.hash, score);
+	res->outcome = OUT_SIMILAR;
+	return 1;
+}
+
+/*
+ * This request created the row: it is a queued job now, unless the
+ * image cache already has the image (its status row was cleaned up),
+ * or a similar image will do (the row is held: hold). Returns as
+ * wait_for().
+ */
+static int
+queued(struct rq *rq, const struct img_req *r, unsigned hold,
+    int64_t deadline, struct resolution *res)
 {
 	struct db	*db = rq_db(rq);
 	int		 rc;
@@ -119,6 +180,10 @@ queued(struct rq *rq, int64_t deadline, struct resolution *res)
 		res->outcome = OUT_HIT;
 		return 0;
 	}
+	if (hold > 0 && rc == 0 && similar_hit(rq, r, res))
+		return 0;
+	if (hold > 0 && rc != 0)
+		db_similar_release(db, rq->hash);
 	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
 	runner_kick();
 	return wait_for(rq, deadline, res);
@@ -208,7 +273,7 @@ again:
 	if ((rc = budget_first(rq, r, 0, res)) != 1)
 		return;
 	rc = db_elect(db, rq->hash, r, c->model, (enum queue_class)rq->qclass,
-	    rq_key(rq), rq->reserved);
+	    rq_key(rq), rq->reserved, similar_hold(rq, r));
 	if (rc != 1)
 		budget_back(rq);
 	if (rc == -1) {
@@ -216,7 +281,7 @@ again:
 		return;
 	}
 	if (rc == 1) {
-		if (queued(rq, deadline, res) == 1)
+		if (queued(rq, r, similar_hold(rq, r), deadline, res) == 1)
 			goto gone;
 		return;
 	}

@@ -12,6 +12,12 @@
  *      worker or the waker (waker.h) lands once the row is finished.
  *   3. max_wait ends the wait with a timeout; the job stays queued and
  *      is paid once, so a later request gets the image.
+ *
+ * With [similar] threshold > 0 (and no &exact=1), a new row is elected
+ * held: no worker takes it while its request looks for a completed
+ * image of a similar prompt (db_similar_find). A match makes the row an
+ * alias of that image, answered at once (outcome "similar"), its
+ * waiters too; otherwise the hold ends and the job is queued as ever.
  */
 #ifndef PP_GEN_H
 #define PP_GEN_H
@@ -23,12 +29,14 @@
 struct rq;
 
 struct resolution {
-	enum outcome	 outcome;	/* HIT, GENERATED, WAITED, FAILED,
-					   TIMEOUT, DBERR, LIMITED or BUDGET */
-	struct gen_row	 row;		/* valid for HIT, GENERATED, WAITED,
-					   FAILED */
+	enum outcome	 outcome;	/* HIT, SIMILAR, GENERATED, WAITED,
+					   FAILED, TIMEOUT, DBERR, LIMITED or
+					   BUDGET */
+	struct gen_row	 row;		/* valid for HIT, SIMILAR, GENERATED,
+					   WAITED, FAILED */
 	unsigned	 retry_after;	/* seconds, for FAILED; 0 = none */
 	int		 key_quota;	/* BUDGET: the key's, not the day's */
+	struct similar_match similar;	/* SIMILAR: the image it got */
 };
 
 /* Resolve r (whose hash is rq->hash) into *res. Never fails: see res. */

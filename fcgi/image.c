@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "page.h"
+#include "similar.h"
 #include "store.h"
 #include "urlpolicy.h"
 #include "util.h"
@@ -32,13 +33,32 @@ fits(int n, size_t sz)
 	return n >= 0 && (size_t)n < sz;
 }
 
+/*
+ * The image of a similar prompt, and its score. The hash is checked to
+ * be 64 hex digits by dbsimilar.c; http_value_safe() once more here.
+ */
+static void
+similar_header(struct rq *rq, const struct similar_match *m)
+{
+	char	 v[100], score[16];
+
+	if (m == NULL || m->hash[0] == '\0')
+		return;
+	sim_score_text(m->score, score, sizeof(score));
+	snprintf(v, sizeof(v), "%.64s; score=%s", m->hash, score);
+	if (http_value_safe(v))
+		http_header(rq, "X-Promptpix-Similar", v);
+}
+
 /* Headers common to both ways of answering with a finished image. */
 static void
-image_headers(struct rq *rq, const struct gen_row *row, const char *etag)
+image_headers(struct rq *rq, const struct gen_row *row, const char *etag,
+    const struct similar_match *sim)
 {
 	const struct cfg	*c = rq->w->cfg;
 	char			 v[64];
 
+	similar_header(rq, sim);
 	snprintf(v, sizeof(v), "public, max-age=%u", c->cache_max_age);
 	http_header(rq, "Cache-Control", v);
 	http_header(rq, "ETag", etag);
@@ -58,7 +78,8 @@ not_modified(struct rq *rq, const char *etag)
 }
 
 static void
-answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
+answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag,
+    const struct similar_match *sim)
 {
 	const char	*why;
 	char		 url[2048];
@@ -83,7 +104,7 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag)
 	}
 	http_begin(rq, 302);
 	http_header(rq, "Location", url);
-	image_headers(rq, row, etag);
+	image_headers(rq, row, etag, sim);
 	http_header(rq, "Content-Type", "text/plain; charset=utf-8");
 	http_end_headers(rq);
 	if (!rq->head)
@@ -103,7 +124,8 @@ stream_file(struct rq *rq, int fd)
 }
 
 static void
-answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
+answer_inline(struct rq *rq, const struct gen_row *row, const char *etag,
+    const struct similar_match *sim)
 {
 	const struct cfg	*c = rq->w->cfg;
 	char			 path[4096], accel[4096], v[32];
@@ -135,7 +157,7 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 	}
 	if (not_modified(rq, etag)) {
 		http_begin(rq, 304);
-		image_headers(rq, row, etag);
+		image_headers(rq, row, etag, sim);
 		http_end_headers(rq);
 		if (fd >= 0)
 			close(fd);
@@ -144,7 +166,7 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag)
 	http_begin(rq, 200);
 	http_header(rq, "Content-Type", row->res.content_type[0] ?
 	    row->res.content_type : "application/octet-stream");
-	image_headers(rq, row, etag);
+	image_headers(rq, row, etag, sim);
 	switch (c->inline_send) {
 	case SEND_X_ACCEL:
 		http_header(rq, "X-Accel-Redirect", accel);
@@ -198,6 +220,7 @@ page_image(struct rq *rq)
 	const struct cfg	*c = rq->w->cfg;
 	struct img_req		 r;
 	struct resolution	 res;
+	const struct similar_match *sim;
 	const char		*reason = NULL;
 	char			 etag[40], *query;
 	size_t			 qlen = 0;
@@ -230,12 +253,14 @@ page_image(struct rq *rq)
 	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
 	switch (res.outcome) {
 	case OUT_HIT:
+	case OUT_SIMILAR:
 	case OUT_GENERATED:
 	case OUT_WAITED:
+		sim = res.outcome == OUT_SIMILAR ? &res.similar : NULL;
 		if (c->delivery == DELIVERY_INLINE)
-			answer_inline(rq, &res.row, etag);
+			answer_inline(rq, &res.row, etag, sim);
 		else
-			answer_redirect(rq, &res.row, etag);
+			answer_redirect(rq, &res.row, etag, sim);
 		break;
 	case OUT_FAILED:
 		answer_failed(rq, &res);

@@ -1,6 +1,7 @@
 /*
  * req.c: the image request grammar, /{W}x{H}.{ext}?text=...&seed=...,
- * parsed and normalised without I/O.
+ * parsed and normalised without I/O (exact=0|1 too, which is not
+ * part of the image).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ parse_query(const char *q, const struct req_limits *lim,
 {
 	const char	*p, *amp, *eq;
 	size_t		 len, nlen;
-	int		 seen_text = 0, seen_seed = 0, rc;
+	int		 seen_text = 0, seen_seed = 0, seen_exact = 0, rc;
 
 	for (p = q; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
 		amp = strchr(p, '&');
@@ -204,8 +205,21 @@ parse_query(const char *q, const struct req_limits *lim,
 				return 400;
 			}
 			rc = parse_seed(eq + 1, len - 5, r, reason);
+		} else if (nlen == 5 && memcmp(p, "exact", 5) == 0) {
+			if (seen_exact++) {
+				*reason = "repeated parameter: exact";
+				return 400;
+			}
+			/* Not part of the image: only whether to look alike. */
+			if (len - 6 != 1 || (eq[1] != '0' && eq[1] != '1')) {
+				*reason = "exact must be 0 or 1";
+				return 400;
+			}
+			r->exact = eq[1] == '1';
+			rc = 0;
 		} else {
-			*reason = "unknown query parameter (use text and seed)";
+			*reason = "unknown query parameter (use text, seed "
+			    "and exact)";
 			return 400;
 		}
 		if (rc != 0)

@@ -1,7 +1,7 @@
 /*
  * req.h: the image request grammar, parsed without I/O.
  *
- *   /{W}x{H}.{ext}?text=PROMPT[&seed=N]
+ *   /{W}x{H}.{ext}?text=PROMPT[&seed=N][&exact=0|1]
  *
  * ext is jpg, jpeg or png (any case; jpg and jpeg name the same image).
  * W and H are decimal, without sign or leading zero, inside the configured
@@ -41,6 +41,8 @@ struct img_req {
 	uint32_t	 seed;
 	char		*prompt;	/* normalised; owned, img_req_free() */
 	size_t		 prompt_len;
+	int		 exact;		/* &exact=1: no similar image; not
+					   part of the image's identity */
 };
 
 /*

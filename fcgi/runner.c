@@ -330,6 +330,12 @@ run(struct gen_worker *gw)
 	if (rc == 1 && db_budget_settle(gw->db, gw->job.hash, g.cost_usd) == -1)
 		log_warn(gw->rid, "%.12s: budget not settled; its reservation "
 		    "stays counted", gw->job.hash);
+	/* Filed for similar prompts; a missed one is filed by the builder. */
+	if (rc == 1 && g.ok && gw->cfg->similar_threshold > 0 &&
+	    db_similar_put(gw->db, gw->job.hash, &gw->job.req,
+	    gw->job.model[0] ? gw->job.model : gw->cfg->model) == -1)
+		log_warn(gw->rid, "%.12s: not in the similar index; "
+		    "promptpix similar-index files it", gw->job.hash);
 	set_running(gw, 0);
 	if (db_slot_free(gw->db, gw->claim.owner) == -1)
 		log_warn(gw->rid, "slot of %.12s not given back; its lease "

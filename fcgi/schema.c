@@ -17,6 +17,7 @@ static const struct schema_migration needed[] = {
 	{ 5, "005_fal_timings.sql" },
 	{ 7, "007_access.sql" },
 	{ 8, "008_budget.sql" },
+	{ 10, "010_similar.sql" },
 	{ 11, "011_event_utc.sql" },
 	{ 12, "012_count_flushes.sql" },
 };

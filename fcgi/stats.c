@@ -130,6 +130,7 @@ period_json(const struct gen_stats *s)
 	json_object_object_add(o, "cost_usd_spent", decimal(s->cost_usd_spent));
 	json_object_object_add(o, "cost_usd_saved", decimal(s->cost_usd_saved));
 	json_object_object_add(o, "cache_hits", u64(s->cache_hits));
+	json_object_object_add(o, "similar_hits", u64(s->similar_hits));
 	json_object_object_add(o, "generation_ms_p50", ms_or_null(s->gen_ms_p50));
 	json_object_object_add(o, "generation_ms_p95", ms_or_null(s->gen_ms_p95));
 	json_object_object_add(o, "in_flight_generations", u64(s->in_flight));

@@ -9,7 +9,8 @@ scenarios, and prints one table. Each wrk figure is the median of 3 runs.
 
 Scenarios 7-10 measure the generation queue: hits while hundreds of
 generations are queued, thousands of clients waiting on one host, the
-global cap across two hosts, and priority classes.
+global cap across two hosts, and priority classes. 11 is fal's status
+stream (bench_fal.py), 12 similar prompts (bench_similar.py).
 """
 
 import argparse
@@ -33,7 +34,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from tests.bench import bench_fal  # noqa: E402
+from tests.bench import bench_fal, bench_similar  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
@@ -577,8 +578,8 @@ def layouts():
 
 
 def stats_load(env):
-    """12. Elections while /api/generation/stats is called 200 times a second."""
-    out("12. stats under load: 200 new images elected one after another (placeholder, no delay),")
+    """13. Elections while /api/generation/stats is called 200 times a second."""
+    out("13. stats under load: 200 new images elected one after another (placeholder, no delay),")
     out("    idle, then while 8 clients call /api/generation/stats 200 times a second in all")
     for cache in ("1", "0"):
         f = env.front(processes=PROCS, threads=THREADS,
@@ -694,6 +695,11 @@ server {
             bench_fal.run(out, build=ARGS.build)
             out()
         if want(12):
+            out("12. similar prompts ([similar] threshold 0.8): the lookup with 10k and 1M images,"
+                " and a cold miss against threshold 0")
+            bench_similar.run(out, build=ARGS.build)
+            out()
+        if want(13):
             stats_load(env)
         out("whole run: %.0f s; load average at the end: %s" % (time.monotonic() - T0, loadavg()))
     finally:

@@ -166,7 +166,7 @@ def test_known_traffic_exact_figures(env):
                 "images_by_status": {"pending": 0, "generating": 0, "completed": 3, "failed": 1},
                 "total_requests": 12, "api_calls_made": 4, "api_calls_saved": 8,
                 "savings_percent": 66.67, "cost_usd_spent": 0.2, "cost_usd_saved": 0.4,
-                "cache_hits": 3, "in_flight_generations": 0,
+                "cache_hits": 3, "similar_hits": 0, "in_flight_generations": 0,
                 # The placeholder has no model timings and no queue of
                 # its own: it records 0 for both.
                 "inference_ms_p50": 0, "queue_ms_p50": 0}

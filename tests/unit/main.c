@@ -22,6 +22,7 @@ main(void)
 	test_hitcache();
 	test_statcache();
 	test_schema();
+	test_similar();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

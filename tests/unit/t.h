@@ -34,5 +34,6 @@ void	test_flight(void);
 void	test_hitcache(void);
 void	test_statcache(void);
 void	test_schema(void);
+void	test_similar(void);
 
 #endif
