@@ -78,11 +78,15 @@ int	db_read_only(const struct cfg *c, char *why, size_t whylen);
  * the budget reservation reserved (< 0: none; dbbudget.c); 2 if
  * the row existed (the request was counted, and a queued job moves up
  * to qc if that is higher); -1. A request that finds the row completed
- * also counts in cache_hits.
+ * also counts in cache_hits. A warm-up (warm != 0: promptpix warm) is
+ * counted in warm_requests instead, and in neither of those.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
 	    const char *model, enum queue_class qc, const char *key,
-	    double reserved);
+	    double reserved, int warm);
+
+/* The cost_usd recorded for hash (0 if absent). 0 or -1. */
+int	db_cost(struct db *, const char *hash, double *usd);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
@@ -273,5 +277,17 @@ struct gen_stats {
  * a connected server, e.g. the migration is missing (answer 500).
  */
 int	db_generation_stats(struct db *, struct gen_stats *out);
+
+/* Warm-ups (sql/006_warm.sql), per period as in gen_stats. */
+struct warm_stats {
+	uint64_t	 warm_requests;	/* elections by promptpix warm */
+	uint64_t	 warmed_images;	/* rows a warm-up asked for */
+};
+
+/*
+ * Read the view generation_warm into out[0] (today) and out[1]
+ * (all_time). Returns 0, or -1 (unreachable, or 006 not applied).
+ */
+int	db_warm_stats(struct db *, struct warm_stats *out);
 
 #endif

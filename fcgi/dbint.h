@@ -51,6 +51,8 @@ enum stmt_id {
 	ST_RESTORE_REQUESTS,
 	ST_RETRY,
 	ST_STATS,
+	ST_WARM_STATS,
+	ST_COST,
 	ST__MAX
 };
 
@@ -70,7 +72,7 @@ struct db {
 };
 
 /* Parameters for one statement, bound by value. */
-#define MAXP	16
+#define MAXP	24
 struct params {
 	MYSQL_BIND	 b[MAXP];
 	unsigned long	 len[MAXP];

@@ -16,15 +16,23 @@
 #define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
 
 const char *const db_sql[ST__MAX] = {
-	/* A new row is a queued job: pending, in its class, from now. */
+	/*
+	 * A new row is a queued job: pending, in its class, from now. A
+	 * player's request counts in total_requests (and in cache_hits
+	 * when it finds the image), a warm-up (the last three ?: 1) in
+	 * warm_requests only.
+	 */
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, queue_class, client_key,"
-	" reserved_usd, budget_day, queued_at, total_requests, created_at)"
+	" reserved_usd, budget_day, queued_at, total_requests, warm_requests,"
+	" created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,"
-	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), 1, NOW(3))"
+	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), 1 - ?, ?, NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
-	" (status = 'completed'), total_requests = total_requests + 1,"
+	" (status = 'completed') * (1 - ?),"
+	" total_requests = total_requests + 1 - ?,"
+	" warm_requests = warm_requests + ?,"
 	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
 	" queue_class)",
 	[ST_FETCH] =
@@ -213,4 +221,10 @@ const char *const db_sql[ST__MAX] = {
 	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
 	" cache_hits = cache_hits + ?",
 	[ST_STATS] = "CALL get_generation_stats()",
+	/* sql/006_warm.sql: warm-ups, apart from players' requests. */
+	[ST_WARM_STATS] =
+	"SELECT period, warm_requests, warmed_images FROM generation_warm",
+	[ST_COST] =
+	"SELECT COALESCE(cost_usd, 0) FROM generation_status"
+	" WHERE prompt_hash = ?",
 };

@@ -190,7 +190,9 @@ page_stats(struct rq *rq)
 {
 	struct gen_stats	 s[DB_STATS_PERIODS];
 	struct queue_stats	 qs;
-	json_object		*o, *st, *cur;
+	struct warm_stats	 ws[DB_STATS_PERIODS];
+	json_object		*o, *st, *cur, *per;
+	int			 warm_ok;
 	char			 msg[64], now[32];
 	struct tm		 tm;
 	time_t			 t = time(NULL);
@@ -212,8 +214,16 @@ page_stats(struct rq *rq)
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	st = xchk(json_object_new_object());
-	json_object_object_add(st, "today", period_json(&s[0]));
-	json_object_object_add(st, "all_time", period_json(&s[1]));
+	warm_ok = db_warm_stats(rq->db, ws) == 0;
+	for (int i = 0; i < DB_STATS_PERIODS; i++) {
+		per = period_json(&s[i]);
+		/* promptpix warm's elections: never in total_requests. */
+		json_object_object_add(per, "warm_requests", warm_ok ?
+		    u64(ws[i].warm_requests) : NULL);
+		json_object_object_add(per, "warmed_images", warm_ok ?
+		    u64(ws[i].warmed_images) : NULL);
+		json_object_object_add(st, i == 0 ? "today" : "all_time", per);
+	}
 	cur = xchk(json_object_new_object());
 	json_object_object_add(cur, "in_flight_generations",
 	    u64(s[1].in_flight));

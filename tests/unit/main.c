@@ -20,6 +20,7 @@ main(void)
 	test_sign();
 	test_flight();
 	test_hitcache();
+	test_warm();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -32,5 +32,6 @@ void	test_result(void);
 void	test_sign(void);
 void	test_flight(void);
 void	test_hitcache(void);
+void	test_warm(void);
 
 #endif
