@@ -91,6 +91,7 @@ parse_args(struct warm *w, int argc, char **argv)
 	int	 ch;
 
 	optind = 1;
+	opterr = 0;	/* one line of ours, not getopt's too */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -182,29 +183,17 @@ final_urls(struct warm *w)
 	return 0;
 }
 
-/*
- * The public URL of a completed row's image. A store URL without a host
- * ("/img/") takes the host of an absolute line, so it can be pasted.
- */
+/* The public URL of a completed row's image, or NULL. */
 static char *
-image_url(const struct cfg *c, const struct gen_row *row, const char *line)
+image_url(const struct cfg *c, const struct gen_row *row)
 {
-	char		 url[2048], *out;
-	const char	*host;
-	size_t		 n;
+	char	 url[2048];
 
 	if (row->res.file[0] == '\0')
 		return row->res.url[0] ? xstrdup(row->res.url) : NULL;
 	if (store_public_url(c, row->res.file, url, sizeof(url)) == -1)
 		return NULL;
-	if (url[0] != '/' || line[0] == '/' ||
-	    (host = strstr(line, "://")) == NULL)
-		return xstrdup(url);
-	n = (size_t)(host + 3 - line) + strcspn(host + 3, "/?#");
-	out = xmalloc(n + strlen(url) + 1);
-	memcpy(out, line, n);
-	strcpy(out + n, url);
-	return out;
+	return xstrdup(url);
 }
 
 /* Set it's state from its row (found: db_fetch()'s 1 or 0). */
@@ -227,7 +216,7 @@ from_row(struct warm *w, struct warm_item *it, int found,
 	case GS_COMPLETED:
 		it->state = done;
 		free(it->image);
-		it->image = image_url(w->c, row, it->url);
+		it->image = image_url(w->c, row);
 		break;
 	case GS_FAILED:
 	default:
@@ -452,7 +441,8 @@ results(struct warm *w)
 {
 	/* The line, signed (a little longer), and an image URL. */
 	static char	 line[2 * (URI_MAX + 256) + 2048];
-	int	 all_ok = 1, any_failed = 0;
+	char		*image = NULL;
+	int		 all_ok = 1, any_failed = 0;
 
 	for (size_t i = 0; i < w->l.n; i++) {
 		struct warm_item	*it = &w->l.v[i];
@@ -461,15 +451,18 @@ results(struct warm *w)
 		if (f != it) {	/* a repeated image: its first line's lot */
 			it->state = f->state;
 			memcpy(it->kind, f->kind, sizeof(it->kind));
-			free(it->image);
-			it->image = f->image ? xstrdup(f->image) : NULL;
 		}
+		/* On this line's host, if the store URL has none. */
+		free(image);
+		image = f->image ? warm_image_url(it->url, f->image) : NULL;
 		all_ok &= it->state == WARM_OK || it->state == WARM_EXISTS;
 		any_failed |= it->state == WARM_FAILED ||
 		    it->state == WARM_BAD;
-		if (warm_result_line(it, w->final[i], line, sizeof(line)) > 0)
+		if (warm_result_line(it, w->final[i], image, line,
+		    sizeof(line)) > 0)
 			fputs(line, stdout);
 	}
+	free(image);
 	fflush(stdout);
 	if (w->wait)
 		return all_ok ? 0 : 1;

@@ -235,20 +235,37 @@ warm_state_name(enum warm_state s)
 	return "?";
 }
 
+char *
+warm_image_url(const char *line, const char *image)
+{
+	const char	*host;
+	char		*out;
+	size_t		 n;
+
+	if (image[0] != '/' || line[0] == '/' ||
+	    (host = strstr(line, "://")) == NULL)
+		return xstrdup(image);
+	n = (size_t)(host + 3 - line) + strcspn(host + 3, "/?#");
+	out = xmalloc(n + strlen(image) + 1);
+	memcpy(out, line, n);
+	strcpy(out + n, image);
+	return out;
+}
+
 int
 warm_result_line(const struct warm_item *it, const char *final_url,
-    char *out, size_t outsz)
+    const char *image, char *out, size_t outsz)
 {
 	int	 n;
 
 	if (it->state == WARM_FAILED)
 		n = snprintf(out, outsz, "failed %s\t%s\t%s\n",
 		    it->kind[0] ? it->kind : "unknown", final_url,
-		    it->image ? it->image : "-");
+		    image ? image : "-");
 	else
 		n = snprintf(out, outsz, "%s\t%s\t%s\n",
 		    warm_state_name(it->state), final_url,
-		    it->image ? it->image : "-");
+		    image ? image : "-");
 	return n < 0 || (size_t)n >= outsz ? -1 : n;
 }
 

@@ -36,7 +36,7 @@ struct warm_item {
 	/* Filled in by the command. */
 	enum warm_state	 state;
 	char		 kind[32];	/* WARM_FAILED: the error kind */
-	char		*image;		/* the public image URL, or NULL */
+	char		*image;		/* the store's image URL, or NULL */
 	int		 counted;	/* spent added to the progress */
 };
 
@@ -80,13 +80,20 @@ void	warm_dedupe(struct warm_list *l);
 double	warm_cost(uint64_t pixels, double price);
 
 /*
+ * The image URL to print for line: image (the store's public URL) as it
+ * is, or, when it has no host ("/img/...") and line has one, on line's
+ * scheme and host, ready to paste. A fresh string.
+ */
+char	*warm_image_url(const char *line, const char *image);
+
+/*
  * The result line of it: status ("ok", "exists", "failed KIND",
  * "queued", "running", "failed bad_line"), the final URL, the public
- * image URL ("-" if none), tab-separated, with a "\n". Returns the
- * length, or -1 if it does not fit in out.
+ * image URL (image; "-" if NULL), tab-separated, with a "\n". Returns
+ * the length, or -1 if it does not fit in out.
  */
 int	warm_result_line(const struct warm_item *it, const char *final_url,
-	    char *out, size_t outsz);
+	    const char *image, char *out, size_t outsz);
 
 /* The status word(s) of a state, as in the result line. */
 const char	*warm_state_name(enum warm_state);

@@ -182,26 +182,37 @@ static void
 test_result_line(void)
 {
 	struct warm_item	 it = { 0 };
-	char			 out[256];
+	char			 out[256], *s;
 
+	s = warm_image_url("https://h.example:8443/64x64.jpg?text=a",
+	    "/img/ab/x.jpg");
+	T_CHECK(strcmp(s, "https://h.example:8443/img/ab/x.jpg") == 0,
+	    "store URL on the line's host: %s", s);
+	free(s);
+	s = warm_image_url("/64x64.jpg?text=a", "/img/ab/x.jpg");
+	T_CHECK(strcmp(s, "/img/ab/x.jpg") == 0, "relative stays: %s", s);
+	free(s);
+	s = warm_image_url("http://h/64x64.jpg?text=a",
+	    "https://cdn.example/img/x.jpg");
+	T_CHECK(strcmp(s, "https://cdn.example/img/x.jpg") == 0,
+	    "a store URL with a host stays: %s", s);
+	free(s);
 	it.state = WARM_OK;
-	it.image = (char *)"https://h/img/ab/x.jpg";
-	T_CHECK(warm_result_line(&it, "https://h/64x64.jpg?text=a", out,
-	    sizeof(out)) > 0 && strcmp(out, "ok\thttps://h/64x64.jpg?text=a\t"
+	T_CHECK(warm_result_line(&it, "https://h/64x64.jpg?text=a",
+	    "https://h/img/ab/x.jpg", out, sizeof(out)) > 0 && strcmp(out, "ok\thttps://h/64x64.jpg?text=a\t"
 	    "https://h/img/ab/x.jpg\n") == 0, "ok line: %s", out);
 	it.state = WARM_FAILED;
 	strcpy(it.kind, "nsfw");
-	it.image = NULL;
-	T_CHECK(warm_result_line(&it, "/64x64.jpg?text=a", out,
+	T_CHECK(warm_result_line(&it, "/64x64.jpg?text=a", NULL, out,
 	    sizeof(out)) > 0 && strcmp(out, "failed nsfw\t/64x64.jpg?text=a\t"
 	    "-\n") == 0, "failed line: %s", out);
 	it.state = WARM_EXISTS;
-	T_CHECK(warm_result_line(&it, "/a", out, sizeof(out)) > 0 &&
+	T_CHECK(warm_result_line(&it, "/a", NULL, out, sizeof(out)) > 0 &&
 	    strncmp(out, "exists\t", 7) == 0, "exists line: %s", out);
 	it.state = WARM_BAD;
-	T_CHECK(warm_result_line(&it, "/a", out, sizeof(out)) > 0 &&
+	T_CHECK(warm_result_line(&it, "/a", NULL, out, sizeof(out)) > 0 &&
 	    strncmp(out, "failed bad_line\t", 16) == 0, "bad line: %s", out);
-	T_CHECK(warm_result_line(&it, "/a", out, 8) == -1, "too small: -1");
+	T_CHECK(warm_result_line(&it, "/a", NULL, out, 8) == -1, "too small: -1");
 }
 
 static void
