@@ -326,7 +326,7 @@ elect_all(struct warm *w, unsigned *queued)
 		    w->kid, &row)) {
 		case GW_QUEUED:
 			(*queued)++;
-			from_row(w, it, 1, &row, WARM_EXISTS);
+			from_row(w, it, 1, &row, WARM_OK);
 			if (it->state == WARM_FAILED || it->state == WARM_NEW)
 				it->state = WARM_QUEUED;
 			continue;
@@ -405,6 +405,31 @@ tally(const struct warm *w, struct progress *p)
 	}
 }
 
+/*
+ * Nothing has moved for STALL_MS and nothing runs: say once that the
+ * work needs running responders (the command itself generates nothing).
+ */
+#define STALL_MS	30000
+
+static void
+stall_notice(const struct progress *p, int tty, int64_t *moved,
+    unsigned *last, int *said)
+{
+	int64_t	 t = now_ms();
+
+	if (p->done != *last || p->running > 0) {
+		*last = p->done;
+		*moved = t;
+		return;
+	}
+	if (*said || t - *moved < STALL_MS)
+		return;
+	*said = 1;
+	fprintf(stderr, "%spromptpix: nothing has run for %d s: are the "
+	    "responders running on this database? (the jobs wait for them)\n",
+	    tty ? "\n" : "", STALL_MS / 1000);
+}
+
 /* Follow the jobs until every image is finished or a signal came. */
 static void
 wait_all(struct warm *w)
@@ -412,17 +437,19 @@ wait_all(struct warm *w)
 	struct progress		 p = { .total = (unsigned)w->l.distinct,
 	    .decile = -1 };
 	struct timespec		 ts;
-	int			 tty = isatty(STDERR_FILENO);
-	int64_t			 tick;
+	int			 tty = isatty(STDERR_FILENO), said = 0;
+	int64_t			 tick, moved = now_ms();
+	unsigned		 last;
 
 	tally(w, &p);
 	p.t0_ms = now_ms();
-	p.done0 = p.done;
+	p.done0 = last = p.done;
 	for (;;) {
 		tally(w, &p);
 		progress_show(stderr, tty, &p, now_ms());
 		if (p.done == p.total || stop)
 			break;
+		stall_notice(&p, tty, &moved, &last, &said);
 		tick = TICK_MS + (int64_t)(p.total - p.done);
 		if (tick > TICK_MAX_MS)
 			tick = TICK_MAX_MS;
