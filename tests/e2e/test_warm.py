@@ -273,3 +273,29 @@ def test_sign_prints_what_promptpix_sign_does(env):
         # Lines that are signed already cannot be signed again.
         p = warm(f, "--sign", write_list(f, "twice.txt", [got[0][1]]))
         assert p.returncode == 2 and "twice.txt:1: already signed" in p.stderr, p.stderr
+
+
+def test_progress_bar_on_a_terminal(env):
+    import pty
+    with env.front(processes=1, threads=4, overrides={("placeholder", "delay"): "0.1"}) as f:
+        path = write_list(f, "tty.txt", ["/64x64.jpg?text=tty%%20%d" % i for i in range(5)])
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([f.env.binary, "warm", "--wait", path, "-c", f.conf],
+                                stdout=subprocess.PIPE, stderr=slave, text=True, env=cli_env())
+        os.close(slave)
+        out, _ = proc.communicate(timeout=60)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:         # the terminal's last writer is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(master)
+        assert proc.returncode == 0, seen
+        assert [g[0] for g in results(out)] == ["ok"] * 5, out
+        # Redrawn in place: "\r", the bar, clear to the end of the line.
+        assert b"\r[" in seen and b"\x1b[K" in seen and b" 5/5 failed 0 " in seen, seen
+        assert b"warm: " not in seen, seen
