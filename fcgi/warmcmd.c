@@ -164,7 +164,17 @@ final_urls(struct warm *w)
 {
 	unsigned char	 secret[SIGN_SECRET_LEN];
 	const char	*kid = w->kid ? w->kid : SIGN_DEFAULT_KID;
+	size_t		 bare = 0;
 	int		 rc = 0;
+
+	for (size_t i = 0; i < w->l.n; i++)
+		bare += w->l.v[i].state != WARM_BAD && !w->l.v[i].is_signed;
+	/* Warmed, but a player's request for such a URL would get 403. */
+	if (!w->sign && bare > 0 && w->c->access_mode == ACCESS_SIGNED)
+		fprintf(stderr, "promptpix: warning: %zu line%s not signed and "
+		    "this host is [access] mode = signed: players get 403 for "
+		    "them; --sign prints them signed\n", bare, bare == 1 ?
+		    " is" : "s are");
 
 	w->final = xmalloc((w->l.n + 1) * sizeof(*w->final));
 	memset(w->final, 0, (w->l.n + 1) * sizeof(*w->final));

@@ -62,6 +62,7 @@ parse_image(const struct warm_opts *o, const struct uri_parts *u,
 			*why = "already signed (--sign signs it)";
 			return -1;
 		}
+		it->is_signed = sp.has_sig;
 		query = xstrndup(u->query, sp.image_len);
 	}
 	rc = req_parse_image(u->path, query, o->lim, &it->req, why);

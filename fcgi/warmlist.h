@@ -33,6 +33,7 @@ struct warm_item {
 	char		 hash[65];	/* prompt_hash, as a request's */
 	struct img_req	 req;		/* parsed; owned */
 	size_t		 first;		/* index of the first item of hash */
+	int		 is_signed;	/* the line carries a sig already */
 	/* Filled in by the command. */
 	enum warm_state	 state;
 	char		 kind[32];	/* WARM_FAILED: the error kind */

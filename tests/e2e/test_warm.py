@@ -270,6 +270,14 @@ def test_sign_prints_what_promptpix_sign_does(env):
         assert f.sql("SELECT DISTINCT queue_class, client_key FROM generation_status") == \
             [["2", "k1"]]
         assert MASTER not in p.stdout + p.stderr
+        # Unsigned lines on a signed host: warmed, with a warning.
+        p = warm(f, path)
+        assert p.returncode == 0 and "warning: 4 lines are not signed" in p.stderr, p
+        assert [g[0] for g in results(p.stdout)] == ["exists"] * 4
+        # Lines signed already are warmed as they are; no warning.
+        p = warm(f, write_list(f, "signed-already.txt", [got[0][1]]))
+        assert p.returncode == 0 and "warning" not in p.stderr, p
+        assert results(p.stdout) == [("exists", got[0][1], got[0][2])]
         # Lines that are signed already cannot be signed again.
         p = warm(f, "--sign", write_list(f, "twice.txt", [got[0][1]]))
         assert p.returncode == 2 and "twice.txt:1: already signed" in p.stderr, p.stderr
