@@ -237,6 +237,13 @@ int	db_budget_settle(struct db *, const char *hash, double spent);
 /* Today's reserved and spent (USD). 0 or -1. */
 int	db_budget_today(struct db *, double *reserved, double *spent);
 
+/*
+ * Key id's daily quotas (-1: none) and what today used of them: images
+ * and USD (spent + reserved). 1, 0 no such key, -1.
+ */
+int	db_key_today(struct db *, const char *id, long long *quota_images,
+	    double *quota_usd, long long *images, double *usd);
+
 /* The queue as operators see it. */
 struct queue_stats {
 	uint64_t	 queued[QC__MAX];	/* pending jobs by class */

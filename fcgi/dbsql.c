@@ -154,6 +154,12 @@ const char *const db_sql[ST__MAX] = {
 	[ST_BUDGET_TODAY] =
 	"SELECT COALESCE(MAX(reserved_usd), 0), COALESCE(MAX(spent_usd), 0)"
 	" FROM budget_days WHERE day = UTC_DATE()",
+	/* A key's quotas and what today used of them (-1: no quota). */
+	[ST_KEY_TODAY] =
+	"SELECT COALESCE(c.daily_images, -1), COALESCE(c.daily_usd, -1),"
+	" COALESCE(k.images, 0), COALESCE(k.spent_usd + k.reserved_usd, 0)"
+	" FROM client_keys c LEFT JOIN key_days k ON k.key_id = c.id"
+	" AND k.day = UTC_DATE() WHERE c.id = ?",
 	[ST_KEY_USED] =
 	"UPDATE client_keys SET last_used_at = NOW(3) WHERE id = ?",
 	[ST_FROM_CACHE] =

@@ -115,3 +115,17 @@ progress_end(FILE *f, int tty)
 	if (tty)
 		fputc('\n', f);
 }
+
+int
+progress_stalled(struct progress *p, int64_t now_ms, int64_t after_ms)
+{
+	if (p->done != p->moved_done || p->running > 0) {
+		p->moved_done = p->done;
+		p->moved_ms = now_ms;
+		return 0;
+	}
+	if (p->stall_told || now_ms - p->moved_ms < after_ms)
+		return 0;
+	p->stall_told = 1;
+	return 1;
+}

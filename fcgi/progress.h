@@ -20,7 +20,16 @@ struct progress {
 	int64_t		 t0_ms;		/* when the wait began */
 	unsigned	 done0;		/* done when it began */
 	int		 decile;	/* last plain line: 10 % steps */
+	int64_t		 moved_ms;	/* when done or running last moved */
+	unsigned	 moved_done;
+	int		 stall_told;
 };
+
+/*
+ * Has nothing finished, and nothing run, for after_ms (since p->moved_ms)?
+ * Returns 1 the first time only; any movement starts the count again.
+ */
+int	progress_stalled(struct progress *, int64_t now_ms, int64_t after_ms);
 
 /*
  * Seconds left at the rate seen since t0 (images finished since then),

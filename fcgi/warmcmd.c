@@ -275,24 +275,41 @@ count(const struct warm *w, enum warm_state s)
 	return n;
 }
 
-/* Tell before starting if today's budget cannot pay for the new images. */
-static void
-budget_warning(struct warm *w, double cost)
+static double
+pos(double x)
 {
-	double	 reserved, spent, left;
+	return x > 0 ? x : 0;
+}
 
-	if (w->c->budget_daily_usd <= 0 || cost <= 0 ||
-	    db_budget_today(w->db, &reserved, &spent) == -1)
+/*
+ * Tell before starting if today's budget, or the key's quotas, cannot
+ * pay for the new images: those past it would be refused.
+ */
+static void
+budget_warning(struct warm *w, unsigned fresh, double cost)
+{
+	double		 reserved, spent, left, qusd = -1, usd = 0;
+	long long	 qimg = -1, img = 0;
+
+	if (w->c->budget_daily_usd > 0 && cost > 0 &&
+	    db_budget_today(w->db, &reserved, &spent) == 0 &&
+	    cost > (left = pos(w->c->budget_daily_usd - spent - reserved)) +
+	    5e-7)
+		fprintf(stderr, "promptpix: warning: the new images cost about "
+		    "$%.6f and today's budget ([budget] daily_usd = %.2f) has "
+		    "$%.6f left: those past it are refused (failed budget) "
+		    "until the next UTC day\n", cost,
+		    w->c->budget_daily_usd, left);
+	if (w->kid == NULL || fresh == 0 || db_key_today(w->db, w->kid, &qimg,
+	    &qusd, &img, &usd) != 1)
 		return;
-	left = w->c->budget_daily_usd - spent - reserved;
-	if (left < 0)
-		left = 0;
-	if (cost <= left + 5e-7)
-		return;
-	fprintf(stderr, "promptpix: warning: the new images cost about $%.6f "
-	    "and today's budget ([budget] daily_usd = %.2f) has $%.6f left: "
-	    "those past it are refused (failed budget) until the next UTC "
-	    "day\n", cost, w->c->budget_daily_usd, left);
+	if ((qimg >= 0 && img + fresh > qimg) ||
+	    (qusd >= 0 && usd + cost > qusd + 5e-7))
+		fprintf(stderr, "promptpix: warning: key %s has %lld image%s "
+		    "and $%.6f of its daily quota left, the list needs %u and "
+		    "$%.6f: those past it are refused (failed key_quota)\n",
+		    w->kid, qimg < 0 ? -1 : qimg - img, qimg - img == 1 ? "" :
+		    "s", qusd < 0 ? -1 : pos(qusd - usd), fresh, cost);
 }
 
 static void
@@ -415,30 +432,8 @@ tally(const struct warm *w, struct progress *p)
 	}
 }
 
-/*
- * Nothing has moved for STALL_MS and nothing runs: say once that the
- * work needs running responders (the command itself generates nothing).
- */
+/* After this long with nothing run, say that responders are needed. */
 #define STALL_MS	30000
-
-static void
-stall_notice(const struct progress *p, int tty, int64_t *moved,
-    unsigned *last, int *said)
-{
-	int64_t	 t = now_ms();
-
-	if (p->done != *last || p->running > 0) {
-		*last = p->done;
-		*moved = t;
-		return;
-	}
-	if (*said || t - *moved < STALL_MS)
-		return;
-	*said = 1;
-	fprintf(stderr, "%spromptpix: nothing has run for %d s: are the "
-	    "responders running on this database? (the jobs wait for them)\n",
-	    tty ? "\n" : "", STALL_MS / 1000);
-}
 
 /* Follow the jobs until every image is finished or a signal came. */
 static void
@@ -447,19 +442,23 @@ wait_all(struct warm *w)
 	struct progress		 p = { .total = (unsigned)w->l.distinct,
 	    .decile = -1 };
 	struct timespec		 ts;
-	int			 tty = isatty(STDERR_FILENO), said = 0;
-	int64_t			 tick, moved = now_ms();
-	unsigned		 last;
+	int			 tty = isatty(STDERR_FILENO);
+	int64_t			 tick;
 
 	tally(w, &p);
-	p.t0_ms = now_ms();
-	p.done0 = last = p.done;
+	p.t0_ms = p.moved_ms = now_ms();
+	p.done0 = p.moved_done = p.done;
 	for (;;) {
 		tally(w, &p);
 		progress_show(stderr, tty, &p, now_ms());
 		if (p.done == p.total || stop)
 			break;
-		stall_notice(&p, tty, &moved, &last, &said);
+		/* The command generates nothing: the responders do. */
+		if (progress_stalled(&p, now_ms(), STALL_MS))
+			fprintf(stderr, "%spromptpix: nothing has run for %d s: "
+			    "are the responders running on this database? (the "
+			    "jobs wait for them)\n", tty ? "\n" : "",
+			    STALL_MS / 1000);
 		tick = TICK_MS + (int64_t)(p.total - p.done);
 		if (tick > TICK_MAX_MS)
 			tick = TICK_MAX_MS;
@@ -533,7 +532,7 @@ run(struct warm *w)
 		return 1;
 	}
 	cost = warm_cost(w->pixels, w->c->cost_per_megapixel);
-	budget_warning(w, cost);
+	budget_warning(w, count(w, WARM_NEW) + w->retry, cost);
 	if (w->dry_run) {
 		dry_run_report(w, cost);
 		return 0;

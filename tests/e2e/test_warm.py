@@ -278,6 +278,13 @@ def test_sign_prints_what_promptpix_sign_does(env):
         p = warm(f, write_list(f, "signed-already.txt", [got[0][1]]))
         assert p.returncode == 0 and "warning" not in p.stderr, p
         assert results(p.stdout) == [("exists", got[0][1], got[0][2])]
+        # A key's quota: told before, and the images past it refused.
+        f.sql("INSERT INTO client_keys (id, name, tier, daily_images) VALUES ('few', 'few', 1, 2)")
+        p = warm(f, "--sign", "--key", "few", "--wait",
+                 write_list(f, "few.txt", ["/64x64.jpg?text=few%%20%d" % i for i in range(3)]))
+        assert p.returncode == 1 and "warning: key few has 2 images" in p.stderr, p
+        assert sorted(g[0] for g in results(p.stdout)) == ["failed key_quota", "ok", "ok"], p.stdout
+        assert f.sql("SELECT images FROM key_days WHERE key_id = 'few'") == [["2"]]
         # Lines that are signed already cannot be signed again.
         p = warm(f, "--sign", write_list(f, "twice.txt", [got[0][1]]))
         assert p.returncode == 2 and "twice.txt:1: already signed" in p.stderr, p.stderr

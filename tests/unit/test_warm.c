@@ -273,6 +273,23 @@ test_progress(void)
 		    strchr(buf, '\r') == NULL, "plain lines: %s", buf);
 	}
 	free(buf);
+	/* Nothing moving for 30 s: told once; movement resets the clock. */
+	{
+		struct progress	 s = { .total = 5, .queued = 5, .moved_ms = 0 };
+
+		T_CHECK(!progress_stalled(&s, 29999, 30000), "not yet");
+		T_CHECK(progress_stalled(&s, 30000, 30000), "stalled at 30 s");
+		T_CHECK(!progress_stalled(&s, 90000, 30000), "told once");
+		s.stall_told = 0;
+		s.running = 1;
+		T_CHECK(!progress_stalled(&s, 100000, 30000), "running: moving");
+		s.running = 0;
+		T_CHECK(!progress_stalled(&s, 129999, 30000) &&
+		    progress_stalled(&s, 130000, 30000), "from the last move");
+		s.stall_told = 0;
+		s.done = 1;
+		T_CHECK(!progress_stalled(&s, 200000, 30000), "one finished");
+	}
 	/* A terminal: redrawn in place. */
 	buf = NULL;
 	f = open_memstream(&buf, &len);
