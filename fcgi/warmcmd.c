@@ -290,6 +290,7 @@ budget_warning(struct warm *w, unsigned fresh, double cost)
 {
 	double		 reserved, spent, left, qusd = -1, usd = 0;
 	long long	 qimg = -1, img = 0;
+	char		 a[48], b[48];
 
 	if (w->c->budget_daily_usd > 0 && cost > 0 &&
 	    db_budget_today(w->db, &reserved, &spent) == 0 &&
@@ -303,13 +304,22 @@ budget_warning(struct warm *w, unsigned fresh, double cost)
 	if (w->kid == NULL || fresh == 0 || db_key_today(w->db, w->kid, &qimg,
 	    &qusd, &img, &usd) != 1)
 		return;
-	if ((qimg >= 0 && img + fresh > qimg) ||
-	    (qusd >= 0 && usd + cost > qusd + 5e-7))
-		fprintf(stderr, "promptpix: warning: key %s has %lld image%s "
-		    "and $%.6f of its daily quota left, the list needs %u and "
-		    "$%.6f: those past it are refused (failed key_quota)\n",
-		    w->kid, qimg < 0 ? -1 : qimg - img, qimg - img == 1 ? "" :
-		    "s", qusd < 0 ? -1 : pos(qusd - usd), fresh, cost);
+	if (!((qimg >= 0 && img + fresh > qimg) ||
+	    (qusd >= 0 && usd + cost > qusd + 5e-7)))
+		return;
+	if (qimg < 0)
+		snprintf(a, sizeof(a), "no image quota");
+	else
+		snprintf(a, sizeof(a), "%lld image%s", qimg > img ?
+		    qimg - img : 0, qimg - img == 1 ? "" : "s");
+	if (qusd < 0)
+		snprintf(b, sizeof(b), "no USD quota");
+	else
+		snprintf(b, sizeof(b), "$%.6f", pos(qusd - usd));
+	fprintf(stderr, "promptpix: warning: key %s has %s and %s left "
+	    "today, the list needs %u image%s and $%.6f: those past it are "
+	    "refused (failed key_quota)\n", w->kid, a, b, fresh,
+	    fresh == 1 ? "" : "s", cost);
 }
 
 static void
