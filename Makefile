@@ -32,12 +32,13 @@ BACKEND	?= placeholder
 # so each is unit-tested on its own.
 PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
 	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
-	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c
+	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
+	   warmlist.c progress.c
 SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
 	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
 	   dbsimilar.c \
 	   dbpool.c runner.c waker.c gen.c http.c page.c access.c image.c \
-	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c main.c
+	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests

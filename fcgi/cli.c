@@ -9,8 +9,10 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "db.h"
 #include "keycmd.h"
 #include "simcmd.h"
+#include "warmcmd.h"
 
 static const struct command {
 	const char	*name;
@@ -19,6 +21,7 @@ static const struct command {
 	{ "key", keycmd_key },
 	{ "sign", keycmd_sign },
 	{ "similar-index", simcmd_index },
+	{ "warm", warmcmd_warm },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -55,6 +58,22 @@ cli_conf_path(const char *opt, const char *argv0, char *buf, size_t bufsz)
 	return buf;
 }
 
+struct db *
+cli_db(const struct cfg *c)
+{
+	struct db	*db;
+
+	if (db_library_init() != 0)
+		return NULL;
+	db = db_new(c);
+	if (db_ensure(db) == -1) {
+		fprintf(stderr, "promptpix: cannot reach the database\n");
+		db_free(db);
+		return NULL;
+	}
+	return db;
+}
+
 int
 cli_run(int argc, char **argv)
 {
@@ -66,7 +85,8 @@ cli_run(int argc, char **argv)
 
 	if ((cmd = find(argv[1])) == NULL) {
 		fprintf(stderr, "promptpix: no command \"%s\" (commands: "
-		    "key, sign, similar-index; none: the FastCGI responder)\n", argv[1]);
+		    "key, sign, similar-index, warm; none: the FastCGI "
+		    "responder)\n", argv[1]);
 		return 2;
 	}
 	/* -c FILE may come anywhere after the command's name. */

@@ -21,4 +21,13 @@ int	cli_run(int argc, char **argv);
 const char	*cli_conf_path(const char *opt, const char *argv0, char *buf,
 		    size_t bufsz);
 
+struct cfg;
+struct db;
+
+/*
+ * Connect to the database of c for one command. Returns the handle, or
+ * NULL after saying why on stderr.
+ */
+struct db	*cli_db(const struct cfg *c);
+
 #endif

@@ -84,11 +84,16 @@ int	db_start_check(const struct cfg *c, int strict, char *why,
  * to qc if that is higher); -1. A request that finds the row completed
  * also counts in cache_hits. hold_ms > 0: a new row is held that long
  * (no worker takes it) while its request looks for a similar image;
- * db_similar_alias() or db_similar_release() ends the hold.
+ * db_similar_alias() or db_similar_release() ends the hold. A warm-up
+ * (warm != 0: promptpix warm) is counted in warm_requests instead of
+ * total_requests and cache_hits.
  */
 int	db_elect(struct db *, const char *hash, const struct img_req *,
 	    const char *model, enum queue_class qc, const char *key,
-	    double reserved, unsigned hold_ms);
+	    double reserved, unsigned hold_ms, int warm);
+
+/* The cost_usd recorded for hash (0 if absent). 0 or -1. */
+int	db_cost(struct db *, const char *hash, double *usd);
 
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
@@ -254,6 +259,13 @@ int	db_budget_settle(struct db *, const char *hash, double spent);
 /* Today's reserved and spent (USD). 0 or -1. */
 int	db_budget_today(struct db *, double *reserved, double *spent);
 
+/*
+ * Key id's daily quotas (-1: none) and what today used of them: images
+ * and USD (spent + reserved). 1, 0 no such key, -1.
+ */
+int	db_key_today(struct db *, const char *id, long long *quota_images,
+	    double *quota_usd, long long *images, double *usd);
+
 /* The queue as operators see it. */
 struct queue_stats {
 	uint64_t	 queued[QC__MAX];	/* pending jobs by class */
@@ -334,5 +346,17 @@ int	db_similar_stats(struct db *, uint64_t *today, uint64_t *all);
  * a connected server, e.g. the migration is missing (answer 500).
  */
 int	db_generation_stats(struct db *, struct gen_stats *out);
+
+/* Warm-ups (sql/006_warm.sql), per period as in gen_stats. */
+struct warm_stats {
+	uint64_t	 warm_requests;	/* elections by promptpix warm */
+	uint64_t	 warmed_images;	/* rows a warm-up asked for */
+};
+
+/*
+ * Read the view generation_warm into out[0] (today) and out[1]
+ * (all_time). Returns 0, or -1 (unreachable, or 006 not applied).
+ */
+int	db_warm_stats(struct db *, struct warm_stats *out);
 
 #endif

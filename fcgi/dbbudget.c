@@ -133,3 +133,27 @@ db_budget_today(struct db *db, double *reserved, double *spent)
 	db_r_double(&r[1], spent);
 	return db_stmt_row(db, st, r) == 1 ? 0 : -1;
 }
+
+int
+db_key_today(struct db *db, const char *id, long long *quota_images,
+    double *quota_usd, long long *images, double *usd)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[4];
+	int64_t		 qi = -1, n = 0;
+	int		 rc;
+
+	db_p_str(&p, id);
+	if ((st = db_stmt_exec(db, ST_KEY_TODAY, &p)) == NULL)
+		return -1;
+	db_r_i64(&r[0], &qi);
+	db_r_double(&r[1], quota_usd);
+	db_r_i64(&r[2], &n);
+	db_r_double(&r[3], usd);
+	if ((rc = db_stmt_row(db, st, r)) != 1)
+		return rc;
+	*quota_images = qi;
+	*images = n;
+	return 1;
+}

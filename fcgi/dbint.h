@@ -43,6 +43,7 @@ enum stmt_id {
 	ST_BUDGET_SETTLE,
 	ST_KEY_SETTLE,
 	ST_BUDGET_TODAY,
+	ST_KEY_TODAY,
 	ST_FROM_CACHE,
 	ST_COMPLETE,
 	ST_CACHE_PUT,
@@ -62,6 +63,8 @@ enum stmt_id {
 	ST_SIMILAR_PUT_MANY,
 	ST_SIMILAR_PAGE,
 	ST_SIMILAR_STATS,
+	ST_WARM_STATS,
+	ST_COST,
 	ST__MAX
 };
 
@@ -83,7 +86,7 @@ struct db {
 };
 
 /* Parameters for one statement, bound by value. */
-#define MAXP	20
+#define MAXP	24
 struct params {
 	MYSQL_BIND	 b[MAXP];
 	unsigned long	 len[MAXP];

@@ -23,7 +23,7 @@ p_reserved(struct params *p, double reserved)
 int
 db_elect(struct db *db, const char *hash, const struct img_req *r,
     const char *model, enum queue_class qc, const char *key, double reserved,
-    unsigned hold_ms)
+    unsigned hold_ms, int warm)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
@@ -51,6 +51,9 @@ db_elect(struct db *db, const char *hash, const struct img_req *r,
 		db_p_u64(&p, (uint64_t)hold_ms * 1000);
 	else
 		db_p_null(&p);
+	/* Who counts: total_requests (a player) or warm_requests. */
+	for (int i = 0; i < 5; i++)
+		db_p_u64(&p, warm != 0);
 	db_p_u64(&p, qc);
 	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
 		return -1;
@@ -103,6 +106,21 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	row->retry_due = due != 0;
 	row->retry_in = (unsigned)retry_in;
 	return 1;
+}
+
+int
+db_cost(struct db *db, const char *hash, double *usd)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[1];
+
+	*usd = 0;
+	db_p_str(&p, hash);
+	if ((st = db_stmt_exec(db, ST_COST, &p)) == NULL)
+		return -1;
+	db_r_double(&r[0], usd);
+	return db_stmt_row(db, st, r) == -1 ? -1 : 0;
 }
 
 int

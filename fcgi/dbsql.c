@@ -16,16 +16,23 @@
 #define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
 
 const char *const db_sql[ST__MAX] = {
-	/* A new row is a queued job: pending, in its class, from now. */
+	/*
+	 * A new row is a queued job: pending, in its class, from now. A
+	 * player's request counts in total_requests (and in cache_hits
+	 * when it finds the image), a warm-up (the last three ?: 1) in
+	 * warm_requests only.
+	 */
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, queue_class, client_key,"
 	" reserved_usd, budget_day, queued_at, lease_until, total_requests,"
-	" created_at)"
+	" warm_requests, created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,"
-	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), " LEASE ", 1, NOW(3))"
+	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), " LEASE ", 1 - ?, ?, NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
-	" (status = 'completed'), total_requests = total_requests + 1,"
+	" (status = 'completed') * (1 - ?),"
+	" total_requests = total_requests + 1 - ?,"
+	" warm_requests = warm_requests + ?,"
 	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
 	" queue_class)",
 	[ST_FETCH] =
@@ -148,6 +155,12 @@ const char *const db_sql[ST__MAX] = {
 	[ST_BUDGET_TODAY] =
 	"SELECT COALESCE(MAX(reserved_usd), 0), COALESCE(MAX(spent_usd), 0)"
 	" FROM budget_days WHERE day = UTC_DATE()",
+	/* A key's quotas and what today used of them (-1: no quota). */
+	[ST_KEY_TODAY] =
+	"SELECT COALESCE(c.daily_images, -1), COALESCE(c.daily_usd, -1),"
+	" COALESCE(k.images, 0), COALESCE(k.spent_usd + k.reserved_usd, 0)"
+	" FROM client_keys c LEFT JOIN key_days k ON k.key_id = c.id"
+	" AND k.day = UTC_DATE() WHERE c.id = ?",
 	[ST_KEY_USED] =
 	"UPDATE client_keys SET last_used_at = NOW(3) WHERE id = ?",
 	[ST_FROM_CACHE] =
@@ -273,4 +286,10 @@ const char *const db_sql[ST__MAX] = {
 	"SELECT COALESCE(SUM(IF(created_at >= UTC_DATE(), similar_hits, 0)), 0),"
 	" COALESCE(SUM(similar_hits), 0) + (SELECT COALESCE(SUM(similar_hits),"
 	" 0) FROM generation_stats_archive) FROM generation_status",
+	/* sql/006_warm.sql: warm-ups, apart from players' requests. */
+	[ST_WARM_STATS] =
+	"SELECT period, warm_requests, warmed_images FROM generation_warm",
+	[ST_COST] =
+	"SELECT COALESCE(cost_usd, 0) FROM generation_status"
+	" WHERE prompt_hash = ?",
 };

@@ -1,6 +1,7 @@
 /*
  * dbstats.c: the reporting queries: CALL get_generation_stats(), the one
- * definition of the figures (sql/002_stats.sql, as sql/005 extends it).
+ * definition of the figures (sql/002_stats.sql, as sql/005 extends it);
+ * and the warm-ups' view (sql/006_warm.sql).
  */
 #include <string.h>
 
@@ -116,4 +117,34 @@ db_generation_stats(struct db *db, struct gen_stats *out)
 		return db->m == NULL ? -1 : -2;
 	}
 	return 0;
+}
+
+int
+db_warm_stats(struct db *db, struct warm_stats *out)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[3];
+	unsigned long	 len;
+	char		 period[16];
+	struct warm_stats row;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out) * DB_STATS_PERIODS);
+	if ((st = db_stmt_exec(db, ST_WARM_STATS, &p)) == NULL)
+		return -1;
+	db_r_str(&r[0], period, sizeof(period), &len);
+	db_r_u64(&r[1], &row.warm_requests);
+	db_r_u64(&r[2], &row.warmed_images);
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		db_stmt_fault(db, "warm stats", st);
+		return -1;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		db_r_term(period, sizeof(period), len);
+		out[strcmp(period, "today") == 0 ? 0 : 1] = row;
+	}
+	mysql_stmt_free_result(st);
+	return rc == MYSQL_NO_DATA ? 0 : -1;
 }

@@ -160,100 +160,149 @@ similar_hit(struct rq *rq, const struct img_req *r, struct resolution *res)
 }
 
 /*
- * This request created the row: it is a queued job now, unless the
- * image cache already has the image (its status row was cleaned up),
- * or a similar image will do (the row is held: hold). Returns as
- * wait_for().
+ * One election, shared by a request and a warm-up (gen_warm()): the
+ * budget reserved before a new image is queued, the INSERT ... ON
+ * DUPLICATE KEY UPDATE, and a reservation no row took given back.
  */
-static int
-queued(struct rq *rq, const struct img_req *r, unsigned hold,
-    int64_t deadline, struct resolution *res)
-{
-	struct db	*db = rq_db(rq);
-	int		 rc;
+struct ballot {
+	struct db		*db;
+	const struct cfg	*c;
+	const char		*hash;
+	const struct img_req	*r;
+	enum queue_class	 qc;
+	const char		*key;		/* client key, or NULL */
+	int			 warm;		/* counted apart from players */
+	unsigned		 hold_ms;	/* a new row held: similar_hold() */
+	double			 reserved;	/* USD; < 0: none */
+};
 
-	rq->generator = 1;
-	if ((rc = db_complete_from_cache(db, rq->hash)) == 1 &&
-	    db_budget_settle(db, rq->hash, 0) == 0 &&
-	    db_fetch(db, rq->hash, &res->row) == 1) {
-		status_log(rq, "completed", "from image cache");
-		res->outcome = OUT_HIT;
-		return 0;
-	}
-	if (hold > 0 && rc == 0 && similar_hit(rq, r, res))
-		return 0;
-	if (hold > 0 && rc != 0)
-		db_similar_release(db, rq->hash);
-	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
-	runner_kick();
-	return wait_for(rq, deadline, res);
-}
-
-/* The client key of rq's new images, or NULL. */
-static const char *
-rq_key(const struct rq *rq)
-{
-	return rq->key[0] ? rq->key : NULL;
-}
-
-/* Does a new image of rq need a reservation first? */
-static int
-budgeted(const struct rq *rq)
-{
-	return rq->w->cfg->budget_daily_usd > 0 || rq->key[0] != '\0';
-}
+/* What a ballot met besides "go on": over a budget, or a fault. */
+enum { B_FAULT = -1, B_OVER = -2, B_KEY_OVER = -3 };
 
 /*
- * Before rq may queue a new image (retry: queue a failed one again):
+ * Before b may queue a new image (retry: queue a failed one again):
  * reserve its estimated cost, if a budget applies and the image is not
- * there yet. Returns 1 to go on (rq->reserved is the reservation, < 0
- * none), or 0 with res final: 429 over the budget or the key's quota,
- * 503 without the database.
+ * there yet. Returns 1 to go on (b->reserved is the reservation, < 0
+ * none), or a B_* value.
  */
 static int
-budget_first(struct rq *rq, const struct img_req *r, int retry,
-    struct resolution *res)
+ballot_reserve(struct ballot *b, int retry)
 {
-	const struct cfg	*c = rq->w->cfg;
-	struct gen_row		 row;
-	double			 cost = (double)r->w * r->h / 1e6 *
-	    c->cost_per_megapixel;
-	int			 rc;
+	struct gen_row	 row;
+	double		 cost = (double)b->r->w * b->r->h / 1e6 *
+	    b->c->cost_per_megapixel;
+	int		 rc;
 
-	rq->reserved = -1;
-	if (!budgeted(rq))
+	b->reserved = -1;
+	if (!(b->c->budget_daily_usd > 0 || b->key != NULL))
 		return 1;
 	/* Only a new image costs: an existing one is counted, not paid. */
-	if (!retry && (rc = db_fetch(rq->db, rq->hash, &row)) != 0) {
-		if (rc == -1)
-			res->outcome = OUT_DBERR;
-		return rc == 1;
-	}
-	switch ((rc = db_budget_reserve(rq->db, rq_key(rq), cost,
-	    c->budget_daily_usd))) {
+	if (!retry && (rc = db_fetch(b->db, b->hash, &row)) != 0)
+		return rc == 1 ? 1 : B_FAULT;
+	switch (db_budget_reserve(b->db, b->key, cost,
+	    b->c->budget_daily_usd)) {
 	case BUDGET_RESERVED:
-		rq->reserved = cost;
+		b->reserved = cost;
 		return 1;
 	case BUDGET_OVER:
+		return B_OVER;
 	case BUDGET_KEY_OVER:
-		res->outcome = OUT_BUDGET;
-		res->key_quota = rc == BUDGET_KEY_OVER;
-		return 0;
+		return B_KEY_OVER;
 	default:
-		res->outcome = OUT_DBERR;
-		return 0;
+		return B_FAULT;
 	}
 }
 
 /* A reservation that no row took goes back. */
 static void
-budget_back(struct rq *rq)
+ballot_back(struct ballot *b)
 {
-	if (rq->reserved < 0)
+	if (b->reserved < 0)
 		return;
-	db_budget_release(rq->db, rq_key(rq), rq->reserved,
-	    rq->w->cfg->budget_daily_usd);
-	rq->reserved = -1;
+	db_budget_release(b->db, b->key, b->reserved, b->c->budget_daily_usd);
+	b->reserved = -1;
+}
+
+/* Elect. Returns 1 this call queued the job, 2 the row existed, or B_*. */
+static int
+ballot_elect(struct ballot *b)
+{
+	int	 rc;
+
+	if ((rc = ballot_reserve(b, 0)) != 1)
+		return rc;
+	rc = db_elect(b->db, b->hash, b->r, b->c->model, b->qc, b->key,
+	    b->reserved, b->hold_ms, b->warm);
+	if (rc != 1)
+		ballot_back(b);
+	return rc == -1 ? B_FAULT : rc;
+}
+
+/*
+ * The row is failed and its backoff over: queue the next attempt.
+ * Returns 1 this call did, 0 another did first, or B_*.
+ */
+static int
+ballot_retry(struct ballot *b)
+{
+	int	 rc;
+
+	if ((rc = ballot_reserve(b, 1)) != 1)
+		return rc;
+	rc = db_retry(b->db, b->hash, b->qc, b->reserved);
+	if (rc != 1)
+		ballot_back(b);
+	return rc == -1 ? B_FAULT : rc;
+}
+
+/*
+ * A row just created is completed from the image cache when the cache
+ * has the image (its status row was cleaned up earlier): no job then.
+ * Returns 1 with *row read, 0 not cached, -1.
+ */
+static int
+ballot_from_cache(struct ballot *b, struct gen_row *row)
+{
+	int	 rc;
+
+	if ((rc = db_complete_from_cache(b->db, b->hash)) != 1)
+		return rc;
+	return db_budget_settle(b->db, b->hash, 0) == 0 &&
+	    db_fetch(b->db, b->hash, row) == 1 ? 1 : -1;
+}
+
+/* A ballot's B_* value as a request's outcome. */
+static void
+ballot_refused(int rc, struct resolution *res)
+{
+	res->outcome = rc == B_FAULT ? OUT_DBERR : OUT_BUDGET;
+	res->key_quota = rc == B_KEY_OVER;
+}
+
+/*
+ * This request created the row: it is a queued job now, unless the
+ * image cache already has the image, or a similar image will do (the
+ * row is held: b->hold_ms). Returns as wait_for().
+ */
+static int
+queued(struct rq *rq, struct ballot *b, int64_t deadline,
+    struct resolution *res)
+{
+	int	 rc;
+
+	rq->generator = 1;
+	if ((rc = ballot_from_cache(b, &res->row)) == 1) {
+		status_log(rq, "completed", "from image cache");
+		res->outcome = OUT_HIT;
+		return 0;
+	}
+	if (b->hold_ms > 0 && rc == 0 && similar_hit(rq, b->r, res))
+		return 0;
+	if (b->hold_ms > 0 && rc != 0)
+		db_similar_release(b->db, rq->hash);
+	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
+	runner_kick();
+	return wait_for(rq, deadline, res);
 }
 
 /* Everything but the in-memory hit: the database decides. */
@@ -263,6 +312,10 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 	const struct cfg	*c = rq->w->cfg;
 	struct db		*db = rq_db(rq);
 	int64_t			 deadline = rq->t0 + c->max_wait_ms;
+	struct ballot		 b = { .c = c, .hash = rq->hash, .r = r,
+	    .qc = (enum queue_class)rq->qclass,
+	    .key = rq->key[0] ? rq->key : NULL, .hold_ms = similar_hold(rq, r),
+	    .reserved = -1 };
 	int			 rc, tries = 0;
 
 	if (db == NULL) {
@@ -270,18 +323,13 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		return;
 	}
 again:
-	if ((rc = budget_first(rq, r, 0, res)) != 1)
-		return;
-	rc = db_elect(db, rq->hash, r, c->model, (enum queue_class)rq->qclass,
-	    rq_key(rq), rq->reserved, similar_hold(rq, r));
-	if (rc != 1)
-		budget_back(rq);
-	if (rc == -1) {
-		res->outcome = OUT_DBERR;
+	b.db = db;
+	if ((rc = ballot_elect(&b)) < 0) {
+		ballot_refused(rc, res);
 		return;
 	}
 	if (rc == 1) {
-		if (queued(rq, r, similar_hold(rq, r), deadline, res) == 1)
+		if (queued(rq, &b, deadline, res) == 1)
 			goto gone;
 		return;
 	}
@@ -298,14 +346,8 @@ again:
 	}
 	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
 		/* Its backoff is over: one request queues the next attempt. */
-		if ((rc = budget_first(rq, r, 1, res)) != 1)
-			return;
-		rc = db_retry(db, rq->hash, (enum queue_class)rq->qclass,
-		    rq->reserved);
-		if (rc != 1)
-			budget_back(rq);
-		if (rc == -1) {
-			res->outcome = OUT_DBERR;
+		if ((rc = ballot_retry(&b)) < 0) {
+			ballot_refused(rc, res);
 			return;
 		}
 		if (rc == 1) {
@@ -328,6 +370,40 @@ gone:
 	res->outcome = OUT_FAILED;
 	res->row.status = GS_FAILED;
 	res->row.res.err = GE_REMOVED;
+}
+
+enum gen_warmed
+gen_warm(struct db *db, const struct cfg *c, const char *hash,
+    const struct img_req *r, enum queue_class qc, const char *key,
+    struct gen_row *row)
+{
+	struct ballot	 b = { .db = db, .c = c, .hash = hash, .r = r,
+	    .qc = qc, .key = key, .warm = 1, .reserved = -1 };
+	int		 rc, tries = 0;
+
+	memset(row, 0, sizeof(*row));
+again:
+	if ((rc = ballot_elect(&b)) < 0)
+		goto refused;
+	if (rc == 1)
+		return ballot_from_cache(&b, row) == 1 ? GW_CACHED : GW_QUEUED;
+	if ((rc = db_fetch(db, hash, row)) == -1)
+		return GW_DBERR;
+	if (rc == 0) {		/* cleaned up since: once more */
+		if (tries++ == 0)
+			goto again;
+		return GW_DBERR;
+	}
+	if (row->status != GS_FAILED || !row->retry_due)
+		return GW_EXISTS;
+	if ((rc = ballot_retry(&b)) < 0)
+		goto refused;
+	if (db_fetch(db, hash, row) == -1)
+		return GW_DBERR;
+	return rc == 1 ? GW_QUEUED : GW_EXISTS;
+refused:
+	return rc == B_OVER ? GW_BUDGET : rc == B_KEY_OVER ? GW_KEY_QUOTA :
+	    GW_DBERR;
 }
 
 /*

@@ -43,4 +43,26 @@ struct resolution {
 void	gen_resolve(struct rq *, const struct img_req *r,
 	    struct resolution *res);
 
+/* What gen_warm() did for one image. */
+enum gen_warmed {
+	GW_QUEUED,	/* queued a job: a new image, or a retry that was due */
+	GW_CACHED,	/* a new row, completed from the image cache */
+	GW_EXISTS,	/* the row was there (see its status); counted */
+	GW_BUDGET,	/* over [budget] daily_usd: nothing written */
+	GW_KEY_QUOTA,	/* over the key's daily quota: nothing written */
+	GW_DBERR
+};
+
+/*
+ * A warm-up of one image (promptpix warm): elected exactly as a request
+ * is, by the same code (the budget reservation, the INSERT ... ON
+ * DUPLICATE KEY UPDATE, the image cache, a due retry), in class qc for
+ * client key key (NULL: none), but counted in warm_requests, not as a
+ * player's request. Nobody waits here: the job is left to the
+ * responders' generation workers. *row is the row as read after.
+ */
+enum gen_warmed	gen_warm(struct db *, const struct cfg *, const char *hash,
+	    const struct img_req *r, enum queue_class qc, const char *key,
+	    struct gen_row *row);
+
 #endif

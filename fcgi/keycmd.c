@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "cfg.h"
+#include "cli.h"
 #include "db.h"
 #include "keycmd.h"
 #include "req.h"
@@ -68,23 +69,6 @@ new_kid(char *out)
 	return 0;
 }
 
-/* Connect for one command. Returns the handle, or NULL (said why). */
-static struct db *
-open_db(const struct cfg *c)
-{
-	struct db	*db;
-
-	if (db_library_init() != 0)
-		return NULL;
-	db = db_new(c);
-	if (db_ensure(db) == -1) {
-		fprintf(stderr, "promptpix: cannot reach the database\n");
-		db_free(db);
-		return NULL;
-	}
-	return db;
-}
-
 static int
 key_add(const struct cfg *c, int argc, char **argv)
 {
@@ -130,7 +114,7 @@ key_add(const struct cfg *c, int argc, char **argv)
 	    strlen(argv[optind]) > 100)
 		return fail("usage: promptpix key add NAME --tier T "
 		    "[--daily-images N] [--daily-usd X]");
-	if (need_secret(c) || (db = open_db(c)) == NULL)
+	if (need_secret(c) || (db = cli_db(c)) == NULL)
 		return 1;
 	do {
 		if (new_kid(kid) == -1) {
@@ -180,7 +164,7 @@ key_list(const struct cfg *c)
 	struct db	*db;
 	int		 n;
 
-	if ((db = open_db(c)) == NULL)
+	if ((db = cli_db(c)) == NULL)
 		return 1;
 	printf("id\tname\ttier\tdaily_images\tdaily_usd\tstate\tcreated\t"
 	    "last_used\n");
@@ -197,7 +181,7 @@ key_disable(const struct cfg *c, const char *id)
 
 	if (!sign_kid_valid(id))
 		return fail("no such key");
-	if ((db = open_db(c)) == NULL)
+	if ((db = cli_db(c)) == NULL)
 		return 1;
 	rc = db_key_disable(db, id);
 	db_free(db);
@@ -222,27 +206,22 @@ keycmd_key(const struct cfg *c, int argc, char **argv)
 	    "[--daily-images N] [--daily-usd X] | key list | key disable ID");
 }
 
-/*
- * Print url signed with kid (and exp, unless 0): the URL as given, with
- * the access parameters and the signature appended. Returns 0, or 1
- * with the reason on stderr.
- */
-static int
-sign_one(const struct cfg *c, const unsigned char *secret, const char *kid,
-    int64_t exp, const char *url)
+char *
+keycmd_sign_url(const struct cfg *c, const unsigned char *secret,
+    const char *kid, int64_t exp, const char *url)
 {
 	struct uri_parts	 u;
 	struct sign_parts	 sp;
 	struct img_req		 r;
 	const char		*why = NULL;
-	char			 sig[SIGN_LEN + 1], *q;
+	char			 sig[SIGN_LEN + 1], *q, *out;
 	size_t			 n;
 	int			 rc;
 
 	if ((rc = uri_split(url, NULL, c->base_path, &u)) != 0) {
 		fprintf(stderr, "promptpix: %s: %s\n", url, rc == 414 ?
 		    "too long" : "not an image URL under base_path");
-		return 1;
+		return NULL;
 	}
 	if (u.query == NULL || sign_split(u.query, &sp, &why) != 0 ||
 	    sp.has_sig || sp.kid[0] || sp.exp ||
@@ -250,7 +229,7 @@ sign_one(const struct cfg *c, const unsigned char *secret, const char *kid,
 		fprintf(stderr, "promptpix: %s: %s\n", url, why ? why :
 		    "already signed, or not an image URL");
 		free(u.path);
-		return 1;
+		return NULL;
 	}
 	img_req_free(&r);
 	n = strlen(u.query) + 64 + SIGN_KID_MAX;
@@ -263,10 +242,52 @@ sign_one(const struct cfg *c, const unsigned char *secret, const char *kid,
 		snprintf(q + strlen(q), n - strlen(q), "&kid=%s", kid);
 	sign_make(secret, u.path, q, strlen(q), sig);
 	/* The URL as given, up to its query, then the signed query. */
-	printf("%.*s%s&sig=%s\n", (int)(strchr(url, '?') - url + 1), url, q,
-	    sig);
+	n = (size_t)(strchr(url, '?') - url + 1);
+	out = xmalloc(n + strlen(q) + sizeof("&sig=") + SIGN_LEN);
+	sprintf(out, "%.*s%s&sig=%s", (int)n, url, q, sig);
 	free(q);
 	free(u.path);
+	return out;
+}
+
+/* Print url signed (see keycmd_sign_url()). Returns 0, or 1. */
+static int
+sign_one(const struct cfg *c, const unsigned char *secret, const char *kid,
+    int64_t exp, const char *url)
+{
+	char	*s;
+
+	if ((s = keycmd_sign_url(c, secret, kid, exp, url)) == NULL)
+		return 1;
+	printf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+int
+keycmd_signer(const struct cfg *c, const char *kid,
+    unsigned char secret[SIGN_SECRET_LEN])
+{
+	struct client_key	 k;
+	struct db		*db;
+	int			 rc;
+
+	if (!sign_kid_valid(kid))
+		return fail("no such key");
+	if (need_secret(c))
+		return 1;
+	if (strcmp(kid, SIGN_DEFAULT_KID) != 0) {
+		/* A link for a key nobody can use would fail for players. */
+		if ((db = cli_db(c)) == NULL)
+			return 1;
+		rc = db_key_get(db, kid, &k);
+		db_free(db);
+		if (rc != 1 || !k.enabled)
+			return fail(rc == -1 ? "cannot read the key" :
+			    "no such key, or it is disabled");
+	}
+	sign_key_secret((const unsigned char *)c->access_secret,
+	    strlen(c->access_secret), kid, secret);
 	return 0;
 }
 
@@ -280,8 +301,6 @@ keycmd_sign(const struct cfg *c, int argc, char **argv)
 	};
 	const char		*kid = SIGN_DEFAULT_KID;
 	unsigned char		 secret[SIGN_SECRET_LEN];
-	struct client_key	 k;
-	struct db		*db;
 	int64_t			 exp = 0;
 	long long		 secs;
 	char			*end;
@@ -307,23 +326,8 @@ keycmd_sign(const struct cfg *c, int argc, char **argv)
 	if (optind >= argc)
 		return fail("usage: promptpix sign [--key ID] "
 		    "[--expires SECONDS] URL...");
-	if (!sign_kid_valid(kid))
-		return fail("no such key");
-	if (need_secret(c))
-		return 1;
-	if (strcmp(kid, SIGN_DEFAULT_KID) != 0) {
-		/* A link for a key nobody can use would fail for players. */
-		if ((db = open_db(c)) == NULL)
-			return 1;
-		rc = db_key_get(db, kid, &k);
-		db_free(db);
-		if (rc != 1 || !k.enabled)
-			return fail(rc == -1 ? "cannot read the key" :
-			    "no such key, or it is disabled");
-		rc = 0;
-	}
-	sign_key_secret((const unsigned char *)c->access_secret,
-	    strlen(c->access_secret), kid, secret);
+	if ((rc = keycmd_signer(c, kid, secret)) != 0)
+		return rc;
 	for (int i = optind; i < argc; i++)
 		rc |= sign_one(c, secret, kid, exp, argv[i]);
 	OPENSSL_cleanse(secret, sizeof(secret));

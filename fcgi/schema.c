@@ -15,6 +15,7 @@ static const struct schema_migration needed[] = {
 	{ 3, "003_retry.sql" },
 	{ 4, "004_queue.sql" },
 	{ 5, "005_fal_timings.sql" },
+	{ 6, "006_warm.sql" },
 	{ 7, "007_access.sql" },
 	{ 8, "008_budget.sql" },
 	{ 10, "010_similar.sql" },

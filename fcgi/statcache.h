@@ -25,6 +25,8 @@ struct stats_snap {
 	struct queue_stats	 queue;
 	double			 reserved_usd;	/* today's budget (UTC) */
 	double			 spent_usd;
+	struct warm_stats	 warm[DB_STATS_PERIODS];	/* promptpix warm */
+	int			 warm_ok;	/* warm was read */
 	time_t			 taken_at;	/* when it was read */
 	int			 rc;		/* 0; -1 unreachable; -2 failed */
 };

@@ -196,6 +196,7 @@ fill_snap(void *arg, struct stats_snap *snap)
 	if (db_budget_today(rq->db, &snap->reserved_usd, &snap->spent_usd) ==
 	    -1)
 		snap->reserved_usd = snap->spent_usd = 0;
+	snap->warm_ok = db_warm_stats(rq->db, snap->warm) == 0;
 	return 0;
 }
 
@@ -209,7 +210,7 @@ page_stats(struct rq *rq)
 {
 	struct stats_snap	 snap;
 	const struct gen_stats	*s = snap.periods;
-	json_object		*o, *st, *cur;
+	json_object		*o, *st, *cur, *per;
 	char			 msg[64], now[32];
 	struct tm		 tm;
 	int			 rc;
@@ -229,8 +230,15 @@ page_stats(struct rq *rq)
 	gmtime_r(&snap.taken_at, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	st = xchk(json_object_new_object());
-	json_object_object_add(st, "today", period_json(&s[0]));
-	json_object_object_add(st, "all_time", period_json(&s[1]));
+	for (int i = 0; i < DB_STATS_PERIODS; i++) {
+		per = period_json(&s[i]);
+		/* promptpix warm's elections: never in total_requests. */
+		json_object_object_add(per, "warm_requests", snap.warm_ok ?
+		    u64(snap.warm[i].warm_requests) : NULL);
+		json_object_object_add(per, "warmed_images", snap.warm_ok ?
+		    u64(snap.warm[i].warmed_images) : NULL);
+		json_object_object_add(st, i == 0 ? "today" : "all_time", per);
+	}
 	cur = xchk(json_object_new_object());
 	json_object_object_add(cur, "in_flight_generations",
 	    u64(s[1].in_flight));

@@ -640,6 +640,34 @@ END //
 DELIMITER ;
 INSERT INTO schema_version (version, name) VALUES (5, '005_fal_timings.sql');
 
+-- ---- 006_warm.sql ----
+-- 006: warm-ups (`promptpix warm`). A world's creator generates its
+-- whole list of image URLs before players arrive. A warm-up is elected
+-- by the same INSERT ... ON DUPLICATE KEY UPDATE as a request, but it is
+-- no player's request: it counts in warm_requests, never in
+-- total_requests, so api_calls_saved and the savings figures stay about
+-- players. An image that only a warm-up asked for shows total_requests
+-- 0, api_calls_made 1 until its first player comes.
+--
+-- What warm-ups asked for, today (by creation) and all time:
+--   SELECT * FROM generation_warm;
+
+ALTER TABLE generation_status
+  ADD COLUMN warm_requests INT UNSIGNED NOT NULL DEFAULT 0
+    AFTER total_requests;
+
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_warm AS
+  SELECT 'today' AS period,
+         COALESCE(SUM(warm_requests), 0) AS warm_requests,
+         COALESCE(SUM(warm_requests > 0), 0) AS warmed_images
+    FROM generation_status WHERE created_at >= UTC_DATE()
+  UNION ALL
+  SELECT 'all_time',
+         COALESCE(SUM(warm_requests), 0),
+         COALESCE(SUM(warm_requests > 0), 0)
+    FROM generation_status;
+INSERT INTO schema_version (version, name) VALUES (6, '006_warm.sql');
+
 -- ---- 007_access.sql ----
 -- 007: client keys. A key's id names it in signed URLs (kid=) and in
 -- bearer tokens; its secret is never stored: the responder derives it

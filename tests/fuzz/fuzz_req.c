@@ -18,7 +18,8 @@
  * a parsed request is inside its limits, its prompt is clean UTF-8
  * without controls or stray spaces (so the canonical string of hash.c
  * stays unambiguous), and a refusal carries a one-line reason and
- * nothing to free. A broken invariant aborts, which libFuzzer reports as
+ * nothing to free. The REQUEST_URI is also read as a line of
+ * promptpix warm's list (warmlist.c). A broken invariant aborts, which libFuzzer reports as
  * a crash.
  */
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #include "sign.h"
 #include "text.h"
 #include "uri.h"
+#include "warmlist.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -243,6 +245,37 @@ param(const uint8_t *data, size_t size, size_t *used)
 	return p;
 }
 
+/*
+ * The same target as a line of promptpix warm's list (warmlist.c), with
+ * and without --sign: parsed, skipped, or refused with a one-line
+ * reason; a parsed line is inside the limits and hashed.
+ */
+static void
+check_warm(const char *line)
+{
+	struct warm_opts	 o = { "/", &limits[0], "fal-ai/flux/schnell", 0 };
+	struct warm_item	 it;
+	const char		*why;
+	int			 rc;
+
+	for (o.sign = 0; o.sign <= 1; o.sign++) {
+		why = NULL;
+		rc = warm_parse(&o, line, &it, &why);
+		CHECK(rc >= -1 && rc <= 1);
+		if (rc == -1)
+			CHECK(why != NULL && strchr(why, '\n') == NULL);
+		if (rc == 0) {
+			CHECK(strlen(it.hash) == HASH_HEX_LEN);
+			CHECK(it.req.w >= limits[0].min_dim &&
+			    it.req.w <= limits[0].max_dim);
+			CHECK(it.req.prompt != NULL && it.req.prompt_len >= 1);
+			CHECK(strpbrk(it.url, " \t\r\n") == NULL);
+		}
+		free(it.url);
+		img_req_free(&it.req);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -254,6 +287,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uri = param(data, size, &n);
 	xff = param(data + n, size - n, &m);
 	check_split(uri);
+	check_warm(uri);
 	check_client(xff);
 	free(uri);
 	free(xff);

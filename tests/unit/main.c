@@ -23,6 +23,7 @@ main(void)
 	test_statcache();
 	test_schema();
 	test_similar();
+	test_warm();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -35,5 +35,6 @@ void	test_hitcache(void);
 void	test_statcache(void);
 void	test_schema(void);
 void	test_similar(void);
+void	test_warm(void);
 
 #endif
