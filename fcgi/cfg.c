@@ -133,6 +133,8 @@ static const struct opt opts[] = {
 	{ "store", "x_accel_prefix", OPT_PATH_PREFIX, O(x_accel_prefix), 0, 0, NULL },
 	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000, NULL },
 	{ "stats", "token", OPT_STR, O(stats_token), 0, 0, NULL },
+	{ "stats", "public", OPT_BOOL, O(stats_public), 0, 0, NULL },
+	{ "pages", "home", OPT_BOOL, O(pages_home), 0, 0, NULL },
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
@@ -226,6 +228,7 @@ cfg_defaults(struct cfg *c)
 	c->store_dir = xstrdup("/var/lib/promptpix/img");
 	c->store_url = xstrdup("/img/");
 	c->delivery = DELIVERY_REDIRECT;
+	c->pages_home = 1;
 	c->inline_send = SEND_STREAM;
 	c->x_accel_prefix = xstrdup("/_promptpix_store/");
 	c->cache_max_age = 31536000;

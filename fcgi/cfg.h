@@ -115,6 +115,9 @@ struct cfg {
 	unsigned		 cache_max_age;
 	/* [stats] */
 	char			*stats_token;	/* NULL: no token; never logged */
+	int			 stats_public;	/* /api/generation/stats open */
+	/* [pages] */
+	int			 pages_home;	/* GET / answers the home page */
 	/* [fal] */
 	enum fal_mode		 fal_mode;
 	char			*fal_queue_base;	/* ends in '/' */

@@ -22,6 +22,7 @@ const char *const outcome_names[OUT__MAX] = {
 	[OUT_ERROR] = "error",
 	[OUT_LIMITED] = "rate_limited",
 	[OUT_BUDGET] = "budget",
+	[OUT_PAGE] = "page",
 };
 
 const char *

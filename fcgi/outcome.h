@@ -23,6 +23,7 @@ enum outcome {
 	OUT_ERROR,		/* a server-side error */
 	OUT_LIMITED,		/* the client may not start new images now */
 	OUT_BUDGET,		/* the daily budget or the key's quota is spent */
+	OUT_PAGE,		/* an HTML page or the history answered */
 	OUT__MAX
 };
 

@@ -182,7 +182,7 @@ queue_json(struct rq *rq, const struct queue_stats *qs)
 
 /*
  * GET /api/generation/stats: 200 with the figures; 401/403 without the
- * configured token; 503 when the database is unreachable; 500 when the
+ * configured token (unless [stats] public); 503 when the database is unreachable; 500 when the
  * procedure failed (not migrated?). Every answer is JSON.
  */
 void
@@ -196,7 +196,8 @@ page_stats(struct rq *rq)
 	time_t			 t = time(NULL);
 	int			 rc;
 
-	if (check_token(rq, 1) != 0)
+	/* [stats] public: the seed's endpoint stays open to all. */
+	if (!rq->w->cfg->stats_public && check_token(rq, 1) != 0)
 		return;
 	if ((rc = rq_db(rq) ? db_generation_stats(rq->db, s) : -1) != 0 ||
 	    (rc = db_queue_stats(rq->db, &qs)) != 0) {
