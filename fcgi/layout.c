@@ -78,7 +78,7 @@ layout_begin(struct hbuf *b, const struct cfg *c, const char *title)
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">"
 	    "<meta name=\"color-scheme\" content=\"light dark\">"
-	    "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+	    "<meta name=\"referrer\" content=\"same-origin\"><title>");
 	html_text(b, title);
 	hbuf_puts(b, " · promptpix</title><style>");
 	hbuf_puts(b, css);
@@ -153,7 +153,12 @@ layout_send(struct rq *rq, int status, const struct hbuf *b,
 	http_header(rq, "Cache-Control", "no-store");
 	http_header(rq, "Content-Security-Policy", csp);
 	http_header(rq, "X-Content-Type-Options", "nosniff");
-	http_header(rq, "Referrer-Policy", "no-referrer");
+	/*
+	 * No referrer to other hosts (a page's URL holds a prompt), but
+	 * one for this host: "no-referrer" would make a browser send
+	 * "Origin: null" with a form, and pageutil_same_origin() refuse it.
+	 */
+	http_header(rq, "Referrer-Policy", "same-origin");
 	http_header(rq, "X-Frame-Options", "DENY");
 	snprintf(n, sizeof(n), "%zu", b->len);
 	http_header(rq, "Content-Length", n);

@@ -2,6 +2,7 @@
  * pageutil.c: forms, image URLs and the origin, for the HTML pages; see
  * pageutil.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,16 +110,39 @@ host(FCGX_ParamArray env)
 	return h;
 }
 
+/*
+ * This host as "host[:port]" into out: the Host header, with the port
+ * the request came to when the header has none (Debian's nginx passes
+ * $host, without it) and it is not the scheme's own. 0, or -1.
+ */
+static int
+authority(FCGX_ParamArray env, char *out, size_t outsz)
+{
+	const char	*h = host(env), *port = FCGX_GetParam("SERVER_PORT", env);
+	const char	*close;
+	int		 has_port;
+
+	if (h == NULL)
+		return -1;
+	close = strrchr(h, ']');
+	has_port = strchr(close != NULL ? close : h, ':') != NULL;
+	if (has_port || port == NULL || *port == '\0' ||
+	    strspn(port, "0123456789") != strlen(port) ||
+	    strcmp(port, is_https(env) ? "443" : "80") == 0)
+		return strlcpy_chk(out, h, outsz);
+	return snprintf(out, outsz, "%s:%s", h, port) < (int)outsz ? 0 : -1;
+}
+
 void
 pageutil_origin(struct rq *rq, struct hbuf *b)
 {
 	FCGX_ParamArray	 env = rq->w->fcgx.envp;
-	const char	*h = host(env);
+	char		 a[300];
 
-	if (h == NULL)
+	if (authority(env, a, sizeof(a)) == -1)
 		return;
 	hbuf_puts(b, is_https(env) ? "https://" : "http://");
-	hbuf_puts(b, h);	/* checked by host(): no markup */
+	html_text(b, a);
 }
 
 int
@@ -126,12 +150,12 @@ pageutil_same_origin(struct rq *rq)
 {
 	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	const char	*o = FCGX_GetParam("HTTP_ORIGIN", env);
-	const char	*h = host(env);
 	const char	*rest;
+	char		 a[300];
 
 	if (o == NULL || *o == '\0')
 		return 1;
-	if (h == NULL)
+	if (authority(env, a, sizeof(a)) == -1)
 		return 0;
 	if (strncmp(o, "http://", 7) == 0)
 		rest = o + 7;
@@ -139,7 +163,7 @@ pageutil_same_origin(struct rq *rq)
 		rest = o + 8;
 	else
 		return 0;
-	return strcmp(rest, h) == 0;
+	return strcmp(rest, a) == 0;
 }
 
 int
