@@ -145,14 +145,16 @@ figures(struct hbuf *b, const struct rq *rq, const struct dash *d)
 	snprintf(sub, sizeof(sub), "%lld clients waiting",
 	    (long long)metrics_waiters_now());
 	kpi(b, "In flight", v, sub);
-	snprintf(v, sizeof(v), "$%.4f", d->spent);
-	if (c->budget_daily_usd > 0)
+	/* The budget's own books exist only under a cap ([budget]). */
+	if (c->budget_daily_usd > 0) {
+		snprintf(v, sizeof(v), "$%.4f", d->spent);
 		snprintf(sub, sizeof(sub), "$%.4f reserved, $%.4f left of $%.2f",
 		    d->reserved, c->budget_daily_usd - d->spent - d->reserved,
 		    c->budget_daily_usd);
-	else
-		snprintf(sub, sizeof(sub), "$%.4f reserved; no daily cap",
-		    d->reserved);
+	} else {
+		snprintf(v, sizeof(v), "$%s", t->cost_usd_spent);
+		snprintf(sub, sizeof(sub), "no daily cap ([budget] daily_usd)");
+	}
 	kpi(b, "Budget spent today", v, sub);
 	hbuf_puts(b, "</div>");
 }

@@ -53,7 +53,7 @@ static const char css[] =
 "border-radius:10px;padding:10px}"
 "figcaption{font-size:.9rem;margin-bottom:4px}"
 "figure svg{width:100%;height:auto;display:block}"
-"line.grid{stroke:var(--line)}.ax{fill:var(--mute);font-size:11px}"
+"line.grid{stroke:var(--line)}.ax{fill:var(--mute);font-size:14px}"
 ".ln{fill:none;stroke-width:2}"
 "path.c0{stroke:var(--c0)}path.c1{stroke:var(--c1)}path.c2{stroke:var(--c2)}"
 "path.c3{stroke:var(--c3)}circle.c0{fill:var(--c0)}circle.c1{fill:var(--c1)}"

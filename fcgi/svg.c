@@ -12,10 +12,10 @@
 /* The drawing area inside a viewBox of W x H. */
 #define W	640
 #define H	220
-#define LEFT	56
+#define LEFT	64
 #define RIGHT	10
 #define TOP	12
-#define BOTTOM	30
+#define BOTTOM	34
 
 /* The smallest 1, 2 or 5 times a power of ten at or above v. */
 static double
@@ -39,8 +39,12 @@ void
 svg_label(char *out, size_t outsz, double v, const char *unit)
 {
 	if (unit != NULL && strcmp(unit, "$") == 0) {
-		snprintf(out, outsz, v >= 100 ? "$%.0f" : v >= 1 ? "$%.2f" :
-		    "$%.4f", v);
+		snprintf(out, outsz, v == 0 || v >= 100 ? "$%.0f" : v >= 1 ?
+		    "$%.2f" : "$%.4f", v);
+		return;
+	}
+	if (unit != NULL && strcmp(unit, "ms") == 0 && v >= 1000) {
+		snprintf(out, outsz, "%.3g s", v / 1000);
 		return;
 	}
 	if (v >= 1e6)

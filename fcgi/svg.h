@@ -39,7 +39,7 @@ struct svg_chart {
  */
 void	svg_chart(struct hbuf *, const struct svg_chart *);
 
-/* v as a chart label: "$0.0031", "1.2k", "250 ms". */
+/* v as a chart label: "$0.0031", "1.2k", "250 ms", "2.5 s". */
 void	svg_label(char *out, size_t outsz, double v, const char *unit);
 
 #endif

@@ -10,6 +10,7 @@ committed ones)."""
 
 import datetime
 import json
+import math
 import os
 import re
 import shutil
@@ -34,11 +35,11 @@ def demo_front(env, over=None):
     return env.front(overrides=ov)
 
 
-def shot(b, env, name):
+def shot(b, env, name, full=False):
     """Save a screenshot; copy it to $PROMPTPIX_SCREENSHOTS if set. The
     PNG must be of the viewport's size."""
     path = os.path.join(env.base, "screenshots", name)
-    png = b.screenshot(path)
+    png = b.screenshot(path, full)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     out = os.environ.get("PROMPTPIX_SCREENSHOTS")
     if out:
@@ -155,11 +156,15 @@ def insert_history(f):
     now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0,
                                                                microsecond=0)
     rows = []
-    for h in range(1, 48, 2):
-        req = 40 + (h * 37) % 90
+    for h in range(1, 48):
+        if h % 9 == 0:
+            continue        # quiet hours: no row at all
+        req = 60 + int(50 * math.sin(h / 4.0)) + (h * 37) % 25
         rows.append((now - datetime.timedelta(hours=h), req, req * 3 // 4, req // 6))
-    for d in range(3, 30, 3):
-        req = 300 + (d * 53) % 400
+    for d in range(2, 30):
+        if d % 11 == 0:
+            continue
+        req = 1500 + int(600 * math.sin(d / 3.0)) + (d * 53) % 200
         rows.append((now - datetime.timedelta(days=d), req, req * 4 // 5, req // 8))
     for t, req, hits, calls in rows:
         f.sql("INSERT INTO generation_rollup (hour, requests, cache_hits, paid_calls,"
@@ -221,6 +226,7 @@ def test_dashboard_login_charts_and_top_prompts(env):
         no_csp_violation(b)
         b.viewport(1280, 800)
         shot(b, env, "dashboard-1280x800.png")
+        shot(b, env, "dashboard-1280-full.png", full=True)
         b.viewport(390, 844, mobile=True, dark=True)
         b.get(base + "/dashboard")
         shot(b, env, "dashboard-390x844-dark.png")

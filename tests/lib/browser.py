@@ -197,8 +197,16 @@ class Browser:
                  {"features": [{"name": "prefers-color-scheme",
                                 "value": "dark" if dark else "light"}]})
 
-    def screenshot(self, path):
-        png = base64.b64decode(self.cmd("GET", "/screenshot"))
+    def screenshot(self, path, full=False):
+        """The viewport as a PNG into path; the whole page if full."""
+        if full:
+            size = self.cdp("Page.getLayoutMetrics", {})["cssContentSize"]
+            png = base64.b64decode(self.cdp("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"],
+                         "height": size["height"], "scale": 1}})["data"])
+        else:
+            png = base64.b64decode(self.cmd("GET", "/screenshot"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(png)
