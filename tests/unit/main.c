@@ -20,6 +20,8 @@ main(void)
 	test_sign();
 	test_flight();
 	test_hitcache();
+	test_html();
+	test_svg();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

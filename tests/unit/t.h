@@ -32,5 +32,7 @@ void	test_result(void);
 void	test_sign(void);
 void	test_flight(void);
 void	test_hitcache(void);
+void	test_html(void);
+void	test_svg(void);
 
 #endif
