@@ -45,7 +45,7 @@ dashauth_ok(struct rq *rq)
 {
 	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	const char	*want = rq->w->cfg->stats_token;
-	const char	*auth = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+	const char	*auth = http_authorization(rq);
 	char		 v[128];
 
 	if (want == NULL || *want == '\0')

@@ -159,7 +159,6 @@ params(const char *q, int64_t *step, int *n, const char **why)
 void
 page_history(struct rq *rq)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	struct history	*h;
 	struct kind_count kinds[GE__MAX];
 	json_object	*o, *pts, *byk;
@@ -168,7 +167,7 @@ page_history(struct rq *rq)
 	int		 n, nk, rc;
 
 	rc = dashauth_ok(rq) ? 0 : token_check(rq->w->cfg->stats_token,
-	    FCGX_GetParam("HTTP_AUTHORIZATION", env), rq->query);
+	    http_authorization(rq), rq->query);
 	if (rc != 0) {
 		rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
 		fail(rq, rc, rc == 401 ? "access token required" :

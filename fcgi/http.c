@@ -110,6 +110,17 @@ http_send(struct rq *rq, int status, const char *ctype, const char *hname,
 		FCGX_PutStr(body, (int)len, rq->out);
 }
 
+const char *
+http_authorization(struct rq *rq)
+{
+	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	const char	*a = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+
+	if (a == NULL || *a == '\0')
+		a = FCGX_GetParam("REDIRECT_HTTP_AUTHORIZATION", env);
+	return a != NULL && *a != '\0' ? a : NULL;
+}
+
 void
 http_date(int64_t t, char *out, size_t outsz)
 {

@@ -71,11 +71,10 @@ json_error(struct rq *rq, int status, const char *hname, const char *hvalue,
 static int
 check_token(struct rq *rq, int json)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	int		 rc;
 
 	rc = token_check(rq->w->cfg->stats_token,
-	    FCGX_GetParam("HTTP_AUTHORIZATION", env), rq->query);
+	    http_authorization(rq), rq->query);
 	if (rc == 0)
 		return 0;
 	rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
