@@ -153,7 +153,7 @@ figures(struct hbuf *b, const struct rq *rq, const struct dash *d)
 		    c->budget_daily_usd);
 	} else {
 		snprintf(v, sizeof(v), "$%s", t->cost_usd_spent);
-		snprintf(sub, sizeof(sub), "no daily cap ([budget] daily_usd)");
+		snprintf(sub, sizeof(sub), "no daily cap set");
 	}
 	kpi(b, "Budget spent today", v, sub);
 	hbuf_puts(b, "</div>");
