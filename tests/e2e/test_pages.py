@@ -357,3 +357,48 @@ def test_signed_mode_mints_on_the_dashboard(env):
         assert f.get("/320x240.jpg?text=a%20signed%20castle").status in (401, 403)
         for path in CSP_PAGES:
             check_csp(f.get(path))
+
+
+def test_rollup_exact_for_known_traffic(env):
+    """The rollup the flush maintains adds up to the status table's own
+    figures: requests, cache hits, paid calls, money, completed and
+    failed images, failures by kind. (0.1 megapixel at 0.5 USD per
+    megapixel: 0.05 a call, so every sum is exact.)"""
+    from decimal import Decimal
+
+    from tests.e2e.test_stats import alone, block_store, conf, url
+    from tests.lib import servers
+    a, b, bad = "rollup busy world", "rollup quiet lake", "rollup broken pipe"
+    assert alone(bad, [a, b])
+    with env.front(overrides=conf("0.3")) as f:
+        block_store(f, bad)
+        for target, want in [(a, 302), (a, 302), (b, 302), (a, 302), (bad, 502),
+                             (bad, 502), (b, 302)]:
+            assert f.get(url(target)).status == want
+
+        def sums():
+            f.flush()
+            return f.sql("SELECT SUM(requests), SUM(cache_hits), SUM(paid_calls),"
+                         " SUM(generations), SUM(failures), SUM(spent_usd), SUM(would_usd)"
+                         " FROM generation_rollup")[0]
+        f.flush()
+        want = f.sql("SELECT SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),"
+                     " SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd)"
+                     " FROM generation_status")[0]
+        assert want[:5] == ["7", "3", "3", "2", "1"], want
+        servers.wait_until(lambda: sums()[:5] == want[:5], 10, "the rollup")
+        got = sums()
+        assert Decimal(got[5]) == Decimal(want[5]) == Decimal("0.15"), (got, want)
+        assert Decimal(got[6]) == Decimal("0.35"), got      # 7 requests x 0.05
+        assert f.sql("SELECT kind, failures FROM generation_rollup_failures") == [
+            ["store", "1"]]
+        assert int(f.sql("SELECT SUM(n) FROM generation_rollup_ms")[0][0]) == 2
+        # The same in the JSON (two hours: the test may cross one).
+        r = f.get("/api/generation/history?by=hour&n=2")
+        doc = json.loads(r.body)
+        assert r.status == 200 and 1 <= len(doc["points"]) <= 2, doc
+        total = [sum(p[k] for p in doc["points"])
+                 for k in ("requests", "cache_hits", "paid_calls", "failures")]
+        assert total == [7, 3, 3, 1], doc
+        assert sum(Decimal(str(p["saved_usd"])) for p in doc["points"]) == Decimal("0.2")
+        assert doc["failures_by_kind"] == {"store": 1}, doc
