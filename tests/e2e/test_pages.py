@@ -279,6 +279,14 @@ def test_dashboard_http_contract(env):
                   headers=dict(form, Origin="http://evil.example"))
         assert r.status == 403 and "set-cookie" not in r.headers, r
         assert f.get("/dashboard", method="PUT").status == 405
+        r = f.get("/dashboard", method="POST", body=b"action=login&token=" + b"x" * 20000,
+                  headers=form)
+        assert r.status == 413 and "set-cookie" not in r.headers, r
+        assert f.get("/dashboard", method="POST", body=b"token=" + TOKEN.encode(),
+                     headers=form).status == 400
+        head = f.get("/", method="HEAD")
+        assert head.status == 200 and head.body == b"" and head.header("content-security-policy")
+        assert f.get("/", method="POST", body=b"x=1").status == 405
         # The history needs the token (or the session); bad queries 400.
         assert f.get("/api/generation/history").status == 401
         assert f.get("/api/generation/history", headers={"Cookie": cookie}).status == 200
