@@ -34,19 +34,25 @@
 #define FLIGHT_N	10
 #define BODY_MAX	16384
 
-/* Fetches the page again every 30 s and swaps in its live part. */
+/*
+ * Fetches the page again every data-refresh seconds of #live (30) and
+ * swaps in its live part; a tick each second checks whether it is time.
+ */
 static const char script[] =
 "(function(){var live=document.getElementById('live');"
 "var c=document.getElementById('copy'),u=document.getElementById('url');"
 "if(c&&u)c.addEventListener('click',function(){u.select();"
 "if(navigator.clipboard)navigator.clipboard.writeText(u.value);"
 "else document.execCommand('copy');c.textContent='Copied'});"
-"if(!live)return;setInterval(function(){if(document.hidden)return;"
+"if(!live)return;var last=Date.now(),busy=false;setInterval(function(){"
+"if(document.hidden||busy||Date.now()-last<1000*(+live.dataset.refresh||30))"
+"return;busy=true;"
 "fetch(location.pathname,{credentials:'same-origin'}).then(function(r){"
-"return r.ok?r.text():null}).then(function(t){if(!t)return;"
-"var n=new DOMParser().parseFromString(t,'text/html')"
+"return r.ok?r.text():null}).then(function(t){busy=false;last=Date.now();"
+"if(!t)return;var n=new DOMParser().parseFromString(t,'text/html')"
 ".getElementById('live');if(n){n=document.importNode(n,true);"
-"live.replaceWith(n);live=n}}).catch(function(){})},30000)})();";
+"live.replaceWith(n);live=n}}).catch(function(){busy=false;"
+"last=Date.now()})},1000)})();";
 
 /* Everything the page shows, read before it is drawn. */
 struct dash {
@@ -343,7 +349,8 @@ render(struct rq *rq, const struct dash *d, const char *minted,
 
 	hbuf_init(&b, HBUF_MAX);
 	layout_begin(&b, c, "Dashboard");
-	hbuf_puts(&b, "<h1>Dashboard</h1><div id=\"live\">");
+	hbuf_puts(&b, "<h1>Dashboard</h1><div id=\"live\" "
+	    "data-refresh=\"30\">");
 	figures(&b, rq, d);
 	hbuf_puts(&b, "<h2>Traffic</h2><div class=\"charts\">");
 	dashcharts_traffic(&b, d->hours, "hourly", "Per hour, 48 h");

@@ -224,6 +224,17 @@ def test_dashboard_login_charts_and_top_prompts(env):
         failures = b.text("#failures")
         assert "timeout" in failures and "rate_limited" in failures, failures
         no_csp_violation(b)
+        # The page refreshes its figures by itself: told to now, it
+        # swaps in a #live that counts a request made meanwhile.
+        before = b.js("return document.querySelector('#top td.n').textContent")
+        assert f.get("/256x256.jpg?text=" + urllib.parse.quote(prompt)).status == 302
+        f.flush()
+        b.js("var l = document.getElementById('live'); l.dataset.old = '1';"
+             " l.dataset.refresh = '0.01'")
+        b.wait("var l = document.getElementById('live'); return !l.dataset.old", 20,
+               "the refresh")
+        after = b.js("return document.querySelector('#top td.n').textContent")
+        assert int(after) == int(before) + 1, (before, after)
         b.viewport(1280, 800)
         shot(b, env, "dashboard-1280x800.png")
         shot(b, env, "dashboard-1280-full.png", full=True)
