@@ -11,7 +11,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,7 +49,16 @@ class Browser:
 
     # --- the processes -------------------------------------------------
 
+    @staticmethod
+    def _exit_on_sigterm():
+        """A SIGTERM to the test run unwinds it like Ctrl-C does, so that
+        close() (and the harness's own cleanup) still runs."""
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, lambda *a: sys.exit(128 + signal.SIGTERM))
+
     def _start(self):
+        self._exit_on_sigterm()
         log = open(os.path.join(self.dir, "chromedriver.log"), "w")
         self.proc = subprocess.Popen(
             [shutil.which("chromedriver"), "--port=%d" % self.port,
