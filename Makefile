@@ -7,7 +7,7 @@ WARN	 = -std=c17 -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb json-c)
 CPPFLAGS += $(shell pkg-config --cflags libcurl)
 LIBS	 = -lfcgi $(shell pkg-config --libs libmariadb) -lcrypto \
-	   $(shell pkg-config --libs json-c) -linih -lgd -lpthread
+	   $(shell pkg-config --libs json-c) -linih -lgd -lpthread -lm
 LIBS	+= $(shell pkg-config --libs libcurl)
 ifneq ($(WERROR),)
 WARN	+= -Werror
@@ -33,12 +33,14 @@ BACKEND	?= placeholder
 PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
 	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
 	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
-	   warmlist.c progress.c
+	   warmlist.c progress.c html.c svg.c form.c
 SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
 	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
 	   dbsimilar.c \
 	   dbpool.c runner.c waker.c gen.c http.c page.c access.c image.c \
-	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c
+	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c \
+	   rollup.c dbhistory.c history.c layout.c pageutil.c home.c \
+	   dashauth.c dashboard.c dashcharts.c
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests

@@ -6,11 +6,14 @@ set -eu
 # llvm (llvm-symbolizer, for readable reports): make test's sanitizer
 # pass and make fuzz. galera-4 and rsync (its state transfer, with ss
 # from iproute2): the two-node cluster of tests/e2e/test_galera.py.
+# chromium and chromium-driver: the pages' tests in a real browser
+# (tests/e2e/test_pages.py, through tests/lib/browser.py).
 PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
 default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
 libcurl4-openssl-dev fonts-dejavu-core mariadb-server mariadb-client nginx-light
 apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk
-clang libclang-rt-14-dev llvm galera-4 rsync iproute2"
+clang libclang-rt-14-dev llvm galera-4 rsync iproute2
+chromium chromium-driver"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

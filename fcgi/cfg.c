@@ -136,6 +136,8 @@ static const struct opt opts[] = {
 	{ "store", "cache_max_age", OPT_UINT, O(cache_max_age), 0, 315360000, NULL },
 	{ "stats", "token", OPT_STR, O(stats_token), 0, 0, NULL },
 	{ "stats", "cache", OPT_SECONDS, O(stats_cache_ms), 0, 60, NULL },
+	{ "stats", "public", OPT_BOOL, O(stats_public), 0, 0, NULL },
+	{ "pages", "home", OPT_BOOL, O(pages_home), 0, 0, NULL },
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
@@ -230,6 +232,7 @@ cfg_defaults(struct cfg *c)
 	c->store_dir = xstrdup("/var/lib/promptpix/img");
 	c->store_url = xstrdup("/img/");
 	c->delivery = DELIVERY_REDIRECT;
+	c->pages_home = 1;
 	c->inline_send = SEND_STREAM;
 	c->x_accel_prefix = xstrdup("/_promptpix_store/");
 	c->cache_max_age = 31536000;

@@ -118,6 +118,9 @@ struct cfg {
 	/* [stats] */
 	char			*stats_token;	/* NULL: no token; never logged */
 	unsigned		 stats_cache_ms; /* figures read at most this often */
+	int			 stats_public;	/* /api/generation/stats open */
+	/* [pages] */
+	int			 pages_home;	/* GET / answers the home page */
 	/* [fal] */
 	enum fal_mode		 fal_mode;
 	char			*fal_queue_base;	/* ends in '/' */

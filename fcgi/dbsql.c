@@ -292,4 +292,64 @@ const char *const db_sql[ST__MAX] = {
 	[ST_COST] =
 	"SELECT COALESCE(cost_usd, 0) FROM generation_status"
 	" WHERE prompt_hash = ?",
+	/*
+	 * The rollup (sql/009_rollup.sql): one row per hour, added to by
+	 * each process's flush. Money in whole micro-dollars times 1e-6,
+	 * so DECIMAL arithmetic keeps it exact.
+	 */
+	[ST_ROLLUP_ADD] =
+	"INSERT INTO generation_rollup (hour, requests, cache_hits, paid_calls,"
+	" generations, failures, spent_usd, would_usd)"
+	" VALUES (FROM_UNIXTIME(?), ?, ?, ?, ?, ?,"
+	" CAST(? AS DECIMAL(26,0)) * 0.000001, ROUND(CAST(? AS DECIMAL(26,0))"
+	" * CAST(? AS DECIMAL(20,9)) * 0.000001, 6))"
+	" ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
+	" cache_hits = cache_hits + VALUES(cache_hits),"
+	" paid_calls = paid_calls + VALUES(paid_calls),"
+	" generations = generations + VALUES(generations),"
+	" failures = failures + VALUES(failures),"
+	" spent_usd = spent_usd + VALUES(spent_usd),"
+	" would_usd = would_usd + VALUES(would_usd)",
+	[ST_ROLLUP_MS] =
+	"INSERT INTO generation_rollup_ms (hour, le_ms, n)"
+	" VALUES (FROM_UNIXTIME(?), ?, ?) ON DUPLICATE KEY UPDATE n = n + ?",
+	[ST_ROLLUP_FAIL] =
+	"INSERT INTO generation_rollup_failures (hour, kind, failures)"
+	" VALUES (FROM_UNIXTIME(?), ?, ?)"
+	" ON DUPLICATE KEY UPDATE failures = failures + ?",
+	/* A window of the rollup, in slots of ? seconds (an hour, a day). */
+	[ST_HISTORY] =
+	"SELECT UNIX_TIMESTAMP(hour) DIV ? * ? AS t,"
+	" CAST(SUM(requests) AS UNSIGNED), CAST(SUM(cache_hits) AS UNSIGNED),"
+	" CAST(SUM(paid_calls) AS UNSIGNED), CAST(SUM(generations) AS UNSIGNED),"
+	" CAST(SUM(failures) AS UNSIGNED), CAST(SUM(spent_usd) AS CHAR),"
+	" CAST(SUM(would_usd) - SUM(spent_usd) AS CHAR)"
+	" FROM generation_rollup WHERE hour >= FROM_UNIXTIME(?)"
+	" GROUP BY t ORDER BY t",
+	[ST_HISTORY_MS] =
+	"SELECT UNIX_TIMESTAMP(hour) DIV ? * ? AS t, le_ms,"
+	" CAST(SUM(n) AS UNSIGNED) FROM generation_rollup_ms"
+	" WHERE hour >= FROM_UNIXTIME(?) GROUP BY t, le_ms ORDER BY t, le_ms",
+	[ST_FAIL_KINDS] =
+	"SELECT kind, CAST(SUM(failures) AS UNSIGNED) AS n"
+	" FROM generation_rollup_failures WHERE hour >= FROM_UNIXTIME(?)"
+	" GROUP BY kind ORDER BY n DESC, kind",
+	/* The seed's query, read from the end of ix_generation_requests. */
+	[ST_TOP_PROMPTS] =
+	"SELECT prompt, dimensions, format, total_requests, api_calls_made,"
+	" CAST(GREATEST(CAST(total_requests AS SIGNED)"
+	" - CAST(api_calls_made AS SIGNED), 0) AS UNSIGNED), status,"
+	" COALESCE(generated_url, '') FROM generation_status"
+	" ORDER BY total_requests DESC, created_at DESC LIMIT ?",
+	/* Each half reads one end of an index, as ST_NEXT_JOB does. */
+	[ST_IN_FLIGHT] =
+	"(SELECT prompt, dimensions, status, queue_class,"
+	" ROUND(TIMESTAMPDIFF(MICROSECOND, started_at, NOW(3)) / 1000)"
+	" FROM generation_status WHERE status = 'generating'"
+	" ORDER BY started_at LIMIT ?)"
+	" UNION ALL"
+	" (SELECT prompt, dimensions, status, queue_class,"
+	" ROUND(TIMESTAMPDIFF(MICROSECOND, queued_at, NOW(3)) / 1000)"
+	" FROM generation_status WHERE status = 'pending'"
+	" ORDER BY queue_class, queued_at LIMIT ?)",
 };

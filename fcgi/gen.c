@@ -13,6 +13,7 @@
 #include "hitcache.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "rollup.h"
 #include "metrics.h"
 #include "util.h"
 #include "runner.h"
@@ -435,6 +436,15 @@ limited(struct rq *rq, struct resolution *res)
 	return 1;
 }
 
+/* A request counted in total_requests is counted in the rollup too. */
+static void
+count_served(const struct img_req *r, enum outcome o)
+{
+	if (o == OUT_HIT || o == OUT_GENERATED || o == OUT_WAITED ||
+	    o == OUT_FAILED || o == OUT_TIMEOUT || o == OUT_SIMILAR)
+		rollup_request(r->w, r->h, o == OUT_HIT);
+}
+
 void
 gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
@@ -443,6 +453,7 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		/* Counted in memory, added to the row by the flusher. */
 		counts_add(rq->hash, r, rq->w->cfg->model, &res->row.res);
 		res->outcome = OUT_HIT;
+		count_served(r, OUT_HIT);
 		return;
 	}
 	if (ratelimit_enabled() && limited(rq, res)) {
@@ -456,4 +467,5 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		ratelimit_refund(rq->client);
 	if (res->row.status == GS_COMPLETED && res->outcome != OUT_FAILED)
 		hitcache_put(rq->hash, &res->row);
+	count_served(r, res->outcome);
 }

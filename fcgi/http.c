@@ -18,12 +18,14 @@ static const struct {
 } reasons[] = {
 	{ 200, "OK" },
 	{ 302, "Found" },
+	{ 303, "See Other" },
 	{ 304, "Not Modified" },
 	{ 400, "Bad Request" },
 	{ 401, "Unauthorized" },
 	{ 403, "Forbidden" },
 	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" },
+	{ 413, "Content Too Large" },
 	{ 414, "URI Too Long" },
 	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" },
@@ -106,6 +108,17 @@ http_send(struct rq *rq, int status, const char *ctype, const char *hname,
 	http_end_headers(rq);
 	if (!rq->head)
 		FCGX_PutStr(body, (int)len, rq->out);
+}
+
+const char *
+http_authorization(struct rq *rq)
+{
+	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	const char	*a = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+
+	if (a == NULL || *a == '\0')
+		a = FCGX_GetParam("REDIRECT_HTTP_AUTHORIZATION", env);
+	return a != NULL && *a != '\0' ? a : NULL;
 }
 
 void

@@ -46,6 +46,14 @@ void	http_send(struct rq *, int status, const char *ctype,
 	    const char *hname, const char *hvalue, const char *body,
 	    size_t len);
 
+/*
+ * The request's Authorization header as the web server passed it:
+ * HTTP_AUTHORIZATION, or REDIRECT_HTTP_AUTHORIZATION (Apache names it
+ * so after an .htaccess rewrite set it; see apache/htaccess). NULL if
+ * neither.
+ */
+const char	*http_authorization(struct rq *);
+
 /* An HTTP-date (RFC 9110) for unix time t, in out (at least 30 bytes). */
 void	http_date(int64_t t, char *out, size_t outsz);
 

@@ -226,8 +226,8 @@ page_image(struct rq *rq)
 	size_t			 qlen = 0;
 	int			 rc;
 
-	if ((rc = access_check(rq, FCGX_GetParam("HTTP_AUTHORIZATION",
-	    rq->w->fcgx.envp), &qlen, &reason)) != 0) {
+	if ((rc = access_check(rq, http_authorization(rq), &qlen,
+	    &reason)) != 0) {
 		rq->outcome = rc == 503 ? OUT_DBERR : rc == 401 ?
 		    OUT_UNAUTHORIZED : OUT_FORBIDDEN;
 		http_text(rq, rc, rc == 503 ? "Retry-After" : NULL,

@@ -34,6 +34,7 @@
 #include "statcache.h"
 #include "page.h"
 #include "ratelimit.h"
+#include "rollup.h"
 #include "runner.h"
 #include "supervise.h"
 #include "uri.h"
@@ -209,6 +210,20 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Add the hits counted in memory to their rows, and what this process
+ * served to the hourly rollup. Returns counts_flush()'s answer.
+ */
+static int
+flush_counts(struct db *db)
+{
+	int	 n = counts_flush(db);
+
+	if (rollup_flush(db, config.cost_per_megapixel) == -1 && n >= 0)
+		n = -1;
+	return n;
+}
+
 /* Add the hits counted in memory to their rows, every interval. */
 static void *
 flusher_main(void *arg)
@@ -220,7 +235,7 @@ flusher_main(void *arg)
 	db = db_new(&config);
 	for (;;) {
 		sleep_ms(config.count_flush_ms);
-		counts_flush(db);
+		flush_counts(db);
 	}
 	return NULL;
 }
@@ -275,7 +290,7 @@ signal_main(void *arg)
 		if (sig != SIGUSR1)
 			break;
 		log_info(NULL, "counts flushed on request: %d rows",
-		    counts_flush(db));
+		    flush_counts(db));
 	}
 	log_info(NULL, "signal %d: finishing %d requests", sig,
 	    atomic_load(&inflight));
@@ -290,7 +305,7 @@ signal_main(void *arg)
 	n = drain_until(now_ms() + config.gen_timeout_ms + 5000, runner_drain);
 	if (n > 0)
 		log_error(NULL, "leaving with %d generations unrecorded", n);
-	if (counts_flush(db) < 0)
+	if (flush_counts(db) < 0)
 		log_error(NULL, "exiting with %u hit counts unwritten",
 		    counts_pending());
 	_exit(0);

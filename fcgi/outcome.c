@@ -23,6 +23,7 @@ const char *const outcome_names[OUT__MAX] = {
 	[OUT_LIMITED] = "rate_limited",
 	[OUT_BUDGET] = "budget",
 	[OUT_SIMILAR] = "similar",
+	[OUT_PAGE] = "page",
 };
 
 const char *

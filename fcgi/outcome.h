@@ -24,6 +24,7 @@ enum outcome {
 	OUT_LIMITED,		/* the client may not start new images now */
 	OUT_BUDGET,		/* the daily budget or the key's quota is spent */
 	OUT_SIMILAR,		/* answered with a similar prompt's image */
+	OUT_PAGE,		/* an HTML page or the history answered */
 	OUT__MAX
 };
 

@@ -13,6 +13,9 @@ static const struct page_def pages[PAGE__MAX] = {
 	[PAGE_IMAGE] = { "image", page_image, NULL },
 	[PAGE_STATS] = { "stats", page_stats, "/api/generation/stats" },
 	[PAGE_METRICS] = { "metrics", page_metrics, "/metrics" },
+	[PAGE_HOME] = { "home", page_home, "/" },
+	[PAGE_DASHBOARD] = { "dashboard", page_dashboard, "/dashboard", 1 },
+	[PAGE_HISTORY] = { "history", page_history, "/api/generation/history" },
 };
 
 static int
@@ -36,10 +39,15 @@ page_dispatch(struct rq *rq)
 		http_text(rq, 404, NULL, NULL, "not found");
 		return;
 	}
+	if (pages[p].post && strcmp(rq->method, "POST") == 0) {
+		pages[p].handle(rq);
+		return;
+	}
 	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
 		rq->outcome = OUT_BAD_METHOD;
-		http_text(rq, 405, "Allow", "GET, HEAD",
-		    "method not allowed (use GET or HEAD)");
+		http_text(rq, 405, "Allow", pages[p].post ? "GET, HEAD, POST" :
+		    "GET, HEAD", pages[p].post ? "method not allowed (use GET, "
+		    "HEAD or POST)" : "method not allowed (use GET or HEAD)");
 		return;
 	}
 	pages[p].handle(rq);

@@ -11,6 +11,9 @@ enum page {
 	PAGE_IMAGE,		/* /{W}x{H}.{ext}?text=... */
 	PAGE_STATS,		/* /api/generation/stats */
 	PAGE_METRICS,		/* /metrics */
+	PAGE_HOME,		/* / ([pages] home) */
+	PAGE_DASHBOARD,		/* /dashboard, GET and POST */
+	PAGE_HISTORY,		/* /api/generation/history */
 	PAGE__MAX
 };
 
@@ -18,17 +21,27 @@ struct page_def {
 	const char	*name;		/* for logs */
 	void		(*handle)(struct rq *);
 	const char	*path;		/* exact path, or NULL (see route()) */
+	int		 post;		/* POST is allowed too */
 };
 
 /*
  * Route rq->path (already stripped of the configured base path) to a
  * page and answer: 404 for an unknown path, 405 for a method other than
- * GET or HEAD.
+ * GET or HEAD (or POST, where the page takes it).
  */
 void	page_dispatch(struct rq *);
 
 void	page_image(struct rq *);
 void	page_stats(struct rq *);
+struct stats_snap;
+/*
+ * The stats figures (statcache.h), read from the database at most once
+ * per [stats] cache period: 0, -1 (database away) or -2 (not migrated).
+ */
+int	stats_snapshot(struct rq *, struct stats_snap *);
 void	page_metrics(struct rq *);
+void	page_home(struct rq *);
+void	page_dashboard(struct rq *);
+void	page_history(struct rq *);
 
 #endif

@@ -16,6 +16,7 @@
 #include "flight.h"
 #include "log.h"
 #include "metrics.h"
+#include "rollup.h"
 #include "runner.h"
 #include "store.h"
 #include "util.h"
@@ -326,6 +327,8 @@ run(struct gen_worker *gw)
 	    gw->job.hash);
 	generate(gw, &g);
 	rc = record(gw, &g);
+	rollup_generation(rc == 1, g.ok, g.err, now_ms() - t0, g.api_calls,
+	    g.cost_usd);
 	/* The reservation becomes what the backend says it was billed. */
 	if (rc == 1 && db_budget_settle(gw->db, gw->job.hash, g.cost_usd) == -1)
 		log_warn(gw->rid, "%.12s: budget not settled; its reservation "

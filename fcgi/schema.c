@@ -18,6 +18,7 @@ static const struct schema_migration needed[] = {
 	{ 6, "006_warm.sql" },
 	{ 7, "007_access.sql" },
 	{ 8, "008_budget.sql" },
+	{ 9, "009_rollup.sql" },
 	{ 10, "010_similar.sql" },
 	{ 11, "011_event_utc.sql" },
 	{ 12, "012_count_flushes.sql" },

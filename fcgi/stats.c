@@ -72,11 +72,10 @@ json_error(struct rq *rq, int status, const char *hname, const char *hvalue,
 static int
 check_token(struct rq *rq, int json)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	int		 rc;
 
 	rc = token_check(rq->w->cfg->stats_token,
-	    FCGX_GetParam("HTTP_AUTHORIZATION", env), rq->query);
+	    http_authorization(rq), rq->query);
 	if (rc == 0)
 		return 0;
 	rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
@@ -200,9 +199,15 @@ fill_snap(void *arg, struct stats_snap *snap)
 	return 0;
 }
 
+int
+stats_snapshot(struct rq *rq, struct stats_snap *snap)
+{
+	return statcache_get(fill_snap, rq, snap);
+}
+
 /*
  * GET /api/generation/stats: 200 with the figures; 401/403 without the
- * configured token; 503 when the database is unreachable; 500 when the
+ * configured token (unless [stats] public); 503 when the database is unreachable; 500 when the
  * procedure failed (not migrated?). Every answer is JSON.
  */
 void
@@ -215,9 +220,10 @@ page_stats(struct rq *rq)
 	struct tm		 tm;
 	int			 rc;
 
-	if (check_token(rq, 1) != 0)
+	/* [stats] public: the seed's endpoint stays open to all. */
+	if (!rq->w->cfg->stats_public && check_token(rq, 1) != 0)
 		return;
-	if ((rc = statcache_get(fill_snap, rq, &snap)) != 0) {
+	if ((rc = stats_snapshot(rq, &snap)) != 0) {
 		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
 		if (rc == -1)
 			json_error(rq, 503, "Retry-After", "5",
@@ -274,7 +280,7 @@ page_metrics(struct rq *rq)
 		return;
 	rq->outcome = OUT_METRICS;
 	text = metrics_render(&len);
-	if (statcache_get(fill_snap, rq, &snap) == 0) {
+	if (stats_snapshot(rq, &snap) == 0) {
 		/* The database's view of the queue; left out when it is away. */
 		q.depth[0] = qs->queued[QC_PREMIUM];
 		q.depth[1] = qs->queued[QC_STANDARD];

@@ -1,12 +1,16 @@
 /*
  * token.c: the [stats] access token, from an Authorization header or a
- * token parameter, compared in constant time.
+ * token parameter, compared in constant time; the dashboard's session
+ * cookies made from it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hash.h"
 #include "text.h"
@@ -62,7 +66,6 @@ from_query(const char *q)
 int
 token_check(const char *want, const char *authorization, const char *query)
 {
-	char	 a[HASH_HEX_LEN + 1], b[HASH_HEX_LEN + 1];
 	char	*got = NULL;
 	int	 ok;
 
@@ -74,11 +77,65 @@ token_check(const char *want, const char *authorization, const char *query)
 		got = from_query(query);
 	if (got == NULL)
 		return 401;
-	/* Equal-length digests: neither length nor content leaks. */
-	hash_sha256_hex(want, strlen(want), a);
-	hash_sha256_hex(got, strlen(got), b);
-	ok = CRYPTO_memcmp(a, b, HASH_HEX_LEN) == 0;
+	ok = token_equal(want, got);
 	explicit_bzero(got, strlen(got));
 	free(got);
 	return ok ? 0 : 403;
+}
+
+int
+token_equal(const char *want, const char *got)
+{
+	char	 a[HASH_HEX_LEN + 1], b[HASH_HEX_LEN + 1];
+
+	/* Equal-length digests: neither length nor content leaks. */
+	hash_sha256_hex(want, strlen(want), a);
+	hash_sha256_hex(got, strlen(got), b);
+	return CRYPTO_memcmp(a, b, HASH_HEX_LEN) == 0;
+}
+
+/* The MAC of a session cookie that ends at exp, as hex, into out. */
+static void
+cookie_mac(const char *want, int64_t exp, char out[2 * 32 + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 mac[32];
+	unsigned int		 maclen = sizeof(mac);
+	char			 msg[64];
+	int			 n;
+
+	n = snprintf(msg, sizeof(msg), "promptpix dashboard %lld",
+	    (long long)exp);
+	HMAC(EVP_sha256(), want, (int)strlen(want), (unsigned char *)msg,
+	    (size_t)n, mac, &maclen);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+	OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+void
+token_cookie(const char *want, int64_t exp, char *out, size_t outsz)
+{
+	char	 mac[65];
+
+	cookie_mac(want, exp, mac);
+	snprintf(out, outsz, "%lld.%s", (long long)exp, mac);
+}
+
+int
+token_cookie_check(const char *want, const char *value, int64_t now)
+{
+	char	 mac[65], *end;
+	long long exp;
+
+	if (want == NULL || *want == '\0' || value == NULL)
+		return 0;
+	exp = strtoll(value, &end, 10);
+	if (end == value || *end != '.' || exp <= now || strlen(end + 1) != 64)
+		return 0;
+	cookie_mac(want, exp, mac);
+	return CRYPTO_memcmp(mac, end + 1, 64) == 0;
 }

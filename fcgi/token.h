@@ -7,6 +7,9 @@
 #ifndef PP_TOKEN_H
 #define PP_TOKEN_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /*
  * Check the credentials of a request against want (NULL or "" means no
  * token is required). authorization is the Authorization header value
@@ -16,5 +19,19 @@
  */
 int	token_check(const char *want, const char *authorization,
 	    const char *query);
+
+/* Is got the token want? In constant time, whatever their lengths. */
+int	token_equal(const char *want, const char *got);
+
+/*
+ * The dashboard's session cookie: "EXP.MAC", MAC the hex HMAC-SHA256
+ * under the token want of the expiry exp (unix seconds). It stands for
+ * the token until exp without being it, and every cookie is void once
+ * the token changes. Into out (at least 96 bytes).
+ */
+void	token_cookie(const char *want, int64_t exp, char *out, size_t outsz);
+
+/* Is value a cookie of token_cookie(want, ...) not expired at now? */
+int	token_cookie_check(const char *want, const char *value, int64_t now);
 
 #endif

@@ -46,6 +46,16 @@ def db_password():
     return path, open(path).read().strip()
 
 
+def stats_token():
+    """The demo's [stats] token (the dashboard's login), made once and
+    kept in a file only root can read."""
+    path = os.path.join(VAR, "secrets", "stats-token")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_secret(path, secrets.token_urlsafe(24))
+    return path, open(path).read().strip()
+
+
 def fcgid_site(port, build, db, pw, store, overlay):
     """var/htdocs/ as a shared-hosting directory: .htaccess, the program
     as promptpix.fcgi and promptpix.conf beside it. The store stays
@@ -121,7 +131,10 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
     store = os.path.join(VAR, "img")
     os.makedirs(store, exist_ok=True)
     pwfile, pw = db_password()
-    overlay = conf_overlay(conf_file)
+    tokfile, token = stats_token()
+    # The dashboard behind the token; the seed's stats JSON open to all.
+    overlay = {("stats", "token"): token, ("stats", "public"): "on"}
+    overlay.update(conf_overlay(conf_file))
     db = MariaDB(VAR)
     parts = []
 
@@ -184,16 +197,19 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
     print("""
 promptpix is running behind %s (%s).
 
-  try:   curl -i "%s"
-  open:  %s
-  SQL:   echo 'SELECT prompt, status, total_requests, api_calls_made FROM generation_status' | make -s sql
-  log:   %s
+  home:       http://127.0.0.1:%d/  (try a prompt, copy its URL)
+  dashboard:  http://127.0.0.1:%d/dashboard  (log in with the token in %s)
+  try:        curl -i "%s"
+  stats:      curl http://127.0.0.1:%d/api/generation/stats
+  SQL:        echo 'SELECT prompt, status, total_requests, api_calls_made FROM generation_status' | make -s sql
+  log:        %s
 
 Ctrl-C (or make stop) stops everything this started.""" % (
         {"nginx": "nginx", "apache": "Apache (mod_proxy_fcgi)",
          "fcgid": "Apache (mod_fcgid)"}[front],
         "the fal backend against the local fal stand-in" if backend == "fal-standin"
-        else "placeholder backend, 2 s per new image", url, url, logname), flush=True)
+        else "placeholder backend, 2 s per new image", port, port,
+        os.path.relpath(tokfile, ROOT), url, port, logname), flush=True)
     while True:
         time.sleep(3600)
 
@@ -232,6 +248,7 @@ def start(port, build, front="nginx", conf_file=None, backend="placeholder"):
     if p.poll() is not None:
         sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
     print("promptpix is running in the background on http://127.0.0.1:%d/ (make stop)" % port)
+    print("dashboard: http://127.0.0.1:%d/dashboard (token in var/secrets/stats-token)" % port)
     print("try: curl -i \"http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset\"" % port)
 
 

@@ -139,6 +139,30 @@ def scenario_max_wait_gives_504(env, front):
         assert f.log().count("outcome=timeout status=504") == 2
 
 
+def scenario_pages_reach_the_responder(env, front):
+    """The shipped front files route the home page, the dashboard (GET
+    and its login POST) and the history to the responder."""
+    token = "fronts-pages-token"
+    with env.front(front=front, overrides={("stats", "token"): token}) as f:
+        home = f.get(f.url("/"))
+        assert home.status == 200 and b'id="try"' in home.body, home
+        assert "default-src 'none'" in home.header("content-security-policy"), home
+        assert f.get(f.url("/dashboard")).status == 401
+        r = f.get(f.url("/dashboard"), method="POST",
+                  body=("action=login&token=" + token).encode(),
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status == 303 and r.header("location") == f.url("/dashboard"), r
+        assert "Path=%s;" % f.url("/dashboard") in r.header("set-cookie"), r
+        cookie = r.header("set-cookie").split(";")[0]
+        dash = f.get(f.url("/dashboard"), headers={"Cookie": cookie})
+        assert dash.status == 200 and b'<svg id="hourly"' in dash.body, dash
+        hist = f.get(f.url("/api/generation/history?by=day"),
+                     headers={"Authorization": "Bearer " + token})
+        assert hist.status == 200 and hist.body.startswith(b'{"success":true'), hist
+        assert f.get(f.url("/api/generation/stats"),
+                     headers={"Authorization": "Bearer " + token}).status == 200
+
+
 def _parametrize():
     for name, fn in list(globals().items()):
         if not name.startswith("scenario_"):

@@ -19,14 +19,20 @@
  * without controls or stray spaces (so the canonical string of hash.c
  * stays unambiguous), and a refusal carries a one-line reason and
  * nothing to free. The REQUEST_URI is also read as a line of
- * promptpix warm's list (warmlist.c). A broken invariant aborts, which libFuzzer reports as
- * a crash.
+ * promptpix warm's list (warmlist.c). The input is also a form (form.c:
+ * a field's value is a NUL-free string that fits its buffer) and text
+ * for the HTML pages (html.c): escaped, it holds no markup character, no
+ * control byte but tab and newline, and only well-formed UTF-8; as a URL
+ * argument, only unreserved characters and escapes. A broken invariant
+ * aborts, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "form.h"
 #include "hash.h"
+#include "html.h"
 #include "req.h"
 #include "sign.h"
 #include "text.h"
@@ -276,6 +282,74 @@ check_warm(const char *line)
 	}
 }
 
+/* Well-formed UTF-8 of len bytes (html.c's own rule, checked apart). */
+static int
+utf8_ok(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], cp, n;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (c < 0xc2 || c > 0xf4 || i + n > len)
+			return 0;
+		cp = c & (0x7f >> n);
+		for (unsigned k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+static void
+check_page(const uint8_t *data, size_t size)
+{
+	struct hbuf	 b;
+	char		 v[64];
+	int		 rc;
+
+	rc = form_get((const char *)data, size, "text", v, sizeof(v));
+	CHECK(rc >= -1 && rc <= 1);
+	if (rc == 1)
+		CHECK(strlen(v) < sizeof(v));
+	hbuf_init(&b, 1 << 20);
+	html_textn(&b, (const char *)data, size);
+	CHECK(!b.overflow);
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.p[i];
+
+		CHECK(c != '<' && c != '>' && c != '"' && c != '\'' &&
+		    c != 0x7f && (c >= 0x20 || c == '\t' || c == '\n'));
+	}
+	CHECK(utf8_ok((const unsigned char *)(b.len ? b.p : ""), b.len));
+	hbuf_free(&b);
+	if (memchr(data, 0, size) != NULL)
+		return;
+	hbuf_init(&b, 1 << 20);
+	{
+		char	*z = malloc(size + 1);
+
+		CHECK(z != NULL);
+		memcpy(z, data, size);
+		z[size] = '\0';
+		html_url_arg(&b, z);
+		free(z);
+	}
+	for (size_t i = 0; i < b.len; i++)
+		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-._~%", b.p[i]) != NULL);
+	hbuf_free(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -283,6 +357,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t	 n, m;
 
 	check_text(data, size);
+	check_page(data, size);
 
 	uri = param(data, size, &n);
 	xff = param(data + n, size - n, &m);

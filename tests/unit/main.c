@@ -24,6 +24,8 @@ main(void)
 	test_schema();
 	test_similar();
 	test_warm();
+	test_html();
+	test_svg();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -36,5 +36,7 @@ void	test_statcache(void);
 void	test_schema(void);
 void	test_similar(void);
 void	test_warm(void);
+void	test_html(void);
+void	test_svg(void);
 
 #endif

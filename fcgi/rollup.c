@@ -1,0 +1,141 @@
+/*
+ * rollup.c: the hourly rollup counted in memory and flushed; see
+ * rollup.h.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "dbhistory.h"
+#include "rollup.h"
+
+/*
+ * Hours with counts not yet written: the current one, and older ones
+ * while the database is away. Past SLOTS, the oldest is folded into
+ * the next, so nothing is lost, only put in a later hour.
+ */
+#define SLOTS	4
+
+static pthread_mutex_t		 mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct rollup_delta	 slots[SLOTS];	/* hour 0: free */
+
+static int64_t
+this_hour(void)
+{
+	int64_t	 t = (int64_t)time(NULL);
+
+	return t - t % 3600;
+}
+
+/* The sum of two deltas, into a. */
+static void
+add(struct rollup_delta *a, const struct rollup_delta *b)
+{
+	a->requests += b->requests;
+	a->cache_hits += b->cache_hits;
+	a->paid_calls += b->paid_calls;
+	a->generations += b->generations;
+	a->failures += b->failures;
+	a->spent_micro += b->spent_micro;
+	a->pixels += b->pixels;
+	for (int i = 0; i < HIST_MS_BUCKETS; i++)
+		a->ms[i] += b->ms[i];
+	for (int k = 0; k < GE__MAX; k++)
+		a->kinds[k] += b->kinds[k];
+}
+
+/* With mtx held: the slot of hour, made if need be. */
+static struct rollup_delta *
+slot(int64_t hour)
+{
+	struct rollup_delta	*old = NULL, *next = NULL;
+
+	for (int i = 0; i < SLOTS; i++)
+		if (slots[i].hour == hour)
+			return &slots[i];
+	for (int i = 0; i < SLOTS; i++)
+		if (slots[i].hour == 0) {
+			memset(&slots[i], 0, sizeof(slots[i]));
+			slots[i].hour = hour;
+			return &slots[i];
+		}
+	for (int i = 0; i < SLOTS; i++)
+		if (old == NULL || slots[i].hour < old->hour)
+			old = &slots[i];
+	for (int i = 0; i < SLOTS; i++)
+		if (&slots[i] != old && (next == NULL ||
+		    slots[i].hour < next->hour))
+			next = &slots[i];
+	add(next, old);
+	memset(old, 0, sizeof(*old));
+	old->hour = hour;
+	return old;
+}
+
+void
+rollup_request(unsigned w, unsigned h, int hit)
+{
+	struct rollup_delta	*d;
+
+	pthread_mutex_lock(&mtx);
+	d = slot(this_hour());
+	d->requests++;
+	d->cache_hits += hit != 0;
+	d->pixels += (uint64_t)w * h;
+	pthread_mutex_unlock(&mtx);
+}
+
+void
+rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms,
+    unsigned calls, double cost_usd)
+{
+	struct rollup_delta	*d;
+	int			 b = 0;
+
+	while (b < HIST_MS_BUCKETS - 1 && ms > (int64_t)hist_ms_bounds[b])
+		b++;
+	pthread_mutex_lock(&mtx);
+	d = slot(this_hour());
+	d->paid_calls += calls;
+	/* Rounded to the micro-dollar, as generation_status.cost_usd is. */
+	if (cost_usd > 0)
+		d->spent_micro += (uint64_t)llround(cost_usd * 1e6);
+	if (recorded && ok) {
+		d->generations++;
+		d->ms[b]++;
+	} else if (recorded) {
+		d->failures++;
+		d->kinds[err >= 0 && err < GE__MAX ? err : GE_UNKNOWN]++;
+	}
+	pthread_mutex_unlock(&mtx);
+}
+
+/* One flush at a time, as counts_flush() is. */
+static pthread_mutex_t	 flushing = PTHREAD_MUTEX_INITIALIZER;
+
+int
+rollup_flush(struct db *db, double cpm)
+{
+	struct rollup_delta	 taken[SLOTS];
+	int			 failed = 0;
+
+	pthread_mutex_lock(&flushing);
+	pthread_mutex_lock(&mtx);
+	memcpy(taken, slots, sizeof(slots));
+	memset(slots, 0, sizeof(slots));
+	pthread_mutex_unlock(&mtx);
+	for (int i = 0; i < SLOTS; i++) {
+		if (taken[i].hour == 0)
+			continue;
+		if (!failed && db_rollup_add(db, &taken[i], cpm) == 0)
+			continue;
+		/* What was not written waits for the next flush. */
+		failed = 1;
+		pthread_mutex_lock(&mtx);
+		add(slot(taken[i].hour), &taken[i]);
+		pthread_mutex_unlock(&mtx);
+	}
+	pthread_mutex_unlock(&flushing);
+	return failed ? -1 : 0;
+}
