@@ -75,6 +75,19 @@ secure(struct rq *rq)
 	    (scheme != NULL && strcmp(scheme, "https") == 0) ? "; Secure" : "";
 }
 
+/* 303 to the dashboard at path, setting (or clearing) its cookie. */
+static void
+see_dashboard(struct rq *rq, const char *path, const char *cookie)
+{
+	rq->outcome = OUT_PAGE;
+	http_begin(rq, 303);
+	http_header(rq, "Location", path);
+	http_header(rq, "Set-Cookie", cookie);
+	http_header(rq, "Cache-Control", "no-store");
+	http_header(rq, "Content-Length", "0");
+	http_end_headers(rq);
+}
+
 void
 dashauth_login(struct rq *rq, const char *body, unsigned len)
 {
@@ -96,13 +109,7 @@ dashauth_login(struct rq *rq, const char *body, unsigned len)
 	snprintf(set, sizeof(set), DASH_COOKIE "=%s; Path=%s; Max-Age=%d; "
 	    "HttpOnly; SameSite=Strict%s", value, path, DASH_SESSION_SECS,
 	    secure(rq));
-	rq->outcome = OUT_PAGE;
-	http_begin(rq, 303);
-	http_header(rq, "Location", path);
-	http_header(rq, "Set-Cookie", set);
-	http_header(rq, "Cache-Control", "no-store");
-	http_header(rq, "Content-Length", "0");
-	http_end_headers(rq);
+	see_dashboard(rq, path, set);
 }
 
 void
@@ -113,13 +120,7 @@ dashauth_logout(struct rq *rq)
 	dash_path(rq, path, sizeof(path));
 	snprintf(set, sizeof(set), DASH_COOKIE "=; Path=%s; Max-Age=0; "
 	    "HttpOnly; SameSite=Strict%s", path, secure(rq));
-	rq->outcome = OUT_PAGE;
-	http_begin(rq, 303);
-	http_header(rq, "Location", path);
-	http_header(rq, "Set-Cookie", set);
-	http_header(rq, "Cache-Control", "no-store");
-	http_header(rq, "Content-Length", "0");
-	http_end_headers(rq);
+	see_dashboard(rq, path, set);
 }
 
 void
@@ -178,3 +179,4 @@ dashauth_off_page(struct rq *rq)
 	layout_send(rq, 404, &b, NULL, NULL, NULL, NULL, NULL);
 	hbuf_free(&b);
 }
+

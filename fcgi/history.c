@@ -17,6 +17,7 @@
 #include "form.h"
 #include "history.h"
 #include "http.h"
+#include "jsonout.h"
 #include "page.h"
 #include "token.h"
 #include "util.h"
@@ -47,65 +48,23 @@ iso(int64_t t)
 }
 
 static json_object *
-u64(uint64_t v)
-{
-	return xchk(json_object_new_uint64(v));
-}
-
-/* A DECIMAL's text as a JSON number, printed as SQL gave it. */
-static json_object *
-decimal(const char *s)
-{
-	return xchk(json_object_new_double_s(strtod(s, NULL),
-	    s[0] != '\0' ? s : "0"));
-}
-
-static json_object *
 point(const struct hist_row *r)
 {
 	json_object	*o = xchk(json_object_new_object());
 
 	json_object_object_add(o, "t", iso(r->t));
-	json_object_object_add(o, "requests", u64(r->requests));
-	json_object_object_add(o, "cache_hits", u64(r->cache_hits));
-	json_object_object_add(o, "paid_calls", u64(r->paid_calls));
-	json_object_object_add(o, "generations", u64(r->generations));
-	json_object_object_add(o, "failures", u64(r->failures));
-	json_object_object_add(o, "spent_usd", decimal(r->spent_usd));
-	json_object_object_add(o, "saved_usd", decimal(r->saved_usd));
+	json_object_object_add(o, "requests", json_u64(r->requests));
+	json_object_object_add(o, "cache_hits", json_u64(r->cache_hits));
+	json_object_object_add(o, "paid_calls", json_u64(r->paid_calls));
+	json_object_object_add(o, "generations", json_u64(r->generations));
+	json_object_object_add(o, "failures", json_u64(r->failures));
+	json_object_object_add(o, "spent_usd", json_decimal(r->spent_usd));
+	json_object_object_add(o, "saved_usd", json_decimal(r->saved_usd));
 	json_object_object_add(o, "generation_ms_p50", r->ms_p50 < 0 ? NULL :
 	    xchk(json_object_new_int64(r->ms_p50)));
 	json_object_object_add(o, "generation_ms_p95", r->ms_p95 < 0 ? NULL :
 	    xchk(json_object_new_int64(r->ms_p95)));
 	return o;
-}
-
-static void
-answer(struct rq *rq, int status, json_object *o, const char *hname,
-    const char *hvalue)
-{
-	size_t		 len;
-	const char	*text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN, &len);
-	char		*line = xmalloc(len + 2);
-
-	memcpy(line, text, len);
-	line[len] = '\n';
-	http_send(rq, status, "application/json; charset=utf-8", hname,
-	    hvalue, line, len + 1);
-	free(line);
-	json_object_put(o);
-}
-
-static void
-fail(struct rq *rq, int status, const char *msg, const char *hname,
-    const char *hvalue)
-{
-	json_object	*o = xchk(json_object_new_object());
-
-	json_object_object_add(o, "success", xchk(json_object_new_boolean(0)));
-	json_object_object_add(o, "error", xchk(json_object_new_string(msg)));
-	answer(rq, status, o, hname, hvalue);
 }
 
 /*
@@ -170,14 +129,14 @@ page_history(struct rq *rq)
 	    http_authorization(rq), rq->query);
 	if (rc != 0) {
 		rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
-		fail(rq, rc, rc == 401 ? "access token required" :
-		    "wrong access token", rc == 401 ? "WWW-Authenticate" : NULL,
-		    "Bearer realm=\"promptpix\"");
+		json_fail(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
+		    "Bearer realm=\"promptpix\"", rc == 401 ?
+		    "access token required" : "wrong access token");
 		return;
 	}
 	if (params(rq->query, &step, &n, &why) == -1) {
 		rq->outcome = OUT_BAD_REQUEST;
-		fail(rq, 400, why, NULL, NULL);
+		json_fail(rq, 400, NULL, NULL, why);
 		return;
 	}
 	h = xmalloc(sizeof(*h));
@@ -185,7 +144,7 @@ page_history(struct rq *rq)
 	    (nk = db_failure_kinds(rq->db, h->from, kinds, GE__MAX)) < 0) {
 		free(h);
 		rq->outcome = OUT_DBERR;
-		fail(rq, 503, "database unavailable", "Retry-After", "5");
+		json_fail(rq, 503, "Retry-After", "5", "database unavailable");
 		return;
 	}
 	rq->outcome = OUT_PAGE;
@@ -201,8 +160,8 @@ page_history(struct rq *rq)
 	json_object_object_add(o, "points", pts);
 	byk = xchk(json_object_new_object());
 	for (int i = 0; i < nk; i++)
-		json_object_object_add(byk, kinds[i].kind, u64(kinds[i].n));
+		json_object_object_add(byk, kinds[i].kind, json_u64(kinds[i].n));
 	json_object_object_add(o, "failures_by_kind", byk);
 	free(h);
-	answer(rq, 200, o, NULL, NULL);
+	json_send(rq, 200, NULL, NULL, o);
 }

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "http.h"
+#include "jsonout.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
@@ -24,45 +25,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define JSON_TYPE	"application/json; charset=utf-8"
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
-
-/* Send obj as the answer, on one line like every other answer; put obj. */
-static void
-send_json(struct rq *rq, int status, const char *hname, const char *hvalue,
-    json_object *obj)
-{
-	const char	*text;
-	char		*line;
-	size_t		 len;
-
-	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
-	    &len);
-	if (text == NULL) {
-		fprintf(stderr, "promptpix: out of memory (json)\n");
-		abort();
-	}
-	line = xmalloc(len + 1);
-	memcpy(line, text, len);
-	line[len] = '\n';
-	http_send(rq, status, JSON_TYPE, hname, hvalue, line, len + 1);
-	free(line);
-	json_object_put(obj);
-}
-
-/* {"success": false, "error": msg} with status. */
-static void
-json_error(struct rq *rq, int status, const char *hname, const char *hvalue,
-    const char *msg)
-{
-	json_object	*o = xchk(json_object_new_object());
-
-	json_object_object_add(o, "success",
-	    xchk(json_object_new_boolean(0)));
-	json_object_object_add(o, "error",
-	    xchk(json_object_new_string(msg)));
-	send_json(rq, status, hname, hvalue, o);
-}
 
 /*
  * Apply the [stats] token. Returns 0 when the request may go on, or the
@@ -80,7 +43,7 @@ check_token(struct rq *rq, int json)
 		return 0;
 	rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
 	if (json)
-		json_error(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
+		json_fail(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,
 		    "Bearer realm=\"promptpix\"", rc == 401 ?
 		    "access token required" : "wrong access token");
 	else
@@ -88,20 +51,6 @@ check_token(struct rq *rq, int json)
 		    "Bearer realm=\"promptpix\"", rc == 401 ?
 		    "access token required" : "wrong access token");
 	return rc;
-}
-
-/* A DECIMAL's text as a JSON number, printed exactly as SQL gave it. */
-static json_object *
-decimal(const char *text)
-{
-	return xchk(json_object_new_double_s(strtod(text, NULL),
-	    text[0] != '\0' ? text : "0"));
-}
-
-static json_object *
-u64(uint64_t v)
-{
-	return xchk(json_object_new_uint64(v));
 }
 
 static json_object *
@@ -116,23 +65,23 @@ period_json(const struct gen_stats *s)
 	json_object	*o = xchk(json_object_new_object());
 	json_object	*by = xchk(json_object_new_object());
 
-	json_object_object_add(o, "unique_images", u64(s->unique_images));
+	json_object_object_add(o, "unique_images", json_u64(s->unique_images));
 	for (int i = 0; i < GS__MAX; i++)
 		json_object_object_add(by, gen_status_name((enum gen_status)i),
-		    u64(s->by_status[i]));
+		    json_u64(s->by_status[i]));
 	json_object_object_add(o, "images_by_status", by);
-	json_object_object_add(o, "total_requests", u64(s->total_requests));
-	json_object_object_add(o, "api_calls_made", u64(s->api_calls_made));
-	json_object_object_add(o, "api_calls_saved", u64(s->api_calls_saved));
+	json_object_object_add(o, "total_requests", json_u64(s->total_requests));
+	json_object_object_add(o, "api_calls_made", json_u64(s->api_calls_made));
+	json_object_object_add(o, "api_calls_saved", json_u64(s->api_calls_saved));
 	json_object_object_add(o, "savings_percent",
-	    decimal(s->savings_percent));
-	json_object_object_add(o, "cost_usd_spent", decimal(s->cost_usd_spent));
-	json_object_object_add(o, "cost_usd_saved", decimal(s->cost_usd_saved));
-	json_object_object_add(o, "cache_hits", u64(s->cache_hits));
-	json_object_object_add(o, "similar_hits", u64(s->similar_hits));
+	    json_decimal(s->savings_percent));
+	json_object_object_add(o, "cost_usd_spent", json_decimal(s->cost_usd_spent));
+	json_object_object_add(o, "cost_usd_saved", json_decimal(s->cost_usd_saved));
+	json_object_object_add(o, "cache_hits", json_u64(s->cache_hits));
+	json_object_object_add(o, "similar_hits", json_u64(s->similar_hits));
 	json_object_object_add(o, "generation_ms_p50", ms_or_null(s->gen_ms_p50));
 	json_object_object_add(o, "generation_ms_p95", ms_or_null(s->gen_ms_p95));
-	json_object_object_add(o, "in_flight_generations", u64(s->in_flight));
+	json_object_object_add(o, "in_flight_generations", json_u64(s->in_flight));
 	json_object_object_add(o, "inference_ms_p50",
 	    ms_or_null(s->inference_ms_p50));
 	json_object_object_add(o, "queue_ms_p50", ms_or_null(s->queue_ms_p50));
@@ -165,14 +114,14 @@ queue_json(struct rq *rq, const struct queue_stats *qs)
 	json_object	*o = xchk(json_object_new_object());
 	json_object	*depth = xchk(json_object_new_object());
 
-	json_object_object_add(depth, "premium", u64(qs->queued[QC_PREMIUM]));
+	json_object_object_add(depth, "premium", json_u64(qs->queued[QC_PREMIUM]));
 	json_object_object_add(depth, "standard",
-	    u64(qs->queued[QC_STANDARD]));
-	json_object_object_add(depth, "batch", u64(qs->queued[QC_BATCH]));
+	    json_u64(qs->queued[QC_STANDARD]));
+	json_object_object_add(depth, "batch", json_u64(qs->queued[QC_BATCH]));
 	json_object_object_add(o, "depth", depth);
-	json_object_object_add(o, "slots_in_use", u64(qs->slots_busy));
+	json_object_object_add(o, "slots_in_use", json_u64(qs->slots_busy));
 	json_object_object_add(o, "max_concurrent",
-	    u64(rq->w->cfg->queue_max_concurrent));
+	    json_u64(rq->w->cfg->queue_max_concurrent));
 	json_object_object_add(o, "oldest_queued_ms",
 	    xchk(json_object_new_int64(qs->oldest_ms)));
 	json_object_object_add(o, "waiting_clients",
@@ -226,10 +175,10 @@ page_stats(struct rq *rq)
 	if ((rc = stats_snapshot(rq, &snap)) != 0) {
 		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
 		if (rc == -1)
-			json_error(rq, 503, "Retry-After", "5",
+			json_fail(rq, 503, "Retry-After", "5",
 			    "database unavailable");
 		else
-			json_error(rq, 500, NULL, NULL, "failed to get stats");
+			json_fail(rq, 500, NULL, NULL, "failed to get stats");
 		return;
 	}
 	rq->outcome = OUT_STATS;
@@ -240,14 +189,14 @@ page_stats(struct rq *rq)
 		per = period_json(&s[i]);
 		/* promptpix warm's elections: never in total_requests. */
 		json_object_object_add(per, "warm_requests", snap.warm_ok ?
-		    u64(snap.warm[i].warm_requests) : NULL);
+		    json_u64(snap.warm[i].warm_requests) : NULL);
 		json_object_object_add(per, "warmed_images", snap.warm_ok ?
-		    u64(snap.warm[i].warmed_images) : NULL);
+		    json_u64(snap.warm[i].warmed_images) : NULL);
 		json_object_object_add(st, i == 0 ? "today" : "all_time", per);
 	}
 	cur = xchk(json_object_new_object());
 	json_object_object_add(cur, "in_flight_generations",
-	    u64(s[1].in_flight));
+	    json_u64(s[1].in_flight));
 	json_object_object_add(cur, "waiters",
 	    xchk(json_object_new_int64(metrics_waiters_now())));
 	json_object_object_add(st, "current", cur);
@@ -263,7 +212,7 @@ page_stats(struct rq *rq)
 	    (unsigned long long)s[0].api_calls_saved);
 	json_object_object_add(o, "message",
 	    xchk(json_object_new_string(msg)));
-	send_json(rq, 200, NULL, NULL, o);
+	json_send(rq, 200, NULL, NULL, o);
 }
 
 /* GET /metrics: the Prometheus text; 401/403 without the token. */
