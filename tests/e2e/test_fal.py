@@ -197,7 +197,10 @@ def test_fal_failures_answer_everyone_at_once(env):
             fal_front(env, stub, processes=2, threads=24,
                       overrides={("server", "log_level"): "debug",
                                  # Every failure at once, not 2 by 2.
-                                 ("queue", "max_concurrent"): "16"}) as f:
+                                 ("queue", "max_concurrent"): "16",
+                                 # Room for every retry of a cut result
+                                 # while 16 run at once (sanitizer build).
+                                 ("generation", "timeout"): "8"}) as f:
         for prompt, script, *_ in FAILURES:
             stub.script(prompt, *script)
         # Generators and their waiters all get the failure, at once.
