@@ -25,9 +25,14 @@ import subprocess
 import sys
 
 from tests.lib import ROOT, apache, config, servers
+from tests.lib.env import plain_pass_only
 from tests.lib.servers import DB_PASSWORD, free_port, wait_until
 
 RUN_AS = "promptpix"
+# What these check is the installed files and the README's steps; the C
+# paths they serve (a new image, a hit, the stats) run in test_e2e and
+# test_fronts.
+installed_files = plain_pass_only("the installed files and the README's steps")
 _seq = itertools.count(1)
 _db = {}
 
@@ -173,6 +178,7 @@ def serves(port, prefix="", store_url="/img/"):
     assert b'promptpix_requests_total{outcome="hit"} 1' in body, body[:2000]
 
 
+@installed_files
 def test_nginx_vps(env):
     """The README's VPS path: the nginx site and the systemd unit."""
     inst = Installed(env)
@@ -215,6 +221,7 @@ def test_nginx_vps(env):
         inst.stop()
 
 
+@installed_files
 def test_apache_vhost(env):
     """The Apache vhost in front of the same responders."""
     inst = Installed(env)
@@ -229,6 +236,7 @@ def test_apache_vhost(env):
         inst.stop()
 
 
+@installed_files
 def test_shared_hosting(env):
     """The shared-hosting steps: an empty database from the panel, the
     one-file sql/install.sql imported into it, the upload directory
@@ -338,6 +346,7 @@ def test_self_check_refuses_a_half_set_up_host(env):
     assert rc == 0, lines
 
 
+@plain_pass_only("files kept in step; no C runs")
 def test_install_sql_is_current(env):
     """sql/install.sql is what sql/migrate.sh --one-file makes of the
     migrations now, and every migration the binary needs (fcgi/schema.c)
@@ -375,28 +384,126 @@ def ours(tmp, exe=None):
     return found
 
 
+# The moments a killed suite is stopped at: as soon as the named process
+# of its test (test_fronts.test_cache_hit__fcgid) exists.
+KILL_AT = ("mariadbd", "apache2", "promptpix.fcgi")
+
+
+@plain_pass_only("the harness's cleanup, not promptpix")
 def test_a_killed_suite_leaves_nothing_running(env):
-    """tests/run.py stopped by SIGTERM in the middle of a test (MariaDB,
-    Apache and mod_fcgid's processes up) stops every one of them."""
-    tmp = os.path.join(env.base, "killed-suite")
-    os.makedirs(tmp)
-    p = subprocess.Popen([sys.executable, "tests/run.py", "--build", env.build,
-                          "-k", "test_fronts.test_cache_hit__fcgid"], cwd=ROOT,
-                         env=dict(os.environ, TMPDIR=tmp), stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    """tests/run.py stopped by SIGTERM in the middle of a test stops every
+    process it started. Three suites at once, each stopped the instant one
+    of its servers appears (KILL_AT): MariaDB starting, Apache starting
+    (the signal may land while the harness starts the process, before it
+    is tracked), mod_fcgid's first process (a child of Apache's, in its
+    session, with an environment of its own)."""
+    runs = []
     try:
-        wait_until(lambda: any("apache2" in c for c in ours(tmp)), 60,
-                   "the suite's Apache")
-        assert any("mariadbd" in c for c in ours(tmp)), ours(tmp)
-        p.send_signal(signal.SIGTERM)
-        out = p.communicate(timeout=90)[0].decode(errors="replace")
+        for i, moment in enumerate(KILL_AT):
+            tmp = os.path.join(env.base, "killed-suite-%d" % i)
+            os.makedirs(tmp)
+            p = subprocess.Popen([sys.executable, "tests/run.py", "--build", env.build,
+                                  "-k", "test_fronts.test_cache_hit__fcgid"], cwd=ROOT,
+                                 env=dict(os.environ, TMPDIR=tmp), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+            runs.append((moment, tmp + "/", p))
+        waiting = list(runs)
+
+        def kill_those_due():
+            mine = ours(os.path.join(env.base, "killed-suite-"))
+            for run in list(waiting):
+                moment, tmp, p = run
+                if any(moment in c and tmp in c for c in mine):
+                    p.send_signal(signal.SIGTERM)
+                    waiting.remove(run)
+                else:
+                    assert p.poll() is None, (moment, p.communicate()[0][-3000:])
+            return not waiting
+        wait_until(kill_those_due, 90, "each suite's moment: %s" % [r[0] for r in waiting])
+        for moment, tmp, p in runs:
+            out = p.communicate(timeout=120)[0].decode(errors="replace")
+            left = ours(tmp)
+            assert not left, (moment, left, out[-3000:])
+            assert p.returncode == 128 + signal.SIGTERM, (moment, p.returncode, out[-3000:])
     finally:
-        if p.poll() is None:
-            servers.kill_group(p.pid)
-    left = ours(tmp)
-    assert not left, (left, out[-3000:])
+        for _, _, p in runs:
+            if p.poll() is None:
+                servers.kill_group(p.pid)
 
 
+# A run of the harness cut by SIGTERM at the worst moment: while
+# servers.popen() waits for a process to start (its child holds the start
+# for 2 s before it runs the program). With mark, the run is marked and
+# has started a daemon that left its session: not tracked, only the
+# run's mark finds it.
+CUT_RUN = r"""
+import os, signal, subprocess, sys, time
+sys.path.insert(0, %(root)r)
+from tests.lib import servers
+signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
+def idle(name):
+    return [sys.executable, "-c", "import time; time.sleep(3600)", name]
+if %(mark)r:
+    servers.mark_run()
+    subprocess.Popen(idle("%(tag)s-daemon"), start_new_session=True)
+try:
+    servers.popen(idle("%(tag)s-server"), preexec_fn=lambda: time.sleep(2))
+    time.sleep(3600)
+finally:
+    servers.kill_all()
+"""
+
+
+@plain_pass_only("the harness's cleanup, not promptpix")
+def test_a_signal_while_a_server_starts_leaves_nothing(env):
+    """A SIGTERM that lands inside subprocess.Popen (the process forked,
+    Popen not yet returned, so nothing tracked yet) is held until the
+    harness has tracked the process; a process that escaped tracking (a
+    daemon) is found by the run's mark. Either way kill_all() leaves
+    nothing running."""
+    for mark in (False, True):
+        tag = "cut-run-%d-%s" % (os.getpid(), mark)
+        p = subprocess.Popen([sys.executable, "-c",
+                              CUT_RUN % {"root": ROOT, "tag": tag, "mark": mark}],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        try:
+            # The server's process forked, still a copy of the runner
+            # holding its start: the runner is inside Popen.
+            def in_popen():
+                return any(cmdline(k) == cmdline(p.pid) and not k == p.pid
+                           for k in children(p.pid))
+            wait_until(in_popen, 30, "the runner inside Popen")
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=60)[0].decode(errors="replace")
+            assert p.returncode == 128 + signal.SIGTERM, (mark, p.returncode, out)
+            left = ours(tag)
+            assert not left, (mark, left, out)
+        finally:
+            if p.poll() is None:
+                servers.kill_group(p.pid)
+            for line in ours(tag):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def children(pid):
+    """PIDs of pid's children."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+@plain_pass_only("the bench's cleanup, not promptpix")
 def test_bench_leaves_nothing_running(env):
     """make bench's case 1 (promptpix against the bare libfcgi
     responders, which spawn-fcgi -F starts in sessions of their own):
