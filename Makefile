@@ -96,9 +96,11 @@ test: check
 endif
 
 # One pass of the suite on $(BUILD): unit tests, fuzz corpus replay,
-# FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/).
+# FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/), the
+# modules of the last two in TEST_JOBS worker processes at once.
+TEST_JOBS ?= 4
 check: deps $(BUILD)/promptpix $(UNIT) fuzz-replay
-	python3 tests/run.py --build $(BUILD)
+	python3 tests/run.py --build $(BUILD) -j $(TEST_JOBS)
 
 # Figures and ratios measured in one run (a few minutes); see README.
 bench: $(BUILD)/promptpix $(BUILD)/bare

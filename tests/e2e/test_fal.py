@@ -10,6 +10,7 @@ import time
 import urllib.parse
 
 from tests.lib import config, falstub, httpclient, images, servers
+from tests.lib.env import run_alone
 from tests.lib.httpclient import fire
 
 KEY = "fal-test-key-5e1f0c:9c0ffee42d"      # grepped for everywhere below
@@ -192,6 +193,7 @@ def check_failure(f, stub, r, prompt, status, kind, calls, billed):
     assert stub.billed(prompt) <= billed, (prompt, stub.billed(prompt))
 
 
+@run_alone("16 failing generations at once, each within the 8 s generation timeout")
 def test_fal_failures_answer_everyone_at_once(env):
     with falstub.FalStub(KEY) as stub, \
             fal_front(env, stub, processes=2, threads=24,
@@ -438,6 +440,7 @@ def test_fal_cut_submit_is_not_sent_again(env):
             assert_no_key(f, KEY)
 
 
+@run_alone("the queue time within 30 ms, answers within 50 ms")
 def test_fal_stream_answers_at_once(env):
     """Followed on the status stream, a client gets its image within 50 ms
     of fal marking the job COMPLETED, while a poll every 2 s would be up
