@@ -420,14 +420,30 @@ def ended(w, tally):
 
 
 def stop_workers(workers):
-    for w in workers:
-        if w.proc.poll() is None:
-            w.finish()
-            try:
-                w.proc.send_signal(signal.SIGTERM)
-            except OSError:
-                pass
+    """Have every worker still running stop (SIGTERM: it stops its
+    servers), printing what they write meanwhile, so that none blocks on
+    a full pipe; kill those not gone after WORKER_STOP_TIMEOUT."""
+    live = [w for w in workers if w.proc.poll() is None]
+    for w in live:
+        w.finish()
+        try:
+            w.proc.send_signal(signal.SIGTERM)
+        except OSError:
+            pass
     end = time.monotonic() + WORKER_STOP_TIMEOUT
+    sel = selectors.DefaultSelector()
+    for w in live:
+        sys.stdout.write("".join(w.block))
+        w.block = []
+        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+    while sel.get_map() and time.monotonic() < end:
+        for key, _ in sel.select(1):
+            got = key.data.lines()
+            if got is None:
+                sel.unregister(key.fileobj)
+            else:
+                sys.stdout.write("".join(l for l in got if not l.startswith(RECORD)))
+        sys.stdout.flush()
     for w in workers:
         try:
             w.proc.wait(max(0.1, end - time.monotonic()))

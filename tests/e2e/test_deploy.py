@@ -400,7 +400,7 @@ def test_a_killed_suite_leaves_nothing_running(env):
     runs = []
     try:
         for i, moment in enumerate(KILL_AT):
-            tmp = os.path.join(env.base, "killed-suite-%d" % i)
+            tmp = os.path.join(env.base, "ks%d" % i)
             os.makedirs(tmp)
             p = subprocess.Popen([sys.executable, "tests/run.py", "--build", env.build,
                                   "-k", "test_fronts.test_cache_hit__fcgid"], cwd=ROOT,
@@ -410,7 +410,7 @@ def test_a_killed_suite_leaves_nothing_running(env):
         waiting = list(runs)
 
         def kill_those_due():
-            mine = ours(os.path.join(env.base, "killed-suite-"))
+            mine = ours(os.path.join(env.base, "ks"))
             for run in list(waiting):
                 moment, tmp, p = run
                 if any(moment in c and tmp in c for c in mine):
