@@ -85,25 +85,36 @@ def group_alive(pgid):
         return False
 
 
+def term_then_kill(send, alive, timeout):
+    """send(SIGTERM) and wait up to timeout while alive(); then the same
+    with SIGKILL. send returns False when there was nothing to signal."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not send(sig):
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and alive():
+            time.sleep(0.02)
+        if not alive():
+            return
+
+
 def kill_group(pgid, timeout=5):
     """SIGTERM every process of group pgid, SIGKILL what outlives
     timeout (a bare libfcgi responder ignores SIGTERM)."""
     proc = _groups.get(pgid)
 
+    def send(sig):
+        try:
+            os.killpg(pgid, sig)
+            return True
+        except OSError:
+            return False
+
     def alive():
         if proc is not None:
             proc.poll()         # reap the leader once it has exited
         return group_alive(pgid)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except OSError:
-            break
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and alive():
-            time.sleep(0.02)
-        if not alive():
-            break
+    term_then_kill(send, alive, timeout)
     _groups.pop(pgid, None)
 
 
@@ -145,18 +156,15 @@ def marked():
 
 def sweep(timeout=5):
     """SIGTERM what marked() finds, SIGKILL what outlives timeout."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    def send(sig):
         pids = marked()
-        if not pids:
-            return
         for pid in pids:
             try:
                 os.kill(pid, sig)
             except OSError:
                 pass
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and marked():
-            time.sleep(0.05)
+        return bool(pids)
+    term_then_kill(send, lambda: bool(marked()), timeout)
 
 
 def kill_all():
