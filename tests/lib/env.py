@@ -240,9 +240,18 @@ class Env:
 
     @property
     def db(self):
+        """The session's MariaDB, started on first use. One that fails to
+        start is stopped and its directory removed: the next test starts
+        a new one instead of failing on this one."""
         if self._db is None:
-            self._db = MariaDB(self.base)
-            self._db.start()
+            db = MariaDB(self.base)
+            try:
+                db.start()
+            except BaseException:
+                db.stop()
+                shutil.rmtree(db.dir, ignore_errors=True)
+                raise
+            self._db = db
         return self._db
 
     def front(self, **kw):

@@ -258,6 +258,9 @@ class MariaDB:
         self.dir = os.path.join(base, "mysql")
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
+        # Temporary tables in a directory of its own: a MariaDB starting
+        # up removes every #sql* file in its tmpdir, another server's too.
+        self.tmpdir = os.path.join(self.dir, "tmp")
         self.host = "127.0.0.1"
         self.port = free_port()
         self.proc = None
@@ -265,11 +268,14 @@ class MariaDB:
 
     def install(self, log):
         """Make the datadir of a new server (its system tables)."""
-        subprocess.run(
+        out = subprocess.run(
             [which("mariadb-install-db", "mysql_install_db"), "--no-defaults",
              "--datadir=" + self.datadir, "--user=root", "--skip-test-db",
              "--auth-root-authentication-method=socket"],
-            stdout=log, stderr=log, check=True)
+            stdout=log, stderr=log, env=dict(os.environ, TMPDIR=self.tmpdir))
+        if out.returncode != 0:
+            raise RuntimeError("mariadb-install-db in %s exited with %d:\n%s" % (
+                self.dir, out.returncode, read_text(log.name)[-3000:]))
 
     def server_args(self):
         """mariadbd options beyond the ones every private server has."""
@@ -283,7 +289,7 @@ class MariaDB:
         return read_text(os.path.join(self.dir, "error.log"))
 
     def start(self):
-        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(self.tmpdir, exist_ok=True)
         log = open(os.path.join(self.dir, "install.log"), "w")
         if not os.path.isdir(os.path.join(self.datadir, "mysql")):
             self.install(log)
@@ -291,6 +297,7 @@ class MariaDB:
                 "--datadir=" + self.datadir, "--socket=" + self.socket,
                 "--port=%d" % self.port, "--bind-address=" + self.host,
                 "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
+                "--tmpdir=" + self.tmpdir,
                 "--log-error=" + os.path.join(self.dir, "error.log"),
                 "--skip-name-resolve", "--skip-log-bin",
                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
