@@ -17,7 +17,8 @@ unit and fuzz run first, here. The modules of wire and e2e then run in
 worker, the longest first. A worker is a session of its own: its own
 temporary directory, MariaDB (a test may stop, freeze or reconfigure
 it) and sanitizer report directory. Each test's line (and its
-traceback) is printed when it ends.
+traceback) is printed when it ends. A test marked env.run_alone(why)
+runs last, while no other test runs.
 
 On a sanitizer build (make test's second pass) a test marked
 env.plain_pass_only(why) is skipped: the rule is in tests/lib/env.py.
@@ -282,12 +283,11 @@ def worker(a):
 class Worker:
     """One worker process and what it is running."""
 
-    def __init__(self, a, n):
+    def __init__(self, a):
         args = [sys.executable, os.path.abspath(__file__), "--worker", "--build", a.build,
                 "--parent", str(os.getpid())]
         if a.keep:
             args.append("--keep")
-        self.n = n
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
                                      env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -362,8 +362,8 @@ def run_tasks(a, todo, tally):
     workers = []
     sel = selectors.DefaultSelector()
     try:
-        for n in range(min(a.jobs, len(todo))):
-            w = Worker(a, n)
+        for _ in range(min(a.jobs, len(todo))):
+            w = Worker(a)
             workers.append(w)
             sel.register(w.proc.stdout, selectors.EVENT_READ, w)
         dispatch(workers, todo)
