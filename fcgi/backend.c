@@ -108,7 +108,7 @@ backend_fetch_store(const struct cfg *c, struct httpc *h,
 		if (!gen_err_retryable(err.err) ||
 		    backend_retry_wait(c, job, &backoff, 0, what) == -1) {
 			httpc_failf(h, res, GE_DOWNLOAD, "%s", err.error_message);
-			return -1;
+			return x.status == 404 || x.status == 410 ? -2 : -1;
 		}
 	}
 	type = fal_image_type(x.buf, x.len);

@@ -65,6 +65,17 @@ db_p_u64(struct params *p, uint64_t v)
 }
 
 void
+db_p_i64(struct params *p, int64_t v)
+{
+	MYSQL_BIND	*b;
+	int		 i = p->n;
+
+	b = db_p_next(p, MYSQL_TYPE_LONGLONG);
+	p->u[i] = (uint64_t)v;
+	b->buffer = &p->u[i];
+}
+
+void
 db_p_double(struct params *p, double v)
 {
 	MYSQL_BIND	*b;
@@ -146,6 +157,16 @@ db_disconnect(struct db *db)
 void
 db_fault(struct db *db, const char *what, unsigned err, const char *msg)
 {
+	/*
+	 * A deadlock or a Galera certification conflict inside a
+	 * transaction rolls it back, and db_txn() runs it again: not a
+	 * fault unless it keeps happening.
+	 */
+	if (err == ER_LOCK_DEADLOCK && db->in_txn) {
+		db->deadlock = 1;
+		metrics_db_error(MDB_CONFLICT);
+		return;
+	}
 	log_error(db->rid, "database: %s: %s (%u)", what, msg, err);
 	metrics_db_error(MDB_QUERY);
 	if ((err >= 2000 && err < 3000) || err == 1053 || err == 1927)
@@ -355,15 +376,15 @@ txn_once(struct db *db, int (*fn)(struct db *, void *), void *arg)
 		return -1;
 	}
 	db->in_txn = 1;
+	db->deadlock = 0;
 	rc = fn(db, arg);
-	db->in_txn = 0;
 	if (db->m != NULL && rc >= 0 && mysql_commit(db->m) != 0) {
-		db->deadlock = mysql_errno(db->m) == ER_LOCK_DEADLOCK;
 		db_fault(db, "commit", mysql_errno(db->m), mysql_error(db->m));
 		rc = -1;
 	}
 	if (db->m != NULL && rc < 0)
 		mysql_rollback(db->m);
+	db->in_txn = 0;
 	if (db->m != NULL && mysql_autocommit(db->m, 1) != 0)
 		db_fault(db, "autocommit", mysql_errno(db->m),
 		    mysql_error(db->m));
@@ -376,12 +397,16 @@ db_txn(struct db *db, int (*fn)(struct db *, void *), void *arg)
 	int	 rc;
 
 	for (int64_t pause = 1, end = now_ms() + DEADLOCK_MS;
-	    (rc = txn_once(db, fn, arg)) == -1 && db->deadlock &&
-	    now_ms() < end; ) {
+	    (rc = txn_once(db, fn, arg)) == -1 && db->deadlock; ) {
+		if (now_ms() >= end) {
+			log_error(db->rid, "database: a transaction met a "
+			    "deadlock or a conflict for %d ms; given up",
+			    DEADLOCK_MS);
+			break;
+		}
 		sleep_ms(pause + now_us() % (pause + 1));
 		pause = pause * 2 > DEADLOCK_PAUSE_MAX_MS ?
 		    DEADLOCK_PAUSE_MAX_MS : pause * 2;
-		metrics_db_error(MDB_CONFLICT);
 	}
 	return rc;
 }

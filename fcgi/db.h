@@ -42,6 +42,8 @@ struct gen_row {
 	unsigned	 attempts;
 	int		 retry_due;	/* failed, retryable, backoff over */
 	unsigned	 retry_in;	/* seconds until it is, if retryable */
+	int		 alias;		/* completed with a similar prompt's
+					   image (similar_to) */
 };
 
 /* The client library, once in main() before any thread starts: 0, -1. */
@@ -76,21 +78,61 @@ int	db_start_check(const struct cfg *c, int strict, char *why,
 	    size_t whylen);
 
 /*
+ * One election or requeue of an image (gen.c's ballot): what it writes,
+ * and the budget reservation a job it makes takes with it.
+ */
+struct db_ballot {
+	const char		*hash;
+	const struct img_req	*r;
+	const char		*model;
+	enum queue_class	 qc;
+	const char		*key;		/* client key, or NULL */
+	double			 cost;		/* the job's reservation (USD);
+						   < 0: no budget applies */
+	double			 cap;		/* [budget] daily_usd; 0: none */
+	uint64_t		 elect_id;	/* random, this ballot's own */
+	unsigned		 hold_ms;	/* a new row held this long */
+	int			 warm;		/* promptpix warm: counted apart */
+	int			 exact;		/* exact=1: an alias is requeued */
+};
+
+/* What a ballot met besides its answer: over a cap, nothing written. */
+#define DB_BALLOT_OVER		(-2)	/* [budget] daily_usd */
+#define DB_BALLOT_KEY_OVER	(-3)	/* the client key's daily quota */
+
+/*
  * The election: INSERT ... ON DUPLICATE KEY UPDATE total_requests =
  * total_requests + 1. Returns 1 if this call created the row, which is
- * then a job queued in class qc for client key key (NULL: none), holding
- * the budget reservation reserved (< 0: none; dbbudget.c); 2 if
- * the row existed (the request was counted, and a queued job moves up
- * to qc if that is higher); -1. A request that finds the row completed
- * also counts in cache_hits. hold_ms > 0: a new row is held that long
- * (no worker takes it) while its request looks for a similar image;
- * db_similar_alias() or db_similar_release() ends the hold. A warm-up
- * (warm != 0: promptpix warm) is counted in warm_requests instead of
- * total_requests and cache_hits.
+ * then a job queued in class b->qc for client key b->key, holding the
+ * reservation b->cost (taken on budget_days and key_days in the same
+ * transaction: over a cap, nothing is written and DB_BALLOT_OVER or
+ * DB_BALLOT_KEY_OVER is returned); 2 if the row existed (the request
+ * was counted, and a queued job moves up to b->qc if that is higher);
+ * -1. A request that finds the row completed also counts in cache_hits.
+ * A new row is held for b->hold_ms (no worker takes it) while its
+ * request looks for it in the image cache and for a similar image;
+ * db_complete_from_cache(), db_similar_alias() or db_hold_release() end
+ * the hold. A warm-up (b->warm: promptpix warm) is counted in
+ * warm_requests instead of total_requests and cache_hits. An answer
+ * that never came back is read back from the row (elect_id).
  */
-int	db_elect(struct db *, const char *hash, const struct img_req *,
-	    const char *model, enum queue_class qc, const char *key,
-	    double reserved, unsigned hold_ms, int warm);
+int	db_elect(struct db *, const struct db_ballot *b);
+
+/*
+ * Queue the job of b->hash again, holding the reservation b->cost as
+ * db_elect() does: a failed row whose backoff is over, or with b->exact
+ * an alias (an exact=1 request wants the image of its own prompt).
+ * Returns 1 if this call did (the caller then waits like any other),
+ * 0 if not, -1, or DB_BALLOT_OVER / DB_BALLOT_KEY_OVER.
+ */
+int	db_requeue(struct db *, const struct db_ballot *b);
+
+/*
+ * Who last elected hash's row (elect_id) and which claim recorded its
+ * end (finish_token), 0 for none. Returns 1, 0 no row, -1.
+ */
+int	db_who(struct db *, const char *hash, uint64_t *elect_id,
+	    uint64_t *finish_token);
 
 /* The cost_usd recorded for hash (0 if absent). 0 or -1. */
 int	db_cost(struct db *, const char *hash, double *usd);
@@ -99,31 +141,30 @@ int	db_cost(struct db *, const char *hash, double *usd);
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
 
 /*
- * Complete the row from the image cache, if the cache has the image (its
- * status row was cleaned up earlier), counting it in cache_hits.
- * Returns 1 completed, 0 not cached, -1.
+ * Complete the new (pending) row from the image cache, if the cache has
+ * the image (its status row was cleaned up earlier), counting it in
+ * cache_hits; an alias only without exact. Returns 1 completed, 0 not
+ * cached, -1.
  */
-int	db_complete_from_cache(struct db *, const char *hash);
+int	db_complete_from_cache(struct db *, const char *hash, int exact);
+
+/* End the hold of a new row: it is a queued job like any. 0, -1. */
+int	db_hold_release(struct db *, const char *hash);
 
 /*
  * Record a finished generation: completed (and into image_cache) when
- * res->ok, else failed. A success is recorded while the row is still
- * unfinished, whoever runs it now; a failure only while the row is still
- * under our claim's token (a worker whose lease ran out and was replaced
- * must not fail its successor's work). res->url is the public URL to
- * record. Returns 1 if recorded, 0 if not (another worker finished
- * first, or the claim is no longer ours), -1.
+ * res->ok, else failed; with it, the reservation the row still holds (no
+ * call spent it) is given back, in one transaction. A success is
+ * recorded while the row is still unfinished, whoever runs it now; a
+ * failure only while the row is still under our claim's token (a worker
+ * whose lease ran out and was replaced must not fail its successor's
+ * work). res->url is the public URL to record. Returns 1 if recorded
+ * (also when sent again after its answer was lost: the row names our
+ * token), 0 if not (another worker finished first, or the claim is no
+ * longer ours), -1 (send it again).
  */
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms);
-
-/*
- * Queue a failed row whose backoff is over again, in class qc, holding
- * reservation reserved (< 0: none). Returns 1 if this call did (the
- * caller then waits like any other), 0 if not, -1.
- */
-int	db_retry(struct db *, const char *hash, enum queue_class qc,
-	    double reserved);
 
 /* Hits on one image answered from memory, waiting to be added (counts.c). */
 struct hit_count {
@@ -175,8 +216,9 @@ int	db_slot_lease(struct db *, const char *owner, unsigned lease_ms);
 int	db_slot_free(struct db *, const char *owner);
 
 /*
- * Claim the job hash under token: it becomes generating under our lease,
- * its paid call counted. Returns 1 claimed, 0 taken by someone else, -1.
+ * Claim the job hash under token: it becomes generating under our lease
+ * (its calls are counted as they go out: db_call_begin()). Returns 1
+ * claimed, 0 taken by someone else, -1.
  */
 int	db_claim(struct db *, const char *hash, uint64_t token,
 	    unsigned lease_ms);
@@ -239,22 +281,95 @@ enum budget_answer {
 };
 
 /*
- * Reserve cost for a new image on today's budget (cap: [budget]
- * daily_usd, 0 for none) and, when key is not NULL, on the key's daily
- * quotas; each with one conditional UPDATE.
- */
-enum budget_answer db_budget_reserve(struct db *, const char *key,
-	    double cost, double cap);
-
-/* Give back a reservation that no row took. 0 or -1. */
-int	db_budget_release(struct db *, const char *key, double cost, double cap);
-
-/*
- * The generation of hash ended having cost spent: its row's reservation
- * becomes spent, once (whoever clears the row's reservation settles).
+ * Give back the reservation hash's row holds (no call spent it: a job
+ * completed from the cache or a similar image), in one transaction.
  * 0 (also when the row holds none) or -1.
  */
-int	db_budget_settle(struct db *, const char *hash, double spent);
+int	db_budget_release_row(struct db *, const char *hash);
+
+/*
+ * The ledger of paid calls (dbcalls.c, sql/013_paid_calls.sql): the
+ * row's current call to the backend. A worker writes it before the call
+ * goes out (db_call_begin: counted in api_calls_made at once) and again
+ * with what became of it (db_call_end); a worker that takes the job
+ * over reads it (db_call_get) and follows a job fal took instead of
+ * paying for a new one.
+ */
+enum call_state {
+	CS_NONE,	/* no call yet */
+	CS_SENDING,	/* it may be going out: its fate is not known */
+	CS_TAKEN,	/* the upstream took the job: job says how to follow it */
+	CS_LOST,	/* it went out, no answer came back: counted as paid */
+	CS_REFUSED,	/* the upstream said no */
+	CS_UNSENT,	/* it never went out */
+	CS_DONE,	/* the job's image was recorded */
+	CS_GONE,	/* the upstream no longer holds the job */
+	CS__MAX
+};
+
+struct db_call {
+	uint64_t	 id;		/* 0: none */
+	enum call_state	 state;
+	int64_t		 age_ms;	/* since it went out */
+	struct upstream_job job;	/* CS_TAKEN (and after): fal's job */
+};
+
+/* The state as SQL spells it ("sending", ...; "" for none). */
+const char	*db_call_state_name(enum call_state);
+
+/* Read hash's current call into *c. Returns 1, 0 no row, -1. */
+int	db_call_get(struct db *, const char *hash, struct db_call *c);
+
+/*
+ * Before call id goes out for the claim token: it becomes the row's
+ * call, counted in api_calls_made, holding the row's reservation or (a
+ * call the row's does not cover: a takeover's, a retry's) a new one of
+ * cost on today's budget (cap: [budget] daily_usd, 0 none) and the
+ * row's client key. prev is the call the row had, which must be over
+ * (neither sending nor taken: see db_call_supersede()). Returns 1 (also
+ * when it was begun before and the answer lost), 0 (the row is no
+ * longer ours, or its call changed: read it again), -1, or
+ * DB_BALLOT_OVER / DB_BALLOT_KEY_OVER (nothing written: do not send).
+ */
+int	db_call_begin(struct db *, const char *hash, uint64_t token,
+	    uint64_t prev, uint64_t id, double cost, double cap);
+
+/*
+ * What became of call id (written by the worker whose claim token is
+ * closer): fal took it (job: its request id and URLs, or the image URL
+ * of a sync call), lost (it went out, no answer: charged), refused, or
+ * unsent (uncounted). A charged call spends its reservation as cost (the
+ * row's cost_usd, budget_days.spent_usd, key_days); one that is not
+ * gives it back to the row. The call is the row's while it is current,
+ * whoever holds the claim now. Returns 1 written now, 2 written before
+ * by closer (an answer lost), 0 another call took its place or another
+ * worker wrote its fate, -1.
+ */
+int	db_call_end(struct db *, const char *hash, uint64_t id, uint64_t closer,
+	    enum call_fate fate, int charged, double cost,
+	    const struct upstream_job *job);
+
+/*
+ * The row's call id is over for the claim token: one still sending
+ * (its answer never reached the row within the grace) is counted as
+ * lost and paid at cost; one taken is gone (not to be followed). Returns
+ * 1 counted as lost now, 2 nothing left to do, 0 the row's call is no
+ * longer id, -1.
+ */
+int	db_call_supersede(struct db *, const char *hash, uint64_t id,
+	    uint64_t token, double cost);
+
+/*
+ * fal answered the result of the job call id took with a failure it
+ * does not bill (a 5xx): the charge is taken back (the row's cost_usd,
+ * the budget's spent), and the job is gone. Returns 1 now, 2 before by
+ * closer, 0 the call is no longer the row's or not taken, -1.
+ */
+int	db_call_refund(struct db *, const char *hash, uint64_t id,
+	    uint64_t closer, double cost);
+
+/* fal no longer holds the job of call id: a retry sends a new one. 0, -1. */
+int	db_call_gone(struct db *, const char *hash, uint64_t id);
 
 /* Today's reserved and spent (USD). 0 or -1. */
 int	db_budget_today(struct db *, double *reserved, double *spent);
@@ -315,13 +430,11 @@ int	db_similar_find(struct db *, const struct img_req *r,
 /*
  * Make the held row of hash an alias of image m: completed with its
  * image, no call made. Returns 1, 0 (the row is no longer held and
- * pending: a worker took it after all), -1.
+ * pending: a worker took it after all), -1. db_hold_release() ends a
+ * hold that found nothing.
  */
 int	db_similar_alias(struct db *, const char *hash,
 	    const struct similar_match *m);
-
-/* End the hold of hash's row: it is a queued job like any. 0, -1. */
-int	db_similar_release(struct db *, const char *hash);
 
 /* File the generated image hash of r's prompt in the index. 0, -1. */
 int	db_similar_put(struct db *, const char *hash, const struct img_req *r,

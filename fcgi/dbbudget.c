@@ -1,7 +1,10 @@
 /*
  * dbbudget.c: the daily budget and the keys' quotas in SQL
- * (sql/008_budget.sql): reservations taken before an image is queued,
- * given back or settled as what was spent.
+ * (sql/008_budget.sql): reservations taken when an image is queued (or
+ * a call made for it: dbcalls.c), spent as the backend may bill its
+ * calls, and given back when none did. Each step runs inside its
+ * caller's transaction, so that a reservation and the row that holds it
+ * are written together or not at all.
  */
 #include <string.h>
 
@@ -23,27 +26,8 @@ key_reserve(struct db *db, const char *key, double cost)
 	return db_stmt_one(db, ST_KEY_RESERVE, &p);
 }
 
-static int
-key_release(struct db *db, const char *key, double cost)
-{
-	struct params	 p = { .n = 0 };
-
-	db_p_double(&p, cost);
-	db_p_str(&p, key);
-	return db_stmt_run(db, ST_KEY_RELEASE, &p) < 0 ? -1 : 0;
-}
-
-static int
-global_release(struct db *db, double cost)
-{
-	struct params	 p = { .n = 0 };
-
-	db_p_double(&p, cost);
-	return db_stmt_run(db, ST_BUDGET_RELEASE, &p) < 0 ? -1 : 0;
-}
-
 enum budget_answer
-db_budget_reserve(struct db *db, const char *key, double cost, double cap)
+db_budget_take(struct db *db, const char *key, double cost, double cap)
 {
 	struct params	 p = { .n = 0 };
 	int		 rc;
@@ -57,28 +41,37 @@ db_budget_reserve(struct db *db, const char *key, double cost, double cap)
 		if ((rc = db_stmt_one(db, ST_BUDGET_RESERVE, &p)) != 1)
 			return rc == 0 ? BUDGET_OVER : BUDGET_FAULT;
 	}
-	if (key == NULL || (rc = key_reserve(db, key, cost)) == 1)
+	if (key == NULL || *key == '\0')
 		return BUDGET_RESERVED;
-	/* The key said no (or could not say): the day gets its share back. */
-	if (cap > 0)
-		global_release(db, cost);
+	/* Inside the caller's transaction: a refusal rolls the day's back. */
+	if ((rc = key_reserve(db, key, cost)) == 1)
+		return BUDGET_RESERVED;
 	return rc == 0 ? BUDGET_KEY_OVER : BUDGET_FAULT;
 }
 
 int
-db_budget_release(struct db *db, const char *key, double cost, double cap)
+db_budget_spend(struct db *db, const char *day, const char *key,
+    double reserved, double spent)
 {
-	int	 rc = 0;
+	struct params	 p = { .n = 0 };
 
-	if (cap > 0)
-		rc = global_release(db, cost);
-	if (key != NULL && key_release(db, key, cost) == -1)
-		rc = -1;
-	return rc;
+	db_p_double(&p, reserved);
+	db_p_double(&p, spent);
+	db_p_str(&p, day);
+	if (db_stmt_run(db, ST_BUDGET_SETTLE, &p) < 0)
+		return -1;
+	if (key == NULL || *key == '\0')
+		return 0;
+	p.n = 0;
+	db_p_double(&p, reserved);
+	db_p_double(&p, spent);
+	db_p_str(&p, key);
+	db_p_str(&p, day);
+	return db_stmt_run(db, ST_KEY_SETTLE, &p) < 0 ? -1 : 0;
 }
 
 int
-db_budget_settle(struct db *db, const char *hash, double spent)
+db_row_release(struct db *db, const char *hash)
 {
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
@@ -100,23 +93,21 @@ db_budget_settle(struct db *db, const char *hash, double spent)
 	db_r_term(key, sizeof(key), len[2]);
 	p.n = 0;
 	db_p_str(&p, hash);
-	db_p_double(&p, reserved);
-	if ((rc = db_stmt_one(db, ST_SETTLE_TAKE, &p)) != 1)
-		return rc;
-	p.n = 0;
-	db_p_double(&p, reserved);
-	db_p_double(&p, spent);
-	db_p_str(&p, day);
-	if (db_stmt_run(db, ST_BUDGET_SETTLE, &p) < 0)
+	if (db_stmt_run(db, ST_SETTLE_TAKE, &p) < 0)
 		return -1;
-	if (key[0] == '\0')
-		return 0;
-	p.n = 0;
-	db_p_double(&p, reserved);
-	db_p_double(&p, spent);
-	db_p_str(&p, key);
-	db_p_str(&p, day);
-	return db_stmt_run(db, ST_KEY_SETTLE, &p) < 0 ? -1 : 0;
+	return db_budget_spend(db, day, key, reserved, 0);
+}
+
+static int
+release_body(struct db *db, void *arg)
+{
+	return db_row_release(db, arg) == -1 ? -1 : 0;
+}
+
+int
+db_budget_release_row(struct db *db, const char *hash)
+{
+	return db_txn(db, release_body, (void *)hash);
 }
 
 int

@@ -52,7 +52,7 @@ db_rollup_add(struct db *db, struct rollup_delta *d, double cpm)
 		db_p_u64(&p, d->paid_calls);
 		db_p_u64(&p, d->generations);
 		db_p_u64(&p, d->failures);
-		db_p_u64(&p, d->spent_micro);
+		db_p_i64(&p, d->spent_micro);
 		db_p_u64(&p, d->pixels);
 		db_p_double(&p, cpm);
 		if (db_stmt_run(db, ST_ROLLUP_ADD, &p) < 0)

@@ -26,7 +26,7 @@ struct rollup_delta {
 	uint64_t	 paid_calls;
 	uint64_t	 generations;
 	uint64_t	 failures;
-	uint64_t	 spent_micro;	/* micro-USD, each cost as its row
+	int64_t		 spent_micro;	/* micro-USD, each cost as its row
 					   rounds it */
 	uint64_t	 pixels;	/* width x height, per request */
 	uint64_t	 ms[HIST_MS_BUCKETS];

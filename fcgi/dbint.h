@@ -51,14 +51,21 @@ enum stmt_id {
 	ST_FLUSH_MARK,
 	ST_ADD_REQUESTS,
 	ST_FLUSH_PRUNE,
-	ST_RETRY,
+	ST_REQUEUE,
+	ST_WHO,
+	ST_CALL_GET,
+	ST_CALL_LOCK,
+	ST_CALL_BEGIN,
+	ST_CALL_END,
+	ST_CALL_REFUND,
+	ST_CALL_GONE,
 	ST_STATS,
 	ST_READ_ONLY,
 	ST_SCHEMA_TABLE,
 	ST_SCHEMA_HAS,
 	ST_SIMILAR_FIND,
 	ST_SIMILAR_ALIAS,
-	ST_SIMILAR_RELEASE,
+	ST_HOLD_RELEASE,
 	ST_SIMILAR_PUT,
 	ST_SIMILAR_PUT_MANY,
 	ST_SIMILAR_PAGE,
@@ -107,6 +114,7 @@ struct params {
 /* Bind the next parameter of p: a string (borrowed), a number, NULL. */
 void	db_p_str(struct params *, const char *);
 void	db_p_u64(struct params *, uint64_t);
+void	db_p_i64(struct params *, int64_t);
 void	db_p_double(struct params *, double);
 void	db_p_null(struct params *);
 
@@ -146,6 +154,18 @@ int	db_stmt_row(struct db *, MYSQL_STMT *st, MYSQL_BIND *r);
  * lost (then it may have committed: fn must make a second run harmless).
  */
 int	db_txn(struct db *, int (*fn)(struct db *, void *), void *arg);
+/*
+ * The budget's steps, inside the caller's transaction (dbbudget.c):
+ * take cost on today's budget (cap > 0) and key's quotas (key not "");
+ * spend reserved as spent on day; give back the reservation the row of
+ * hash holds (0 also when it holds none). -1 on a fault.
+ */
+enum budget_answer db_budget_take(struct db *, const char *key, double cost,
+	    double cap);
+int	db_budget_spend(struct db *, const char *day, const char *key,
+	    double reserved, double spent);
+int	db_row_release(struct db *, const char *hash);
+
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dbint.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -20,44 +21,146 @@ p_reserved(struct params *p, double reserved)
 			db_p_null(p);
 }
 
-int
-db_elect(struct db *db, const char *hash, const struct img_req *r,
-    const char *model, enum queue_class qc, const char *key, double reserved,
-    unsigned hold_ms, int warm)
+/* ST_ELECT for b, the row held for hold_ms (0: not held). */
+static long
+elect(struct db *db, const struct db_ballot *b)
 {
 	struct params	 p = { .n = 0 };
 	char		 dims[24];
-	long		 n;
 
-	snprintf(dims, sizeof(dims), "%ux%u", r->w, r->h);
-	db_p_str(&p, hash);
-	db_p_str(&p, r->prompt);
+	snprintf(dims, sizeof(dims), "%ux%u", b->r->w, b->r->h);
+	db_p_str(&p, b->hash);
+	db_p_str(&p, b->r->prompt);
 	db_p_str(&p, dims);
-	db_p_u64(&p, r->w);
-	db_p_u64(&p, r->h);
-	db_p_str(&p, img_fmt_ext(r->fmt));
-	if (r->has_seed)
-		db_p_u64(&p, r->seed);
+	db_p_u64(&p, b->r->w);
+	db_p_u64(&p, b->r->h);
+	db_p_str(&p, img_fmt_ext(b->r->fmt));
+	if (b->r->has_seed)
+		db_p_u64(&p, b->r->seed);
 	else
 		db_p_null(&p);
-	db_p_str(&p, model);
-	db_p_u64(&p, qc);
-	if (key != NULL)
-		db_p_str(&p, key);
+	db_p_str(&p, b->model);
+	db_p_u64(&p, b->qc);
+	if (b->key != NULL)
+		db_p_str(&p, b->key);
 	else
 		db_p_null(&p);
-	p_reserved(&p, reserved);
-	if (hold_ms > 0)
-		db_p_u64(&p, (uint64_t)hold_ms * 1000);
+	p_reserved(&p, b->cost);
+	db_p_u64(&p, b->elect_id);
+	if (b->hold_ms > 0)
+		db_p_u64(&p, (uint64_t)b->hold_ms * 1000);
 	else
 		db_p_null(&p);
 	/* Who counts: total_requests (a player) or warm_requests. */
 	for (int i = 0; i < 5; i++)
-		db_p_u64(&p, warm != 0);
-	db_p_u64(&p, qc);
-	if ((n = db_stmt_run(db, ST_ELECT, &p)) < 0)
+		db_p_u64(&p, b->warm != 0);
+	db_p_u64(&p, b->qc);
+	return db_stmt_run(db, ST_ELECT, &p);
+}
+
+/* ST_REQUEUE for b: 1 queued again, 0 not, -1. */
+static long
+requeue(struct db *db, const struct db_ballot *b)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_u64(&p, b->qc);
+	p_reserved(&p, b->cost);
+	db_p_u64(&p, b->elect_id);
+	db_p_str(&p, b->hash);
+	db_p_u64(&p, b->exact != 0);
+	return db_stmt_run(db, ST_REQUEUE, &p);
+}
+
+int
+db_who(struct db *db, const char *hash, uint64_t *elect_id,
+    uint64_t *finish_token)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+	MYSQL_BIND	 r[2];
+
+	*elect_id = *finish_token = 0;
+	db_p_str(&p, hash);
+	if ((st = db_stmt_exec(db, ST_WHO, &p)) == NULL)
 		return -1;
-	return n == 1 ? 1 : 2;
+	db_r_u64(&r[0], elect_id);
+	db_r_u64(&r[1], finish_token);
+	return db_stmt_row(db, st, r);
+}
+
+/* A ballot's statement and its reservation, in one transaction. */
+struct ballot_txn {
+	const struct db_ballot	*b;
+	long	 (*stmt)(struct db *, const struct db_ballot *);
+	int	 over;		/* DB_BALLOT_OVER or _KEY_OVER, or 0 */
+};
+
+static int
+ballot_body(struct db *db, void *arg)
+{
+	struct ballot_txn	*t = arg;
+	long			 n;
+
+	if ((n = t->stmt(db, t->b)) < 0)
+		return -1;
+	/* ST_ELECT: 1 a new row; 2 (or 0) one that was there, not paid. */
+	if (n != 1)
+		return (int)n;
+	switch (db_budget_take(db, t->b->key, t->b->cost, t->b->cap)) {
+	case BUDGET_RESERVED:
+		return 1;
+	case BUDGET_OVER:
+		t->over = DB_BALLOT_OVER;
+		return -1;
+	case BUDGET_KEY_OVER:
+		t->over = DB_BALLOT_KEY_OVER;
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Run a ballot's statement: alone when it reserves nothing, else with
+ * its reservation in one transaction (over a cap: rolled back, nothing
+ * written). An answer that never came back is read back from the row:
+ * our elect_id there means the statement ran, and made the job.
+ */
+static int
+ballot_run(struct db *db, const struct db_ballot *b,
+    long (*stmt)(struct db *, const struct db_ballot *))
+{
+	struct ballot_txn	 t = { b, stmt, 0 };
+	uint64_t		 who, fin;
+	long			 n;
+
+	if (b->cost < 0)
+		n = stmt(db, b);
+	else
+		n = db_txn(db, ballot_body, &t);
+	if (t.over != 0)
+		return t.over;
+	if (n >= 0)
+		return stmt == elect && n != 1 ? 2 : (int)n;
+	if (db_who(db, b->hash, &who, &fin) == 1 && who == b->elect_id) {
+		log_warn(db->rid, "%.12s: the answer was lost, the row "
+		    "says we queued it", b->hash);
+		return 1;
+	}
+	return -1;
+}
+
+int
+db_elect(struct db *db, const struct db_ballot *b)
+{
+	return ballot_run(db, b, elect);
+}
+
+int
+db_requeue(struct db *db, const struct db_ballot *b)
+{
+	return ballot_run(db, b, requeue);
 }
 
 int
@@ -66,11 +169,11 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	struct gen_result *g = &row->res;
 	struct params	 p = { .n = 0 };
 	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[12];
+	MYSQL_BIND	 r[13];
 	unsigned long	 len[6];
 	char		 status[16], kind[32];
 	int64_t		 expired = 0, attempts = 0, due = 0;
-	int64_t		 retry_in = 0;
+	int64_t		 retry_in = 0, alias = 0;
 	int		 rc;
 
 	memset(row, 0, sizeof(*row));
@@ -89,6 +192,7 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	db_r_i64(&r[9], &attempts);
 	db_r_i64(&r[10], &due);
 	db_r_i64(&r[11], &retry_in);
+	db_r_i64(&r[12], &alias);
 	if ((rc = db_stmt_row(db, st, r)) != 1)
 		return rc;
 	db_r_term(status, sizeof(status), len[0]);
@@ -105,6 +209,7 @@ db_fetch(struct db *db, const char *hash, struct gen_row *row)
 	row->attempts = (unsigned)attempts;
 	row->retry_due = due != 0;
 	row->retry_in = (unsigned)retry_in;
+	row->alias = alias != 0;
 	return 1;
 }
 
@@ -124,25 +229,39 @@ db_cost(struct db *db, const char *hash, double *usd)
 }
 
 int
-db_complete_from_cache(struct db *db, const char *hash)
+db_complete_from_cache(struct db *db, const char *hash, int exact)
 {
 	struct params	 p = { .n = 0 };
 
 	db_p_str(&p, hash);
+	db_p_u64(&p, exact != 0);
 	return db_stmt_one(db, ST_FROM_CACHE, &p);
 }
 
-/*
- * Record res as the row's completion (while it is unfinished), and the
- * image into image_cache. Returns 1 recorded, 0 the row had finished
- * already, -1.
- */
-static long
-record_completed(struct db *db, const char *hash,
-    const struct gen_result *res)
+int
+db_hold_release(struct db *db, const char *hash)
 {
 	struct params	 p = { .n = 0 };
-	long		 n;
+
+	db_p_str(&p, hash);
+	return db_stmt_run(db, ST_HOLD_RELEASE, &p) < 0 ? -1 : 0;
+}
+
+/* What a finish records, for db_txn. */
+struct finish {
+	const char		*hash;
+	const struct gen_result	*res;
+	uint64_t		 token;
+	unsigned		 backoff_ms;
+	unsigned		 backoff_max_ms;
+};
+
+/* Record f's completion (while the row is unfinished). 1, 0 or -1. */
+static long
+record_completed(struct db *db, const struct finish *f)
+{
+	const struct gen_result	*res = f->res;
+	struct params		 p = { .n = 0 };
 
 	db_p_str(&p, res->url);
 	db_p_str(&p, res->file);
@@ -157,58 +276,76 @@ record_completed(struct db *db, const char *hash,
 		db_p_u64(&p, (uint64_t)res->queue_ms);
 	else
 		db_p_null(&p);
-	db_p_u64(&p, res->api_calls);
-	db_p_double(&p, res->cost_usd);
-	db_p_str(&p, hash);
-	if ((n = db_stmt_run(db, ST_COMPLETE, &p)) != 1)
-		return n;
-	p.n = 0;
-	db_p_str(&p, hash);
-	return db_stmt_run(db, ST_CACHE_PUT, &p) < 0 ? -1 : 1;
+	db_p_u64(&p, f->token);
+	db_p_str(&p, f->hash);
+	return db_stmt_run(db, ST_COMPLETE, &p);
 }
 
 /*
- * The next attempt waits backoff, doubled for each attempt made, up to
+ * Record f's failure, while the row is under its claim. The next
+ * attempt waits backoff, doubled for each attempt made, up to
  * backoff_max; a permanent failure waits for an operator.
  */
 static long
-record_failed(struct db *db, const char *hash, const struct gen_result *res,
-    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms)
+record_failed(struct db *db, const struct finish *f)
 {
-	struct params	 p = { .n = 0 };
+	const struct gen_result	*res = f->res;
+	struct params		 p = { .n = 0 };
 
 	db_p_str(&p, gen_err_name(res->err));
 	db_p_str(&p, res->error_message);
-	db_p_u64(&p, res->api_calls);
-	db_p_double(&p, res->cost_usd);
+	db_p_u64(&p, f->token);
 	db_p_u64(&p, gen_err_permanent(res->err) ? 0 : 1);
-	db_p_u64(&p, (uint64_t)backoff_ms * 1000);
-	db_p_u64(&p, (uint64_t)backoff_max_ms * 1000);
-	db_p_str(&p, hash);
-	if (token != 0)
-		db_p_u64(&p, token);
+	db_p_u64(&p, (uint64_t)f->backoff_ms * 1000);
+	db_p_u64(&p, (uint64_t)f->backoff_max_ms * 1000);
+	db_p_str(&p, f->hash);
+	if (f->token != 0)
+		db_p_u64(&p, f->token);
 	else
 		db_p_null(&p);
 	return db_stmt_run(db, ST_FAIL, &p);
+}
+
+/*
+ * db_txn's body: the row's end, the image into image_cache, and the
+ * reservation the row holds still (no call spent it) given back.
+ */
+static int
+finish_body(struct db *db, void *arg)
+{
+	struct finish	*f = arg;
+	struct params	 p = { .n = 0 };
+	long		 n;
+
+	n = f->res->ok ? record_completed(db, f) : record_failed(db, f);
+	if (n != 1)
+		return n < 0 ? -1 : 0;
+	if (f->res->ok) {
+		db_p_str(&p, f->hash);
+		if (db_stmt_run(db, ST_CACHE_PUT, &p) < 0)
+			return -1;
+	}
+	return db_row_release(db, f->hash) == -1 ? -1 : 1;
 }
 
 int
 db_finish(struct db *db, const char *hash, const struct gen_result *res,
     uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms)
 {
-	long	 n;
+	struct finish	 f = { hash, res, token, backoff_ms, backoff_max_ms };
+	uint64_t	 who, fin;
+	int		 rc;
 
 	/*
-	 * No transaction: the status row first, then the image cache. A
-	 * crash between the two leaves a completed row that the cache lacks;
-	 * the row alone answers, and the cleanup never deletes such a row.
+	 * Sent again after an answer that never came back, the record
+	 * finds the row finished: by this claim (then it is ours, done
+	 * whole) or by another worker's.
 	 */
-	n = res->ok ? record_completed(db, hash, res) :
-	    record_failed(db, hash, res, token, backoff_ms,
-	    backoff_max_ms);
-	if (n < 0)
+	if ((rc = db_txn(db, finish_body, &f)) != 0)
+		return rc;
+	if (db_who(db, hash, &who, &fin) == -1)
 		return -1;
-	return n == 1;
+	return token != 0 && fin == token;
 }
 
 /* One entry's hits, or its row brought back with them. */
@@ -282,16 +419,4 @@ db_prune_flushes(struct db *db)
 	struct params	 p = { .n = 0 };
 
 	return db_stmt_run(db, ST_FLUSH_PRUNE, &p) < 0 ? -1 : 0;
-}
-
-int
-db_retry(struct db *db, const char *hash, enum queue_class qc,
-    double reserved)
-{
-	struct params	 p = { .n = 0 };
-
-	db_p_u64(&p, qc);
-	p_reserved(&p, reserved);
-	db_p_str(&p, hash);
-	return db_stmt_one(db, ST_RETRY, &p);
 }

@@ -145,15 +145,6 @@ db_similar_alias(struct db *db, const char *hash,
 }
 
 int
-db_similar_release(struct db *db, const char *hash)
-{
-	struct params	 p = { .n = 0 };
-
-	db_p_str(&p, hash);
-	return db_stmt_run(db, ST_SIMILAR_RELEASE, &p) < 0 ? -1 : 0;
-}
-
-int
 db_similar_put(struct db *db, const char *hash, const struct img_req *r,
     const char *model)
 {

@@ -6,29 +6,38 @@
 #include "dbint.h"
 
 #define LEASE	"NOW(3) + INTERVAL ? MICROSECOND"
-/*
- * A generation counts its paid call when it starts (so a generator that
- * is killed mid-call is still counted); when it finishes, this corrects
- * the count to the calls the backend really made (retries, or none).
- */
 /* Money is compared as the columns hold it, never in binary floats. */
 #define USD	"CAST(? AS DECIMAL(14,6))"
-#define CALLS	"GREATEST(CAST(api_calls_made AS SIGNED) + ? - 1, 0)"
+/* What the call ledger (dbcalls.c) reads of a row. */
+#define CALL_COLS \
+	"SELECT COALESCE(call_id, 0), COALESCE(call_state, ''),"	\
+	" COALESCE(call_closer, 0), status, COALESCE(lease_token, 0),"	\
+	" COALESCE(reserved_usd, -1), COALESCE(call_reserved_usd, -1),"	\
+	" COALESCE(client_key, ''), COALESCE(budget_day, ''),"		\
+	" COALESCE(upstream_request_id, ''),"				\
+	" COALESCE(upstream_status_url, ''),"				\
+	" COALESCE(upstream_response_url, ''),"			\
+	" COALESCE(upstream_cancel_url, ''),"				\
+	" COALESCE(upstream_image_url, ''),"				\
+	" COALESCE(TIMESTAMPDIFF(MICROSECOND, call_sent_at, NOW(3)), 0)"	\
+	" DIV 1000 FROM generation_status WHERE prompt_hash = ?"
 
 const char *const db_sql[ST__MAX] = {
 	/*
-	 * A new row is a queued job: pending, in its class, from now. A
-	 * player's request counts in total_requests (and in cache_hits
+	 * A new row is a queued job: pending, in its class, from now, held
+	 * (lease_until) while its request looks for it in the image cache.
+	 * A player's request counts in total_requests (and in cache_hits
 	 * when it finds the image), a warm-up (the last three ?: 1) in
-	 * warm_requests only.
+	 * warm_requests only. elect_id says who created it.
 	 */
 	[ST_ELECT] =
 	"INSERT INTO generation_status (id, prompt_hash, prompt, dimensions,"
 	" width, height, format, seed, model, status, queue_class, client_key,"
-	" reserved_usd, budget_day, queued_at, lease_until, total_requests,"
-	" warm_requests, created_at)"
+	" reserved_usd, budget_day, elect_id, queued_at, lease_until,"
+	" total_requests, warm_requests, created_at)"
 	" VALUES (UUID(), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,"
-	" IF(? IS NULL, NULL, UTC_DATE()), NOW(3), " LEASE ", 1 - ?, ?, NOW(3))"
+	" IF(? IS NULL, NULL, UTC_DATE()), ?, NOW(3), " LEASE ", 1 - ?, ?,"
+	" NOW(3))"
 	" ON DUPLICATE KEY UPDATE cache_hits = cache_hits +"
 	" (status = 'completed') * (1 - ?),"
 	" total_requests = total_requests + 1 - ?,"
@@ -43,7 +52,8 @@ const char *const db_sql[ST__MAX] = {
 	" lease_until IS NULL OR lease_until < NOW(3), attempts,"
 	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0),"
 	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
-	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0)"
+	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0),"
+	" similar_to IS NOT NULL"
 	" FROM generation_status WHERE prompt_hash = ?",
 	/*
 	 * The next job: one whose owner's lease ran out first, else the
@@ -74,13 +84,13 @@ const char *const db_sql[ST__MAX] = {
 	"UPDATE generation_slots SET owner = NULL, prompt_hash = NULL,"
 	" lease_until = NULL, taken_at = NULL WHERE owner = ?",
 	/*
-	 * Claim the job: counts its paid call (corrected by CALLS when it
-	 * finishes), under a token that only this claim knows.
+	 * Claim the job under a token that only this claim knows. Its paid
+	 * calls are counted as they go out (ST_CALL_BEGIN).
 	 */
 	[ST_CLAIM] =
 	"UPDATE generation_status SET status = 'generating', owner_host = ?,"
 	" lease_token = ?, lease_until = " LEASE ", started_at = NOW(3),"
-	" attempts = attempts + 1, api_calls_made = api_calls_made + 1"
+	" attempts = attempts + 1"
 	" WHERE prompt_hash = ? AND (status = 'pending' OR status ="
 	" 'generating') AND (lease_until IS NULL OR lease_until < NOW(3))",
 	[ST_JOB_LEASE] =
@@ -138,14 +148,14 @@ const char *const db_sql[ST__MAX] = {
 	"UPDATE key_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
 	" images = GREATEST(CAST(images AS SIGNED) - 1, 0)"
 	" WHERE key_id = ? AND day = UTC_DATE()",
+	/* The reservation a row holds, read inside a transaction. */
 	[ST_SETTLE_READ] =
 	"SELECT reserved_usd, budget_day, COALESCE(client_key, '')"
 	" FROM generation_status"
-	" WHERE prompt_hash = ? AND reserved_usd IS NOT NULL",
-	/* Whoever clears the reservation settles it, once. */
+	" WHERE prompt_hash = ? AND reserved_usd IS NOT NULL FOR UPDATE",
 	[ST_SETTLE_TAKE] =
 	"UPDATE generation_status SET reserved_usd = NULL"
-	" WHERE prompt_hash = ? AND reserved_usd = ?",
+	" WHERE prompt_hash = ?",
 	[ST_BUDGET_SETTLE] =
 	"UPDATE budget_days SET reserved_usd = GREATEST(reserved_usd - ?, 0),"
 	" spent_usd = spent_usd + ? WHERE day = ?",
@@ -163,24 +173,37 @@ const char *const db_sql[ST__MAX] = {
 	" AND k.day = UTC_DATE() WHERE c.id = ?",
 	[ST_KEY_USED] =
 	"UPDATE client_keys SET last_used_at = NOW(3) WHERE id = ?",
+	/*
+	 * A new row, still pending (held: no worker took it), completed
+	 * from the image cache; an alias only for a request without
+	 * exact=1 (the last ?: 1 for an exact request).
+	 */
 	[ST_FROM_CACHE] =
 	"UPDATE generation_status g JOIN image_cache c"
 	" ON c.prompt_hash = g.prompt_hash"
 	" SET g.status = 'completed', g.generated_url = c.generated_url,"
 	" g.file_name = c.file_name, g.file_size = c.file_size,"
 	" g.content_type = c.content_type, g.image_width = c.image_width,"
-	" g.image_height = c.image_height, g.started_at = NOW(3),"
-	" g.completed_at = NOW(3), g.lease_until = NULL,"
+	" g.image_height = c.image_height, g.similar_to = c.similar_to,"
+	" g.started_at = NOW(3), g.completed_at = NOW(3), g.lease_until = NULL,"
 	" g.cache_hits = g.cache_hits + 1"
-	" WHERE g.prompt_hash = ? AND g.status IN ('pending', 'generating')",
+	" WHERE g.prompt_hash = ? AND g.status = 'pending'"
+	" AND (c.similar_to IS NULL OR ? = 0)",
+	/*
+	 * A generation's end, recorded by whoever has it first (a worker
+	 * whose lease ran out may still finish its job): its claim's token
+	 * goes to finish_token, so that a record whose answer was lost is
+	 * known as its own. The job fal took for it is then used up.
+	 */
 	[ST_COMPLETE] =
 	"UPDATE generation_status SET status = 'completed',"
 	" generated_url = ?, file_name = NULLIF(?, ''), file_size = ?,"
 	" content_type = ?, image_width = ?, image_height = ?,"
-	" upstream_request_id = NULLIF(?, ''), upstream_ms = ?,"
-	" inference_ms = ?, queue_ms = ?, api_calls_made = " CALLS ","
-	" cost_usd = cost_usd + ?, error_kind = NULL, error_message = NULL,"
-	" completed_at = NOW(3), lease_until = NULL"
+	" upstream_request_id = COALESCE(NULLIF(?, ''), upstream_request_id),"
+	" upstream_ms = ?, inference_ms = ?, queue_ms = ?, error_kind = NULL,"
+	" error_message = NULL, completed_at = NOW(3), lease_until = NULL,"
+	" finish_token = ?,"
+	" call_state = IF(call_state = 'taken', 'done', call_state)"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')",
 	[ST_CACHE_PUT] =
 	"INSERT INTO image_cache (prompt_hash, prompt, dimensions, format,"
@@ -193,24 +216,83 @@ const char *const db_sql[ST__MAX] = {
 	" ON DUPLICATE KEY UPDATE generated_url = generation_status.generated_url,"
 	" file_name = generation_status.file_name,"
 	" file_size = generation_status.file_size,"
-	" content_type = generation_status.content_type",
+	" content_type = generation_status.content_type,"
+	" similar_to = generation_status.similar_to",
 	[ST_FAIL] =
 	"UPDATE generation_status SET status = 'failed', error_kind = ?,"
-	" error_message = ?, api_calls_made = " CALLS ","
-	" cost_usd = cost_usd + ?, completed_at = NOW(3), lease_until = NULL,"
-	" retryable = ?,"
+	" error_message = ?, completed_at = NOW(3), lease_until = NULL,"
+	" finish_token = ?, retryable = ?,"
 	" next_attempt_at = NOW(3) + INTERVAL LEAST(? << LEAST(attempts - 1, 20),"
 	" ?) MICROSECOND"
 	" WHERE prompt_hash = ? AND status IN ('pending', 'generating')"
 	" AND lease_token <=> ?",
-	/* Queue a failed job again, at the back of its class. */
-	[ST_RETRY] =
+	/*
+	 * Queue a job again, at the back of its class: a failed one whose
+	 * backoff is over, or (the last ?: 1, an exact=1 request) an alias
+	 * whose own image was never made.
+	 */
+	[ST_REQUEUE] =
 	"UPDATE generation_status SET status = 'pending', queue_class = ?,"
 	" reserved_usd = ?, budget_day = IF(? IS NULL, NULL, UTC_DATE()),"
-	" queued_at = NOW(3), owner_host = NULL, lease_until = NULL,"
-	" lease_token = NULL, started_at = NULL, completed_at = NULL"
-	" WHERE prompt_hash = ? AND status = 'failed' AND retryable = 1"
-	" AND next_attempt_at <= NOW(3)",
+	" elect_id = ?, queued_at = NOW(3), owner_host = NULL,"
+	" lease_until = NULL, lease_token = NULL, started_at = NULL,"
+	" completed_at = NULL, similar_to = NULL, similar_score = NULL,"
+	" generated_url = NULL, file_name = NULL, file_size = NULL"
+	" WHERE prompt_hash = ? AND ((status = 'failed' AND retryable = 1"
+	" AND next_attempt_at <= NOW(3)) OR (status = 'completed'"
+	" AND similar_to IS NOT NULL AND ? = 1))",
+	/* Who last elected the row, and which claim recorded its end. */
+	[ST_WHO] =
+	"SELECT COALESCE(elect_id, 0), COALESCE(finish_token, 0)"
+	" FROM generation_status WHERE prompt_hash = ?",
+	/*
+	 * The call ledger (sql/013_paid_calls.sql, dbcalls.c): the row's
+	 * current paid call, read as it is and, inside a transaction,
+	 * locked.
+	 */
+	[ST_CALL_GET] = CALL_COLS,
+	[ST_CALL_LOCK] = CALL_COLS " FOR UPDATE",
+	/*
+	 * A call goes out: counted at once (a worker killed before its
+	 * answer still shows it), holding the reservation given (the
+	 * row's, or one made for it: then the day is today's).
+	 */
+	[ST_CALL_BEGIN] =
+	"UPDATE generation_status SET call_id = ?, call_state = 'sending',"
+	" call_sent_at = NOW(3), call_closer = NULL, call_reserved_usd = ?,"
+	" reserved_usd = NULL, budget_day = IF(? = 1, UTC_DATE(), budget_day),"
+	" api_calls_made = api_calls_made + 1, upstream_status_url = NULL,"
+	" upstream_response_url = NULL, upstream_cancel_url = NULL,"
+	" upstream_image_url = NULL WHERE prompt_hash = ?",
+	/*
+	 * What became of the call: its state and who said so; a call that
+	 * never went out is uncounted; what fal may bill is added to the
+	 * row's cost; a reservation the call did not spend goes back to the
+	 * row (NULL: keep the row's); fal's job, when it took one.
+	 */
+	[ST_CALL_END] =
+	"UPDATE generation_status SET call_state = ?, call_closer = ?,"
+	" api_calls_made = GREATEST(CAST(api_calls_made AS SIGNED) - ?, 0),"
+	" cost_usd = cost_usd + ?, reserved_usd = COALESCE(?, reserved_usd),"
+	" call_reserved_usd = NULL,"
+	" upstream_request_id = COALESCE(NULLIF(?, ''), upstream_request_id),"
+	" upstream_status_url = NULLIF(?, ''),"
+	" upstream_response_url = NULLIF(?, ''),"
+	" upstream_cancel_url = NULLIF(?, ''),"
+	" upstream_image_url = NULLIF(?, '')"
+	" WHERE prompt_hash = ? AND call_id = ?",
+	/*
+	 * fal answered the job's result with a failure it does not bill (a
+	 * 5xx): its charge is taken back, and the job is gone.
+	 */
+	[ST_CALL_REFUND] =
+	"UPDATE generation_status SET call_state = 'gone', call_closer = ?,"
+	" cost_usd = GREATEST(cost_usd - ?, 0)"
+	" WHERE prompt_hash = ? AND call_id = ?",
+	/* fal no longer holds the job it took: a retry sends a new one. */
+	[ST_CALL_GONE] =
+	"UPDATE generation_status SET call_state = 'gone'"
+	" WHERE prompt_hash = ? AND call_id = ? AND call_state = 'taken'",
 	/* A flush of hit counts is added once: its batch id is recorded. */
 	[ST_FLUSH_MARK] =
 	"INSERT INTO count_flushes (id) VALUES (?)",
@@ -265,8 +347,8 @@ const char *const db_sql[ST__MAX] = {
 	" g.similar_score = ?, g.similar_hits = g.total_requests,"
 	" g.started_at = NOW(3), g.completed_at = NOW(3), g.lease_until = NULL"
 	" WHERE g.prompt_hash = ? AND g.status = 'pending'",
-	/* No similar image: the held job goes to the queue. */
-	[ST_SIMILAR_RELEASE] =
+	/* Not cached, no similar image: the held job goes to the queue. */
+	[ST_HOLD_RELEASE] =
 	"UPDATE generation_status SET lease_until = NULL"
 	" WHERE prompt_hash = ? AND status = 'pending'",
 	[ST_SIMILAR_PUT] =

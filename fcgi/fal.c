@@ -25,11 +25,18 @@
  * and, with [store] mode = local, downloaded into the store
  * (backend_fetch_store()).
  *
- * Accounting: an attempt whose request went out counts as an API call
- * (gen_result.api_calls); one that fal may bill (anything but 401/403,
- * 429 and 5xx; a job whose result is a 5xx) adds its estimated cost.
- * The time from the submit's answer to the first status past IN_QUEUE is
- * the job's queue time (gen_result.queue_ms).
+ * Accounting: every call that makes a job goes through the job's ledger
+ * (backend.h's gen_calls): begin() before it is sent, end() with its
+ * fate as soon as it is known: taken (fal's request id and the URLs that
+ * follow the job, written to the row before we wait for it), lost,
+ * refused, or unsent; charged when fal may bill it (anything but
+ * 401/403, 429 and 5xx). A worker that takes the job over follows the
+ * job recorded (job->resume: its status, its result, its image) and
+ * submits again only once fal no longer holds it (404 or 410 for the
+ * status, the result or the file, or a cancel fal accepted: gone()).
+ * Only the job's owner cancels it at the deadline. The time from the
+ * submit's answer to the first status past IN_QUEUE is the job's queue
+ * time (gen_result.queue_ms).
  *
  * The key goes only to the configured API origin: URLs fal returns are
  * used only if they have the same scheme, host and port, image downloads
@@ -230,11 +237,15 @@ run_call(struct fal_ctx *ctx, const struct gen_job *job,
     struct httpc_xfer *x, const char *what, struct attempt *a,
     struct gen_result *res)
 {
-	struct httpc_hdrs	*hdrs = job_headers(ctx, job,
-	    ctx->cfg->fal_mode == FAL_QUEUE);
+	const struct gen_calls	*calls = job->calls;
+	struct httpc_hdrs	*hdrs;
 	char			 why[sizeof(res->error_message)];
 	int			 rc, refused;
 
+	/* Not one byte goes out before the row says it may. */
+	if (calls->begin(calls->arg, res) == -1)
+		return -1;
+	hdrs = job_headers(ctx, job, ctx->cfg->fal_mode == FAL_QUEUE);
 	x->hdrs = hdrs;
 	httpc_run(ctx->http, x);
 	x->hdrs = NULL;
@@ -249,10 +260,15 @@ run_call(struct fal_ctx *ctx, const struct gen_job *job,
 	    (x->status < 200 || x->status >= 300));
 	if (rc == 0 || refused) {
 		a->taken = !refused;
+		/* A 2xx is the caller's to record, with what it says. */
+		if (refused)
+			calls->end(calls->arg, x->reached ? CALL_REFUSED :
+			    CALL_UNSENT, a->charged, NULL);
 		return rc;
 	}
 	/* A 2xx we cannot read, or no answer: fal has it, or may have. */
 	a->taken = a->charged = 1;
+	calls->end(calls->arg, CALL_LOST, 1, NULL);
 	/*
 	 * A transfer cut by the timeout that the deadline set is the
 	 * deadline's (the two clocks may differ by a few milliseconds).
@@ -276,6 +292,29 @@ read_output(struct httpc_xfer *x, struct gen_result *res)
 	int	 rc = fal_parse_result(x->buf, x->len, res);
 
 	httpc_xfer_free(x);
+	return rc;
+}
+
+/*
+ * A sync call's answer, read (rc from read_output()): fal ran the job
+ * and billed it. An output we could read is recorded with its image URL,
+ * so that a later worker fetches that image instead of paying again; one
+ * we could not is lost. Returns rc.
+ */
+static int
+taken_sync(const struct gen_job *job, int rc, struct gen_result *res)
+{
+	const struct gen_calls	*calls = job->calls;
+	struct upstream_job	 u;
+
+	if (rc == -1 && res->err != GE_NSFW) {
+		calls->end(calls->arg, CALL_LOST, 1, NULL);
+		return rc;
+	}
+	memset(&u, 0, sizeof(u));
+	strlcpy_chk(u.id, res->upstream_id, sizeof(u.id));
+	strlcpy_chk(u.image_url, res->url, sizeof(u.image_url));
+	calls->end(calls->arg, CALL_TAKEN, 1, &u);
 	return rc;
 }
 
@@ -305,19 +344,20 @@ attempt_sync(struct fal_ctx *ctx, const struct gen_job *job,
 		httpc_xfer_free(&x);
 		return -1;
 	}
-	return read_output(&x, res);
+	return taken_sync(job, read_output(&x, res), res);
 }
 
 /*
  * GET the output of a job fal completed, and again after a failure that
  * may pass (a cut, a timeout, 429, 5xx) while the deadline allows: the
  * job is paid for once, however often its result is read. fal does not
- * bill a job whose result is a 5xx (*a->charged). Returns 0 with the
- * output in res, or -1 with the failure in res.
+ * bill a job whose result is a 5xx: its charge is taken back
+ * (gen_calls.unbilled). Returns 0 with the output in res, or -1 with the
+ * failure in res (ctx->gone when fal no longer holds the job).
  */
 static int
 fetch_result(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q, struct gen_result *res, struct attempt *a)
+    const struct fal_queue *q, struct gen_result *res)
 {
 	struct httpc_xfer	 x;
 	int64_t			 backoff = ctx->cfg->fal_backoff_ms;
@@ -328,18 +368,77 @@ fetch_result(struct fal_ctx *ctx, const struct gen_job *job,
 		fal_api_xfer(ctx, job, &x, "GET", q->response_url, NULL);
 		httpc_run(ctx->http, &x);
 		note_fal_id(res, x.id);
-		if (x.status != 0)
-			a->charged = xfer_charged(&x);
 		if (httpc_fail(ctx->http, &x, "result", res) == 0)
 			return read_output(&x, res);
 		httpc_xfer_free(&x);
+		if (fal_gone_status(x.status)) {
+			ctx->gone = 1;
+			return -1;
+		}
 		snprintf(what, sizeof(what), "fal: result of %s: %s",
 		    q->request_id, gen_err_name(res->err));
 		if (!gen_err_retryable(res->err) ||
 		    backend_retry_wait(ctx->cfg, job, &backoff, x.retry_after,
 		    what) == -1)
-			return -1;
+			break;
 	}
+	/* Its last answer a failure fal does not bill (a 5xx): no charge. */
+	if (x.status != 0 && !xfer_charged(&x))
+		job->calls->unbilled(job->calls->arg);
+	return -1;
+}
+
+/*
+ * The queue URLs fal answered with get our key: they must point where
+ * the key may go. Returns 0, or -1 with the failure in res.
+ */
+static int
+queue_urls_ok(struct fal_ctx *ctx, const struct fal_queue *q,
+    struct gen_result *res)
+{
+	const char	*base = ctx->cfg->fal_queue_base;
+
+	if (url_same_origin(base, q->status_url) &&
+	    url_same_origin(base, q->response_url) &&
+	    (q->cancel_url[0] == '\0' || url_same_origin(base, q->cancel_url)))
+		return 0;
+	httpc_failf(ctx->http, res, GE_BAD_RESPONSE, "submit: fal answered "
+	    "with a URL off the API host");
+	return -1;
+}
+
+/* Write the job fal took to the row, before we wait for it. */
+static void
+record_queued(const struct gen_job *job, const struct fal_queue *q)
+{
+	struct upstream_job	 u;
+
+	memset(&u, 0, sizeof(u));
+	strlcpy_chk(u.id, q->request_id, sizeof(u.id));
+	strlcpy_chk(u.status_url, q->status_url, sizeof(u.status_url));
+	strlcpy_chk(u.response_url, q->response_url, sizeof(u.response_url));
+	strlcpy_chk(u.cancel_url, q->cancel_url, sizeof(u.cancel_url));
+	job->calls->end(job->calls->arg, CALL_TAKEN, 1, &u);
+}
+
+/*
+ * A job in fal's queue: wait for COMPLETED (the status stream, else
+ * polls), then fetch its result. Returns 0 with the output in res, or
+ * -1 with the failure in res (ctx->gone set when fal no longer holds
+ * the job).
+ */
+static int
+follow_queued(struct fal_ctx *ctx, const struct gen_job *job,
+    const struct fal_queue *q, struct gen_result *res)
+{
+	struct watch	 w;
+
+	memset(&w, 0, sizeof(w));
+	w.queued_at = now_ms();
+	if (fal_wait(ctx, job, q, &w, res) == -1)
+		return -1;
+	res->queue_ms = w.started_at - w.queued_at;
+	return fetch_result(ctx, job, q, res);
 }
 
 /*
@@ -353,8 +452,8 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	const struct cfg	*c = ctx->cfg;
 	struct fal_queue	 q;
 	struct httpc_xfer	 x;
-	struct watch		 w;
 	char			 url[2048];
+	int			 rc;
 
 	if (model_url(c->fal_queue_base, job->model, url, sizeof(url)) == -1) {
 		httpc_failf(ctx->http, res, GE_INTERNAL, "model URL too long");
@@ -362,30 +461,20 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	memset(&x, 0, sizeof(x));
 	fal_api_xfer(ctx, job, &x, "POST", url, input);
-	if (run_call(ctx, job, &x, "submit", a, res) == -1 ||
-	    fal_parse_submit(x.buf, x.len, &q, res) == -1) {
-		httpc_xfer_free(&x);
-		return -1;
-	}
+	if (run_call(ctx, job, &x, "submit", a, res) == -1)
+		rc = -1;
+	else if ((rc = fal_parse_submit(x.buf, x.len, &q, res)) == 0 &&
+	    (rc = queue_urls_ok(ctx, &q, res)) == 0)
+		record_queued(job, &q);
+	else	/* fal took a job we cannot follow */
+		job->calls->end(job->calls->arg, CALL_LOST, 1, NULL);
 	httpc_xfer_free(&x);
-	memset(&w, 0, sizeof(w));
-	w.queued_at = now_ms();
-	note_fal_id(res, q.request_id);
-	/* The URLs get our key: they must point where the key may go. */
-	if (!url_same_origin(c->fal_queue_base, q.status_url) ||
-	    !url_same_origin(c->fal_queue_base, q.response_url) ||
-	    (q.cancel_url[0] != '\0' &&
-	    !url_same_origin(c->fal_queue_base, q.cancel_url))) {
-		httpc_failf(ctx->http, res, GE_BAD_RESPONSE, "submit: fal "
-		    "answered with a URL off the API host");
+	if (rc == -1)
 		return -1;
-	}
+	note_fal_id(res, q.request_id);
 	log_info(job->rid, "fal: queued %s", q.request_id[0] ?
 	    q.request_id : "(no id)");
-	if (fal_wait(ctx, job, &q, &w, res) == -1)
-		return -1;
-	res->queue_ms = w.started_at - w.queued_at;
-	return fetch_result(ctx, job, &q, res, a);
+	return follow_queued(ctx, job, &q, res);
 }
 
 /* Forget what a failed attempt left in res, but not the accounting. */
@@ -393,11 +482,9 @@ static void
 attempt_reset(struct gen_result *res)
 {
 	unsigned	 calls = res->api_calls;
-	double		 cost = res->cost_usd;
 
 	memset(res, 0, sizeof(*res));
 	res->api_calls = calls;
-	res->cost_usd = cost;
 	res->queue_ms = -1;
 }
 
@@ -445,7 +532,8 @@ out:
 /*
  * The image URL fal gave: check it against the allowlist, then keep it
  * ([store] mode = remote) or fetch it (local). Returns 0 with res->ok
- * set, or -1 with the failure in res.
+ * set, or -1 with the failure in res; -2 when the file is gone at fal
+ * (404, 410).
  */
 static int
 deliver(struct fal_ctx *ctx, const struct gen_job *job,
@@ -454,6 +542,7 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 	const struct cfg	*c = ctx->cfg;
 	const struct img_req	*r = job->req;
 	const char		*why;
+	int			 rc;
 
 	if (url_check(res->url, c->fal_allowed_hosts, c->fal_allow_http,
 	    &why) == -1) {
@@ -462,8 +551,8 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 		return -1;
 	}
 	if (c->store_mode == STORE_LOCAL &&
-	    backend_fetch_store(c, ctx->http, job, res) == -1)
-		return -1;
+	    (rc = backend_fetch_store(c, ctx->http, job, res)) < 0)
+		return rc;
 	if (c->store_mode == STORE_LOCAL || res->content_type[0] == '\0')
 		strlcpy_chk(res->content_type, img_fmt_mime(r->fmt),
 		    sizeof(res->content_type));
@@ -476,20 +565,19 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 }
 
 /*
- * The backend's generate(): attempts with backoff, then the delivery
- * (or the blocked image). Returns 0 with res->ok set, or -1 with the
- * failure's kind, message, Retry-After hint and accounting in res.
+ * Up to [fal] max_attempts calls, each only after fal surely refused
+ * the last (429, 5xx) or it never went out, with backoff. Returns 0
+ * with the output in res, or -1 with the failure, its Retry-After hint
+ * and accounting in res.
  */
 static int
-fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
+attempts(struct fal_ctx *ctx, const struct gen_job *job,
+    struct gen_result *res)
 {
-	struct fal_ctx		*ctx = vctx;
 	const struct cfg	*c = ctx->cfg;
 	struct attempt		 a;
 	char			*input;
-	double			 cost = (double)job->req->w * job->req->h / 1e6 *
-	    c->cost_per_megapixel;
-	int64_t			 t0 = now_ms(), backoff = c->fal_backoff_ms;
+	int64_t			 backoff = c->fal_backoff_ms;
 	unsigned		 n;
 	int			 rc;
 	char			 what[96];
@@ -502,7 +590,6 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		    attempt_sync(ctx, job, input, res, &a) :
 		    attempt_queue(ctx, job, input, res, &a);
 		res->api_calls += a.reached ? 1 : 0;
-		res->cost_usd += a.charged ? cost : 0;
 		/* A job fal took, or may have, is never submitted again. */
 		if (rc == 0 || a.taken || !gen_err_retryable(res->err) ||
 		    n >= c->fal_max_attempts)
@@ -514,12 +601,96 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 			break;
 	}
 	free(input);
-	res->upstream_ms = now_ms() - t0;
+	if (rc == -1 && gen_err_retry_after(res->err) > 0 && a.retry_after > 0)
+		res->retry_after = a.retry_after;
+	return rc;
+}
+
+/*
+ * Follow the job a worker before us recorded (job->resume): its image
+ * (a sync call's), or its status and result (a queued one). Returns 0
+ * with the output in res, -1 with the failure in res, or 1 when fal no
+ * longer holds the job (or it cannot be followed): a new call is due.
+ */
+static int
+follow(struct fal_ctx *ctx, const struct gen_job *job, struct gen_result *res)
+{
+	const struct upstream_job	*u = job->resume;
+	struct fal_queue		 q;
+
+	log_info(job->rid, "fal: following %s, taken before",
+	    u->id[0] ? u->id : "the job");
+	attempt_reset(res);
+	strlcpy_chk(res->upstream_id, u->id, sizeof(res->upstream_id));
+	if (u->image_url[0] != '\0') {
+		strlcpy_chk(res->url, u->image_url, sizeof(res->url));
+		return 0;
+	}
+	memset(&q, 0, sizeof(q));
+	strlcpy_chk(q.request_id, u->id, sizeof(q.request_id));
+	strlcpy_chk(q.status_url, u->status_url, sizeof(q.status_url));
+	strlcpy_chk(q.response_url, u->response_url, sizeof(q.response_url));
+	strlcpy_chk(q.cancel_url, u->cancel_url, sizeof(q.cancel_url));
+	if (q.status_url[0] == '\0' || q.response_url[0] == '\0' ||
+	    queue_urls_ok(ctx, &q, res) == -1)
+		return 1;
+	if (follow_queued(ctx, job, &q, res) == 0)
+		return 0;
+	return ctx->gone ? 1 : -1;
+}
+
+/*
+ * What fal made, made ours: the image delivered, or with [fal] nsfw =
+ * blocked the blocked image. rc is how the output was got (0, or -1
+ * with res failed). Returns 0 with res->ok set, -1 with the failure in
+ * res, or -2 when fal no longer holds the image.
+ */
+static int
+keep(struct fal_ctx *ctx, const struct gen_job *job, int rc,
+    struct gen_result *res)
+{
 	if (rc == 0)
-		rc = deliver(ctx, job, res);
-	else if (res->err == GE_NSFW &&
-	    c->fal_nsfw == NSFW_BLOCKED)
-		rc = store_blocked(ctx, job, res);
+		return deliver(ctx, job, res);
+	if (res->err != GE_NSFW)
+		return -1;
+	/* Its result is used up: a retry after an operator's clear pays anew. */
+	job->calls->gone(job->calls->arg);
+	return ctx->cfg->fal_nsfw == NSFW_BLOCKED ?
+	    store_blocked(ctx, job, res) : -1;
+}
+
+/*
+ * The backend's generate(): a job taken before is followed; otherwise,
+ * or once fal no longer holds it, new attempts. Then the delivery (or
+ * the blocked image). Returns 0 with res->ok set, or -1 with the
+ * failure's kind, message, Retry-After hint and accounting in res.
+ */
+static int
+fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
+{
+	struct fal_ctx	*ctx = vctx;
+	int64_t		 t0 = now_ms();
+	int		 rc = 1;
+
+	ctx->gone = 0;
+	if (job->resume != NULL &&
+	    (rc = keep(ctx, job, follow(ctx, job, res), res)) == -2)
+		rc = 1;
+	if (rc == 1) {
+		if (job->resume != NULL) {
+			log_info(job->rid, "fal: the job taken before is gone; "
+			    "a new one");
+			job->calls->gone(job->calls->arg);
+		}
+		ctx->gone = 0;
+		rc = keep(ctx, job, attempts(ctx, job, res), res);
+	}
+	res->upstream_ms = now_ms() - t0;
+	/* fal ended the job, or dropped its file: a retry pays for a new one. */
+	if (rc == -2 || (rc == -1 && ctx->gone)) {
+		job->calls->gone(job->calls->arg);
+		rc = -1;
+	}
 	if (rc == 0) {
 		log_info(job->rid, "fal: done %s: %lld ms, queue %lld ms, "
 		    "inference %lld ms, %u call(s)", res->upstream_id[0] ?
@@ -529,8 +700,6 @@ fal_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		return 0;
 	}
 	res->ok = 0;
-	if (gen_err_retry_after(res->err) > 0 && a.retry_after > 0)
-		res->retry_after = a.retry_after;
 	log_warn(job->rid, "fal: failed: %s after %u call(s)",
 	    gen_err_name(res->err), res->api_calls);
 	log_debug(job->rid, "fal: %s: %s", gen_err_name(res->err),

@@ -17,6 +17,7 @@ struct fal_ctx {
 	struct httpc_hdrs	*api_hdrs;	/* hold the key */
 	struct httpc_hdrs	*stream_hdrs;
 	struct fal_sse		 sse;		/* the status stream's reader */
+	int			 gone;		/* fal said the job is gone */
 };
 
 
@@ -29,6 +30,9 @@ struct watch {
 	char		 last[256];	/* the last poll's failure, or "" */
 };
 
+
+/* Does an answer with this status say fal no longer holds the job? */
+#define fal_gone_status(st)	((st) == 404 || (st) == 410)
 
 /* Milliseconds until the job's deadline (may be negative). */
 int64_t	fal_left_ms(const struct gen_job *);
@@ -46,8 +50,9 @@ void	fal_api_xfer(const struct fal_ctx *, const struct gen_job *,
  * Wait until the queued job q is COMPLETED: on fal's status stream
  * ([fal] status_stream), else, or when the stream fails, by polls. w
  * notes its statuses and times. Returns 0, or -1 with the failure in
- * res (a timeout if the deadline passed first: the request is then
- * cancelled).
+ * res: a timeout if the deadline passed first (the job is then
+ * cancelled, if it is still this worker's), ctx->gone set when fal
+ * answered that it no longer holds the job.
  */
 int	fal_wait(struct fal_ctx *, const struct gen_job *,
 	    const struct fal_queue *q, struct watch *w, struct gen_result *res);

@@ -21,15 +21,26 @@ struct stream {
 };
 
 
-/* Ask fal to drop a queued request we no longer wait for. */
+/*
+ * Ask fal to drop a queued request we no longer wait for: only while
+ * the job is ours (one that was taken over is its new owner's to
+ * follow). Once fal accepted, the job is gone: a retry pays anew; one it
+ * says is completed is left for a retry to fetch.
+ */
 static void
 cancel(struct fal_ctx *ctx, const struct gen_job *job,
     const struct fal_queue *q)
 {
+	const struct gen_calls	*calls = job->calls;
 	struct httpc_xfer	 x;
 
 	if (q->cancel_url[0] == '\0')
 		return;
+	if (!calls->ours(calls->arg)) {
+		log_info(job->rid, "fal: %s not cancelled: another worker "
+		    "has it now", q->request_id);
+		return;
+	}
 	memset(&x, 0, sizeof(x));
 	fal_api_xfer(ctx, job, &x, "PUT", q->cancel_url, NULL);
 	/* After the deadline: a time of its own, and a small answer. */
@@ -39,6 +50,8 @@ cancel(struct fal_ctx *ctx, const struct gen_job *job,
 	httpc_run(ctx->http, &x);
 	log_info(job->rid, "fal: cancel %s: HTTP %ld", q->request_id,
 	    x.status);
+	if (x.status >= 200 && x.status < 300)
+		calls->gone(calls->arg);
 	httpc_xfer_free(&x);
 }
 
@@ -55,11 +68,11 @@ note_status(struct watch *w, enum fal_status st, const char *name)
 
 /*
  * What the job's last status means: 0 it is COMPLETED; 1 wait on; -1 it
- * failed (a status we do not know, a malformed answer), in res.
+ * failed (a status we do not know, a malformed answer), in res. A status
+ * we do not know ends the job at fal (FAILED, CANCELED): it is gone.
  */
 static int
-judge(const struct fal_ctx *ctx, const struct watch *w,
-    struct gen_result *res)
+judge(struct fal_ctx *ctx, const struct watch *w, struct gen_result *res)
 {
 	switch (w->st) {
 	case FAL_ST_COMPLETED:
@@ -68,6 +81,7 @@ judge(const struct fal_ctx *ctx, const struct watch *w,
 		res->error_message[0] = '\0';
 		return 0;
 	case FAL_ST_UNKNOWN:
+		ctx->gone = 1;
 		httpc_failf(ctx->http, res, GE_BAD_STATUS, "fal status \"%s\"",
 		    w->name);
 		return -1;
@@ -107,6 +121,7 @@ poll_status(struct fal_ctx *ctx, const struct gen_job *job,
 				return rc;
 			}
 		} else if (!gen_err_retryable(res->err)) {
+			ctx->gone = fal_gone_status(x.status);
 			httpc_xfer_free(&x);
 			return -1;
 		} else	/* A status poll that failed costs nothing: poll on. */

@@ -21,10 +21,12 @@
 #include "worker.h"
 
 /*
- * How long a new row may be held for its similar lookup: if its request
- * dies meanwhile, a worker takes the job after this.
+ * How long a new row is held (no worker takes it) while its request
+ * looks for its image in the image cache and, with [similar] on, for a
+ * similar image: if the request dies meanwhile, a worker takes the job
+ * after this.
  */
-#define SIMILAR_HOLD_MS	3000
+#define NEW_ROW_HOLD_MS	3000
 
 static void
 status_log(struct rq *rq, const char *state, const char *detail)
@@ -108,12 +110,11 @@ wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
 	return 0;
 }
 
-/* Should a new row of r be held while a similar image is looked for? */
-static unsigned
-similar_hold(const struct rq *rq, const struct img_req *r)
+/* Will a new row of r be looked up among similar images? */
+static int
+similar_on(const struct cfg *c, const struct img_req *r)
 {
-	return rq->w->cfg->similar_threshold > 0 && !r->exact ?
-	    SIMILAR_HOLD_MS : 0;
+	return c->similar_threshold > 0 && !r->exact;
 }
 
 /*
@@ -138,13 +139,14 @@ similar_hit(struct rq *rq, const struct img_req *r, struct resolution *res)
 	    "failed");
 	if (rc != 1 || db_similar_alias(db, rq->hash, &res->similar) != 1) {
 		/* Without the release, the hold runs out by itself. */
-		db_similar_release(db, rq->hash);
+		db_hold_release(db, rq->hash);
 		return 0;
 	}
 	/* No call: its reservation and its rate-limit token go back. */
 	rq->generator = 0;
-	if (db_budget_settle(db, rq->hash, 0) == -1)
-		log_warn(rq->id, "%.12s: budget not settled", rq->hash);
+	if (db_budget_release_row(db, rq->hash) == -1)
+		log_warn(rq->id, "%.12s: its reservation is held until the "
+		    "job ends", rq->hash);
 	if (db_fetch(db, rq->hash, &res->row) != 1 ||
 	    res->row.status != GS_COMPLETED)
 		return 0;		/* the wait reads it again */
@@ -161,115 +163,80 @@ similar_hit(struct rq *rq, const struct img_req *r, struct resolution *res)
 }
 
 /*
- * One election, shared by a request and a warm-up (gen_warm()): the
- * budget reserved before a new image is queued, the INSERT ... ON
- * DUPLICATE KEY UPDATE, and a reservation no row took given back.
+ * One ballot, shared by a request and a warm-up (gen_warm()): the
+ * election (db_elect) or the requeue (db_requeue) of an image, with the
+ * budget reserved for a job it makes, in one transaction.
  */
-struct ballot {
-	struct db		*db;
-	const struct cfg	*c;
-	const char		*hash;
-	const struct img_req	*r;
-	enum queue_class	 qc;
-	const char		*key;		/* client key, or NULL */
-	int			 warm;		/* counted apart from players */
-	unsigned		 hold_ms;	/* a new row held: similar_hold() */
-	double			 reserved;	/* USD; < 0: none */
-};
+static void
+ballot_init(struct db_ballot *b, const struct cfg *c, const char *hash,
+    const struct img_req *r, enum queue_class qc, const char *key, int warm)
+{
+	memset(b, 0, sizeof(*b));
+	b->hash = hash;
+	b->r = r;
+	b->model = c->model;
+	b->qc = qc;
+	b->key = key;
+	/* Only a job costs: its estimate, when a budget or a quota applies. */
+	b->cost = c->budget_daily_usd > 0 || key != NULL ?
+	    (double)r->w * r->h / 1e6 * c->cost_per_megapixel : -1;
+	b->cap = c->budget_daily_usd;
+	b->hold_ms = NEW_ROW_HOLD_MS;
+	b->warm = warm;
+	b->exact = r->exact;
+}
 
 /* What a ballot met besides "go on": over a budget, or a fault. */
-enum { B_FAULT = -1, B_OVER = -2, B_KEY_OVER = -3 };
-
-/*
- * Before b may queue a new image (retry: queue a failed one again):
- * reserve its estimated cost, if a budget applies and the image is not
- * there yet. Returns 1 to go on (b->reserved is the reservation, < 0
- * none), or a B_* value.
- */
-static int
-ballot_reserve(struct ballot *b, int retry)
-{
-	struct gen_row	 row;
-	double		 cost = (double)b->r->w * b->r->h / 1e6 *
-	    b->c->cost_per_megapixel;
-	int		 rc;
-
-	b->reserved = -1;
-	if (!(b->c->budget_daily_usd > 0 || b->key != NULL))
-		return 1;
-	/* Only a new image costs: an existing one is counted, not paid. */
-	if (!retry && (rc = db_fetch(b->db, b->hash, &row)) != 0)
-		return rc == 1 ? 1 : B_FAULT;
-	switch (db_budget_reserve(b->db, b->key, cost,
-	    b->c->budget_daily_usd)) {
-	case BUDGET_RESERVED:
-		b->reserved = cost;
-		return 1;
-	case BUDGET_OVER:
-		return B_OVER;
-	case BUDGET_KEY_OVER:
-		return B_KEY_OVER;
-	default:
-		return B_FAULT;
-	}
-}
-
-/* A reservation that no row took goes back. */
-static void
-ballot_back(struct ballot *b)
-{
-	if (b->reserved < 0)
-		return;
-	db_budget_release(b->db, b->key, b->reserved, b->c->budget_daily_usd);
-	b->reserved = -1;
-}
+enum { B_FAULT = -1, B_OVER = DB_BALLOT_OVER, B_KEY_OVER = DB_BALLOT_KEY_OVER };
 
 /* Elect. Returns 1 this call queued the job, 2 the row existed, or B_*. */
 static int
-ballot_elect(struct ballot *b)
+ballot_elect(struct db *db, struct db_ballot *b)
 {
-	int	 rc;
-
-	if ((rc = ballot_reserve(b, 0)) != 1)
-		return rc;
-	rc = db_elect(b->db, b->hash, b->r, b->c->model, b->qc, b->key,
-	    b->reserved, b->hold_ms, b->warm);
-	if (rc != 1)
-		ballot_back(b);
-	return rc == -1 ? B_FAULT : rc;
+	b->elect_id = random_u64();
+	return db_elect(db, b);
 }
 
 /*
- * The row is failed and its backoff over: queue the next attempt.
- * Returns 1 this call did, 0 another did first, or B_*.
+ * The row is failed and its backoff over, or an alias that an exact=1
+ * request wants its own image for: queue the job again. Returns 1 this
+ * call did, 0 another did first, or B_*.
  */
 static int
-ballot_retry(struct ballot *b)
+ballot_requeue(struct db *db, struct db_ballot *b)
 {
-	int	 rc;
+	b->elect_id = random_u64();
+	return db_requeue(db, b);
+}
 
-	if ((rc = ballot_reserve(b, 1)) != 1)
-		return rc;
-	rc = db_retry(b->db, b->hash, b->qc, b->reserved);
-	if (rc != 1)
-		ballot_back(b);
-	return rc == -1 ? B_FAULT : rc;
+/* Does r want the row queued again? Its backoff is over, or it is exact. */
+static int
+requeue_due(const struct img_req *r, const struct gen_row *row)
+{
+	return (row->status == GS_FAILED && row->retry_due) ||
+	    (row->status == GS_COMPLETED && row->alias && r->exact);
 }
 
 /*
- * A row just created is completed from the image cache when the cache
- * has the image (its status row was cleaned up earlier): no job then.
- * Returns 1 with *row read, 0 not cached, -1.
+ * A row just created (held) is completed from the image cache when the
+ * cache has the image (its status row was cleaned up earlier): no job
+ * then. Otherwise its hold ends, unless a similar lookup follows
+ * (similar: the caller ends it). Returns 1 with *row read, 0 not cached,
+ * -1.
  */
 static int
-ballot_from_cache(struct ballot *b, struct gen_row *row)
+ballot_from_cache(struct db *db, const struct db_ballot *b, int similar,
+    struct gen_row *row)
 {
 	int	 rc;
 
-	if ((rc = db_complete_from_cache(b->db, b->hash)) != 1)
+	if ((rc = db_complete_from_cache(db, b->hash, b->exact)) != 1) {
+		if (rc == 0 && !similar)
+			db_hold_release(db, b->hash);
 		return rc;
-	return db_budget_settle(b->db, b->hash, 0) == 0 &&
-	    db_fetch(b->db, b->hash, row) == 1 ? 1 : -1;
+	}
+	return db_budget_release_row(db, b->hash) == 0 &&
+	    db_fetch(db, b->hash, row) == 1 ? 1 : -1;
 }
 
 /* A ballot's B_* value as a request's outcome. */
@@ -283,24 +250,25 @@ ballot_refused(int rc, struct resolution *res)
 /*
  * This request created the row: it is a queued job now, unless the
  * image cache already has the image, or a similar image will do (the
- * row is held: b->hold_ms). Returns as wait_for().
+ * row is held until then). Returns as wait_for().
  */
 static int
-queued(struct rq *rq, struct ballot *b, int64_t deadline,
-    struct resolution *res)
+queued(struct rq *rq, struct db *db, const struct db_ballot *b,
+    int64_t deadline, struct resolution *res)
 {
+	int	 similar = similar_on(rq->w->cfg, b->r);
 	int	 rc;
 
 	rq->generator = 1;
-	if ((rc = ballot_from_cache(b, &res->row)) == 1) {
+	if ((rc = ballot_from_cache(db, b, similar, &res->row)) == 1) {
 		status_log(rq, "completed", "from image cache");
 		res->outcome = OUT_HIT;
 		return 0;
 	}
-	if (b->hold_ms > 0 && rc == 0 && similar_hit(rq, b->r, res))
+	if (similar && rc == 0 && similar_hit(rq, b->r, res))
 		return 0;
-	if (b->hold_ms > 0 && rc != 0)
-		db_similar_release(b->db, rq->hash);
+	if (rc == -1)
+		db_hold_release(db, rq->hash);
 	status_log(rq, "pending", rc == -1 ? "(cache not checked)" : NULL);
 	runner_kick();
 	return wait_for(rq, deadline, res);
@@ -313,24 +281,22 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 	const struct cfg	*c = rq->w->cfg;
 	struct db		*db = rq_db(rq);
 	int64_t			 deadline = rq->t0 + c->max_wait_ms;
-	struct ballot		 b = { .c = c, .hash = rq->hash, .r = r,
-	    .qc = (enum queue_class)rq->qclass,
-	    .key = rq->key[0] ? rq->key : NULL, .hold_ms = similar_hold(rq, r),
-	    .reserved = -1 };
+	struct db_ballot	 b;
 	int			 rc, tries = 0;
 
 	if (db == NULL) {
 		res->outcome = OUT_DBERR;
 		return;
 	}
+	ballot_init(&b, c, rq->hash, r, (enum queue_class)rq->qclass,
+	    rq->key[0] ? rq->key : NULL, 0);
 again:
-	b.db = db;
-	if ((rc = ballot_elect(&b)) < 0) {
+	if ((rc = ballot_elect(db, &b)) < 0) {
 		ballot_refused(rc, res);
 		return;
 	}
 	if (rc == 1) {
-		if (queued(rq, &b, deadline, res) == 1)
+		if (queued(rq, db, &b, deadline, res) == 1)
 			goto gone;
 		return;
 	}
@@ -341,21 +307,25 @@ again:
 	/* A cleanup removed the row we were just counted in: elect again. */
 	if (rc == 0 && tries++ == 0)
 		goto again;
-	if (rc == 1 && res->row.status == GS_COMPLETED) {
-		res->outcome = OUT_HIT;
-		return;
-	}
-	if (rc == 1 && res->row.status == GS_FAILED && res->row.retry_due) {
-		/* Its backoff is over: one request queues the next attempt. */
-		if ((rc = ballot_retry(&b)) < 0) {
+	if (rc == 1 && requeue_due(r, &res->row)) {
+		/*
+		 * Its backoff is over, or an exact request finds an alias:
+		 * one request queues the job and the rest wait for it.
+		 */
+		if ((rc = ballot_requeue(db, &b)) < 0) {
 			ballot_refused(rc, res);
 			return;
 		}
 		if (rc == 1) {
 			rq->generator = 1;
-			status_log(rq, "pending", "retry");
+			status_log(rq, "pending", res->row.status ==
+			    GS_COMPLETED ? "its own image, not the similar one" :
+			    "retry");
 			runner_kick();
 		}
+	} else if (rc == 1 && res->row.status == GS_COMPLETED) {
+		res->outcome = OUT_HIT;
+		return;
 	} else if (rc == 1 && res->row.status == GS_FAILED) {
 		res->outcome = OUT_FAILED;
 		return;
@@ -378,16 +348,19 @@ gen_warm(struct db *db, const struct cfg *c, const char *hash,
     const struct img_req *r, enum queue_class qc, const char *key,
     struct gen_row *row)
 {
-	struct ballot	 b = { .db = db, .c = c, .hash = hash, .r = r,
-	    .qc = qc, .key = key, .warm = 1, .reserved = -1 };
-	int		 rc, tries = 0;
+	struct db_ballot	 b;
+	int			 rc, tries = 0;
 
 	memset(row, 0, sizeof(*row));
+	ballot_init(&b, c, hash, r, qc, key, 1);
 again:
-	if ((rc = ballot_elect(&b)) < 0)
+	if ((rc = ballot_elect(db, &b)) < 0)
 		goto refused;
-	if (rc == 1)
-		return ballot_from_cache(&b, row) == 1 ? GW_CACHED : GW_QUEUED;
+	if (rc == 1) {
+		if ((rc = ballot_from_cache(db, &b, 0, row)) == -1)
+			db_hold_release(db, hash);
+		return rc == 1 ? GW_CACHED : GW_QUEUED;
+	}
 	if ((rc = db_fetch(db, hash, row)) == -1)
 		return GW_DBERR;
 	if (rc == 0) {		/* cleaned up since: once more */
@@ -395,9 +368,9 @@ again:
 			goto again;
 		return GW_DBERR;
 	}
-	if (row->status != GS_FAILED || !row->retry_due)
+	if (!requeue_due(r, row))
 		return GW_EXISTS;
-	if ((rc = ballot_retry(&b)) < 0)
+	if ((rc = ballot_requeue(db, &b)) < 0)
 		goto refused;
 	if (db_fetch(db, hash, row) == -1)
 		return GW_DBERR;
@@ -414,7 +387,7 @@ refused:
  * written. Returns 1 if res is final.
  */
 static int
-limited(struct rq *rq, struct resolution *res)
+limited(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
 	struct db	*db;
 	unsigned	 wait;
@@ -429,7 +402,7 @@ limited(struct rq *rq, struct resolution *res)
 		res->outcome = OUT_DBERR;
 		return 1;
 	}
-	if (rc == 1 && !(res->row.status == GS_FAILED && res->row.retry_due))
+	if (rc == 1 && !requeue_due(r, &res->row))
 		return 0;
 	res->outcome = OUT_LIMITED;
 	res->retry_after = wait;
@@ -449,14 +422,16 @@ void
 gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (hitcache_get(rq->hash, &res->row)) {
+	/* An exact request does not take a similar prompt's image. */
+	if (hitcache_get(rq->hash, &res->row) &&
+	    !(res->row.alias && r->exact)) {
 		/* Counted in memory, added to the row by the flusher. */
 		counts_add(rq->hash, r, rq->w->cfg->model, &res->row.res);
 		res->outcome = OUT_HIT;
 		count_served(r, OUT_HIT);
 		return;
 	}
-	if (ratelimit_enabled() && limited(rq, res)) {
+	if (ratelimit_enabled() && limited(rq, r, res)) {
 		rq_db_release(rq);
 		return;
 	}

@@ -18,6 +18,7 @@ struct slot {
 	int64_t		 file_size;
 	int64_t		 completed_ms;
 	int64_t		 expires;		/* now_ms() deadline */
+	int		 alias;			/* a similar prompt's image */
 };
 
 #define STRIPES	64
@@ -82,6 +83,7 @@ hitcache_get(const char *hash, struct gen_row *row)
 		    sizeof(s->content_type));
 		row->res.file_size = s->file_size;
 		row->res.completed_ms = s->completed_ms;
+		row->alias = s->alias;
 		found = 1;
 	}
 	pthread_mutex_unlock(&stripe[i % STRIPES]);
@@ -108,6 +110,7 @@ hitcache_put(const char *hash, const struct gen_row *row)
 	    sizeof(s->content_type));
 	s->file_size = row->res.file_size;
 	s->completed_ms = row->res.completed_ms;
+	s->alias = row->alias;
 	s->expires = now_ms() + ttl;
 	pthread_mutex_unlock(&stripe[i % STRIPES]);
 }

@@ -29,6 +29,7 @@
 #include "hitcache.h"
 #include "http.h"
 #include "httpc.h"
+#include "leaser.h"
 #include "log.h"
 #include "metrics.h"
 #include "statcache.h"
@@ -443,7 +444,7 @@ main(int argc, char *argv[])
 	}
 	dbpool_init(&config, config.db_pool);
 	if (runner_start(&config, backend_find(config.backend)) == -1 ||
-	    waker_start(&config) == -1) {
+	    leaser_start(&config) == -1 || waker_start(&config) == -1) {
 		log_error(NULL, "cannot start the generation workers");
 		return 1;
 	}

@@ -2,8 +2,9 @@
  * placeholder.c: the default backend. It needs no key and no network:
  * after a configurable delay (standing in for the paid call) it draws a
  * real image of the requested size and format with libgd, the prompt
- * written on it, into the image store. It counts as one API call so the
- * savings figures behave as they will with a paid backend.
+ * written on it, into the image store. It counts as one paid call (at
+ * [generation] cost_per_megapixel) so the savings figures and the budget
+ * behave as they will with a paid backend.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -208,10 +209,16 @@ ph_generate(void *vctx, const struct gen_job *job, struct gen_result *res)
 		gen_result_fail(res, GE_TIMEOUT, "generation timed out");
 		return -1;
 	}
-	sleep_ms(wait);
+	/*
+	 * The stand-in for a paid call, counted as one: recorded as made at
+	 * once, with nothing a later worker could follow (one that takes
+	 * the job over draws it again, as a second call).
+	 */
+	if (job->calls->begin(job->calls->arg, res) == -1)
+		return -1;
+	job->calls->end(job->calls->arg, CALL_TAKEN, 1, NULL);
 	res->api_calls = 1;
-	res->cost_usd = (double)r->w * r->h / 1e6 *
-	    ctx->cfg->cost_per_megapixel;
+	sleep_ms(wait);
 	if ((im = gdImageCreateTrueColor((int)r->w, (int)r->h)) == NULL) {
 		gen_result_fail(res, GE_INTERNAL, "cannot allocate the image");
 		return -1;

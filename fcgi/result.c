@@ -43,6 +43,7 @@ static const struct {
 	[GE_TLS] =		{ "tls", 0 },
 	[GE_DOWNLOAD] =		{ "download", 0 },
 	[GE_STORE] =		{ "store", 0 },
+	[GE_BUDGET] =		{ "budget", PASSING },
 	[GE_INTERNAL] =		{ "internal", 0 },
 	[GE_REMOVED] =		{ "removed", 0 },
 	[GE_UNKNOWN] =		{ "error", 0 },

@@ -11,6 +11,27 @@
 
 #include <stdint.h>
 
+/*
+ * A job the backend's upstream took, as the row records it: enough for
+ * another worker to follow it instead of paying for a new one. Empty
+ * strings are fields the upstream gave none of.
+ */
+struct upstream_job {
+	char	 id[80];		/* fal's request id */
+	char	 status_url[1024];	/* the queue's URLs for it */
+	char	 response_url[1024];
+	char	 cancel_url[1024];
+	char	 image_url[2048];	/* its image, once known (sync) */
+};
+
+/* What became of a call that may make a paid job. */
+enum call_fate {
+	CALL_TAKEN,	/* the upstream took the job */
+	CALL_LOST,	/* it went out and no answer came back: it may have */
+	CALL_REFUSED,	/* the upstream answered no */
+	CALL_UNSENT	/* it never went out */
+};
+
 /* The seed's four statuses of a generation_status row. */
 enum gen_status {
 	GS_PENDING,
@@ -39,6 +60,8 @@ enum gen_err {
 	GE_TLS,			/* certificate or handshake */
 	GE_DOWNLOAD,		/* the image could not be fetched */
 	GE_STORE,		/* the image could not be written */
+	GE_BUDGET,		/* a call the daily budget or a key's quota
+				   did not allow: nothing was sent */
 	GE_INTERNAL,		/* our own fault */
 	GE_REMOVED,		/* the row was deleted while we waited */
 	GE_UNKNOWN,		/* a kind this build does not know (SQL) */
@@ -60,8 +83,8 @@ struct gen_result {
 	int64_t		 inference_ms;
 	int64_t		 queue_ms;	/* waited in the backend's queue, as
 					   its client saw it; -1: not known */
-	unsigned	 api_calls;	/* paid calls made, successful or not */
-	double		 cost_usd;
+	unsigned	 api_calls;	/* calls this worker made that reached
+					   the upstream (its own metrics) */
 	enum gen_err	 err;		/* on failure */
 	char		 error_message[256];
 	unsigned	 retry_after;	/* upstream's hint, seconds; 0 = none */

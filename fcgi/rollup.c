@@ -87,24 +87,34 @@ rollup_request(unsigned w, unsigned h, int hit)
 }
 
 void
-rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms,
-    unsigned calls, double cost_usd)
+rollup_call(int reached, double cost_usd)
+{
+	struct rollup_delta	*d;
+
+	pthread_mutex_lock(&mtx);
+	d = slot(this_hour());
+	d->paid_calls += reached != 0;
+	/* Rounded to the micro-dollar, as generation_status.cost_usd is. */
+	d->spent_micro += (int64_t)llround(cost_usd * 1e6);
+	pthread_mutex_unlock(&mtx);
+}
+
+void
+rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms)
 {
 	struct rollup_delta	*d;
 	int			 b = 0;
 
+	if (!recorded)
+		return;
 	while (b < HIST_MS_BUCKETS - 1 && ms > (int64_t)hist_ms_bounds[b])
 		b++;
 	pthread_mutex_lock(&mtx);
 	d = slot(this_hour());
-	d->paid_calls += calls;
-	/* Rounded to the micro-dollar, as generation_status.cost_usd is. */
-	if (cost_usd > 0)
-		d->spent_micro += (uint64_t)llround(cost_usd * 1e6);
-	if (recorded && ok) {
+	if (ok) {
 		d->generations++;
 		d->ms[b]++;
-	} else if (recorded) {
+	} else {
 		d->failures++;
 		d->kinds[err >= 0 && err < GE__MAX ? err : GE_UNKNOWN]++;
 	}

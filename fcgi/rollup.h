@@ -19,12 +19,17 @@ struct db;
 void	rollup_request(unsigned w, unsigned h, int hit);
 
 /*
- * A generation this process recorded (recorded set) or ran: its paid
- * calls and cost always, its end (completed, or failed of kind err)
- * and its time ms only when it was the one recorded.
+ * A paid call whose fate this process wrote to its row (calls.h): one
+ * that reached the upstream counts in paid_calls, and what it may be
+ * billed (cost_usd, 0 for none; negative: a charge taken back) in spent.
  */
-void	rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms,
-	    unsigned calls, double cost_usd);
+void	rollup_call(int reached, double cost_usd);
+
+/*
+ * A generation this process ran: its end (completed, or failed of kind
+ * err) and its time ms, when it was the one recorded.
+ */
+void	rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms);
 
 /*
  * Add everything counted so far to the rollup, on db; what cannot be

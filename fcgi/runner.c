@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "calls.h"
 #include "cfgcheck.h"
 #include "cfg.h"
 #include "db.h"
@@ -30,6 +31,8 @@
 /* Pauses between tries to record into a database that is away. */
 #define RECORD_PAUSE_MS		200
 #define RECORD_PAUSE_MAX_MS	5000
+/* How often a call whose fate is not known yet is looked at again. */
+#define FATE_POLL_MS		200
 
 struct gen_worker {
 	int			 idx;
@@ -42,6 +45,7 @@ struct gen_worker {
 	int			 busy;		/* between taking and publishing */
 	int			 running;	/* claim below is live */
 	struct runner_claim	 claim;
+	struct call_book	 book;		/* the job's paid calls */
 };
 
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -98,6 +102,18 @@ runner_drain(void)
 		n += workers[i].busy != 0;
 	pthread_mutex_unlock(&mtx);
 	return n;
+}
+
+int
+runner_write_fates(struct db *db)
+{
+	int	 rc = 0;
+
+	/* workers and nworkers are set before any thread starts. */
+	for (unsigned i = 0; i < nworkers; i++)
+		if (book_write(&workers[i].book, db) == -1)
+			rc = -1;
+	return rc;
 }
 
 unsigned
@@ -237,11 +253,12 @@ publish(const char *hash, const struct gen_row *row)
 }
 
 /*
- * Record g. While the database is away, this process's waiters get the
- * result at once, and the record is retried for as long as it takes
- * (the claim's lease is renewed meanwhile): the image exists, and
- * giving up would make another worker pay for it again. Returns
- * db_finish()'s answer, 1 or 0.
+ * Record g, after the fate of the job's last call. While the database
+ * is away, this process's waiters get the result at once, and the
+ * record is retried for as long as it takes (the claim's lease is
+ * renewed meanwhile): the image exists, and giving up would make
+ * another worker pay for it again. A record sent again after its answer
+ * was lost is known as ours. Returns db_finish()'s answer, 1 or 0.
  */
 static int
 record(struct gen_worker *gw, const struct gen_result *g)
@@ -251,6 +268,7 @@ record(struct gen_worker *gw, const struct gen_result *g)
 	int64_t			 pause = RECORD_PAUSE_MS;
 	int			 rc;
 
+	book_settle(&gw->book, 0);
 	while ((rc = db_finish(gw->db, gw->job.hash, g, gw->claim.token,
 	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1) {
 		if (pause == RECORD_PAUSE_MS) {
@@ -266,12 +284,74 @@ record(struct gen_worker *gw, const struct gen_result *g)
 	return rc;
 }
 
+/* What one call for the image of r may be billed: its estimate. */
+static double
+call_cost(const struct cfg *c, const struct img_req *r)
+{
+	return (double)r->w * r->h / 1e6 * c->cost_per_megapixel;
+}
+
+/* Can a worker follow the job u from the row, or must it pay anew? */
+static int
+resumable(const struct upstream_job *u)
+{
+	return u->image_url[0] != '\0' ||
+	    (u->status_url[0] != '\0' && u->response_url[0] != '\0');
+}
+
+/*
+ * Read the row's current call into *call until it says what to do: a
+ * call whose fate never reached the row (its worker died, stopped, or
+ * lost the database after sending it) is waited for up to a lease after
+ * our claim, then counted as lost (paid); a job fal took is followed
+ * when it can be, else it is over. Returns 0 with *call the row's call
+ * now, or -1 when the database could not tell before deadline.
+ */
+static int
+prepare(struct gen_worker *gw, struct db_call *call, int64_t deadline)
+{
+	const char	*hash = gw->job.hash;
+	uint64_t	 token = gw->claim.token;
+	double		 cost = call_cost(gw->cfg, &gw->job.req);
+	int64_t		 grace_end = now_ms() + gw->cfg->queue_lease_ms;
+	int		 rc, told = 0;
+
+	for (;;) {
+		if ((rc = db_call_get(gw->db, hash, call)) != 1) {
+			if (rc == 0 || now_ms() + FATE_POLL_MS >= deadline)
+				return -1;
+			sleep_ms(FATE_POLL_MS);
+			continue;
+		}
+		if ((call->state == CS_TAKEN && resumable(&call->job)) ||
+		    (call->state != CS_SENDING && call->state != CS_TAKEN))
+			return 0;
+		if (call->state == CS_SENDING && now_ms() < grace_end) {
+			if (!told++)
+				log_info(gw->rid, "%.12s: waiting for the fate "
+				    "of the call sent before the takeover",
+				    hash);
+			sleep_ms(FATE_POLL_MS);
+			continue;
+		}
+		rc = db_call_supersede(gw->db, hash, call->id, token, cost);
+		if (rc == 1) {
+			rollup_call(1, cost);
+			log_warn(gw->rid, "%.12s: the call sent before the "
+			    "takeover never said what became of it: counted "
+			    "as paid", hash);
+		} else if (rc == -1 && now_ms() + FATE_POLL_MS >= deadline)
+			return -1;
+	}
+}
+
 /* Run the backend for gw->job; the result lands in *g. */
 static void
 generate(struct gen_worker *gw, struct gen_result *g)
 {
 	const struct cfg	*c = gw->cfg;
 	struct gen_job		 job;
+	struct db_call		 call;
 	int64_t			 t0, us;
 
 	memset(g, 0, sizeof(*g));
@@ -281,6 +361,8 @@ generate(struct gen_worker *gw, struct gen_result *g)
 	job.deadline_ms = now_ms() + c->gen_timeout_ms;
 	job.rid = gw->rid;
 	job.low_priority = gw->job.qc == QC_BATCH;
+	job.calls = &gw->book.hooks;
+	job.resume = NULL;
 	/*
 	 * Never pay for an image that cannot be kept: a store that became
 	 * unwritable since start-up (its owner or mount changed) fails the
@@ -293,6 +375,15 @@ generate(struct gen_worker *gw, struct gen_result *g)
 		    c->store_dir, strerror(errno));
 		return;
 	}
+	if (prepare(gw, &call, job.deadline_ms) == -1) {
+		gen_result_fail(g, GE_INTERNAL, "the database could not say "
+		    "what became of the job's last call; nothing was sent");
+		return;
+	}
+	book_open(&gw->book, job.hash, gw->claim.token, call.id,
+	    call_cost(c, job.req), job.deadline_ms);
+	if (call.state == CS_TAKEN)
+		job.resume = &call.job;
 	metrics_generating(1);
 	t0 = now_us();
 	gw->backend->generate(gw->ctx, &job, g);
@@ -327,12 +418,7 @@ run(struct gen_worker *gw)
 	    gw->job.hash);
 	generate(gw, &g);
 	rc = record(gw, &g);
-	rollup_generation(rc == 1, g.ok, g.err, now_ms() - t0, g.api_calls,
-	    g.cost_usd);
-	/* The reservation becomes what the backend says it was billed. */
-	if (rc == 1 && db_budget_settle(gw->db, gw->job.hash, g.cost_usd) == -1)
-		log_warn(gw->rid, "%.12s: budget not settled; its reservation "
-		    "stays counted", gw->job.hash);
+	rollup_generation(rc == 1, g.ok, g.err, now_ms() - t0);
 	/* Filed for similar prompts; a missed one is filed by the builder. */
 	if (rc == 1 && g.ok && gw->cfg->similar_threshold > 0 &&
 	    db_similar_put(gw->db, gw->job.hash, &gw->job.req,
@@ -366,6 +452,7 @@ worker_main(void *arg)
 
 	db_thread_init();
 	gw->db = db_new(gw->cfg);
+	gw->book.db = gw->db;
 	gw->ctx = gw->backend->init(gw->cfg);
 	for (;;) {
 		seen = kicks_now();
@@ -397,6 +484,7 @@ runner_start(const struct cfg *c, const struct backend *be)
 		workers[i].backend = be;
 		snprintf(workers[i].rid, sizeof(workers[i].rid), "%x-g%u",
 		    (unsigned)getpid(), i);
+		book_init(&workers[i].book, c, NULL, workers[i].rid);
 		if (pthread_create(&tid, NULL, worker_main, &workers[i]) != 0)
 			return -1;
 		pthread_detach(tid);

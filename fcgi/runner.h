@@ -17,6 +17,7 @@
 
 struct backend;
 struct cfg;
+struct db;
 
 /* Start the workers ([queue] workers, or max_concurrent). 0 or -1. */
 int	runner_start(const struct cfg *, const struct backend *);
@@ -42,5 +43,11 @@ struct runner_claim {
  * Returns how many.
  */
 unsigned	runner_claims(struct runner_claim *out, unsigned max);
+
+/*
+ * Write, on db, the fates of paid calls that the workers could not write
+ * (the database was away); see calls.h. 0 when none is left, -1.
+ */
+int	runner_write_fates(struct db *db);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * waker.c: lease refreshes for this process's claims, and the wake-ups
- * of its waiters from the database (see waker.h).
+ * waker.c: the wake-ups of this process's waiters from the database
+ * (see waker.h).
  */
 #include <pthread.h>
 #include <string.h>
@@ -10,13 +10,12 @@
 #include "flight.h"
 #include "hash.h"
 #include "log.h"
-#include "runner.h"
 #include "util.h"
 #include "waker.h"
 
 /* How often the database is asked while clients wait. */
 #define POLL_MS		5
-/* ... and while nobody waits (leases only). */
+/* ... and how often it looks whether anyone waits. */
 #define IDLE_MS		50
 /* What "lately" means: longer than any pause between two polls. */
 #define WINDOW_MS	3000
@@ -24,7 +23,6 @@
 #define SWEEP_MS	1000
 /* Most hashes handled per poll; the rest wait for the next one. */
 #define BATCH		256
-#define MAX_CLAIMS	64
 
 struct waker {
 	const struct cfg	*cfg;
@@ -33,21 +31,6 @@ struct waker {
 	unsigned		 ndone;
 	unsigned		 sweep_from;	/* flight_list()'s position */
 };
-
-static void
-refresh_leases(struct waker *wk)
-{
-	struct runner_claim	 cl[MAX_CLAIMS];
-	unsigned		 n = runner_claims(cl, MAX_CLAIMS);
-
-	for (unsigned i = 0; i < n; i++) {
-		if (db_job_lease(wk->db, cl[i].hash, cl[i].token,
-		    wk->cfg->queue_lease_ms) == 0)
-			log_warn(NULL, "lease of %.12s was lost: another "
-			    "worker may run it too", cl[i].hash);
-		db_slot_lease(wk->db, cl[i].owner, wk->cfg->queue_lease_ms);
-	}
-}
 
 static void
 note_done(const char *hash, void *arg)
@@ -95,16 +78,12 @@ static void *
 waker_main(void *arg)
 {
 	struct waker	*wk = arg;
-	int64_t		 now, lease_at = 0, sweep_at = 0;
+	int64_t		 now, sweep_at = 0;
 
 	db_thread_init();
 	wk->db = db_new(wk->cfg);
 	for (;;) {
 		now = now_ms();
-		if (now >= lease_at) {
-			refresh_leases(wk);
-			lease_at = now + wk->cfg->queue_lease_ms / 3;
-		}
 		if (flight_count() == 0) {
 			sleep_ms(IDLE_MS);
 			continue;

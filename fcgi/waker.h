@@ -1,7 +1,6 @@
 /*
- * waker.h: one thread per process that keeps the process's leases alive
- * and wakes its waiters when another process or host finished their
- * image. While anyone waits it asks the database every few milliseconds
+ * waker.h: one thread per process that wakes its waiters when another
+ * process or host finished their image (leases are leaser.h's). While anyone waits it asks the database every few milliseconds
  * what finished lately (one indexed query for the whole process, however
  * many clients wait), and now and then reads each awaited row itself.
  */

@@ -110,8 +110,9 @@ def test_signed_mode_refuses_and_writes_nothing(env):
 
 
 def test_open_mode_takes_keys_tiers(env):
+    # The blocker runs long enough for everyone to queue behind it.
     with front(env, mode="open", processes=2, threads=16,
-               overrides={("placeholder", "delay"): "0.5",
+               overrides={("placeholder", "delay"): "1.5",
                           ("queue", "max_concurrent"): "1"}) as f:
         add_key(f, "gold", tier=0)
         # Unsigned requests still work in open mode, as standard.

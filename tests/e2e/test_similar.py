@@ -146,6 +146,40 @@ def test_exact_one_generates(env):
         assert f.sql("SELECT COUNT(*) FROM generation_status WHERE prompt = 'x'") == [["0"]]
 
 
+def test_exact_one_after_an_alias_gets_its_own_image(env):
+    """An alias made by a request without exact=1 does not answer an
+    exact=1 request: that one queues the image of its own prompt, which
+    then answers everyone; also after a cleanup removed the status rows
+    (the image cache keeps the alias as an alias)."""
+    with env.front(processes=1, overrides=ON) as f:
+        src = f.get(img("A quiet harbour at dawn"))
+        alias = f.get(img("a quiet harbour at dawn!"))
+        assert alias.header("location") == src.header("location")
+        assert alias.header("x-promptpix-similar") is not None
+        own = f.get(img("a quiet harbour at dawn!", extra="&exact=1"))
+        assert own.status == 302 and own.header("x-promptpix-similar") is None, own
+        assert own.header("location") != src.header("location"), f.log()[-3000:]
+        assert row(f, "a quiet harbour at dawn!", "status, similar_to, api_calls_made") == \
+            ["completed", None, "1"]
+        assert f.sql("SELECT similar_to FROM image_cache WHERE prompt = "
+                     "'a quiet harbour at dawn!'") == [[None]]
+        # Its own image now answers with or without exact.
+        assert f.get(img("a quiet harbour at dawn!")).header("location") == \
+            own.header("location")
+        # After a cleanup: an alias restored from the image cache is still
+        # one, and an exact request still gets its own image.
+        alias2 = f.get(img("A QUIET HARBOUR AT DAWN"))
+        assert alias2.header("x-promptpix-similar") is not None and \
+            alias2.header("location") in (src.header("location"), own.header("location"))
+        f.sql("UPDATE generation_status SET completed_at = NOW() - INTERVAL 30 DAY")
+        f.sql("CALL cleanup_old_generation_status(7)")
+        assert f.rows() == 0
+        restored = f.get(img("A QUIET HARBOUR AT DAWN", extra="&exact=1"))
+        assert restored.status == 302 and \
+            restored.header("location") not in (src.header("location"), own.header("location"))
+        assert row(f, "A QUIET HARBOUR AT DAWN", "similar_to, api_calls_made") == [None, "1"]
+
+
 def test_index_builder_and_cleanup(env):
     with env.front(overrides={("limits", "new_images_per_minute"): 0}) as f:
         # Made while the feature was off: not in the index.

@@ -12,6 +12,7 @@ server's answer to COM_STMT_PREPARE, whose text it saw."""
 import socket
 import struct
 import threading
+import time
 
 COM_QUERY = 0x03
 COM_STMT_PREPARE = 0x16
@@ -46,6 +47,7 @@ class Conn:
         self.prepared = {}          # statement id -> SQL text
         self.preparing = None       # text of the COM_STMT_PREPARE in flight
         self.lose_reply = False     # drop the next answer and cut
+        self.commit_armed = False   # lose the answer of this connection's next COMMIT
         for fn in (self.up, self.down):
             threading.Thread(target=fn, daemon=True).start()
 
@@ -66,12 +68,19 @@ class Conn:
                     if body[0] == COM_STMT_PREPARE:
                         self.preparing = body[1:].decode("utf-8", "replace")
                     elif body[0] == COM_QUERY:
-                        if self.proxy.take_cut(body[1:].decode("utf-8", "replace")):
+                        sql = body[1:].decode("utf-8", "replace")
+                        if self.proxy.take_cut(sql) or (
+                                self.commit_armed and sql.upper().startswith("COMMIT")):
                             self.lose_reply = True
+                            self.commit_armed = False
                     elif body[0] == COM_STMT_EXECUTE and len(body) >= 5:
                         sid = struct.unpack("<I", body[1:5])[0]
-                        if self.proxy.take_cut(self.prepared.get(sid, "")):
+                        sql = self.prepared.get(sid, "")
+                        if self.proxy.take_cut(sql):
                             self.lose_reply = True
+                        if self.proxy.take_commit_cut(sql):
+                            self.commit_armed = True
+                        self.proxy.delay_for(sql)
                 self.server.sendall(head + body)
         except OSError:
             pass
@@ -103,7 +112,9 @@ class DbProxy:
     cut_reply(substring): the next execution of a prepared statement (or
     a plain query, such as the COMMIT of mysql_commit()) whose text holds
     substring runs on the server, but its answer is lost and both
-    connections are cut."""
+    connections are cut. cut_commit_after(substring): the same for the
+    COMMIT of the transaction that runs such a statement. delay(substring,
+    seconds): such a statement reaches the server late."""
 
     def __init__(self, db):
         self.db = db
@@ -111,6 +122,8 @@ class DbProxy:
         self.host = "127.0.0.1"
         self.lock = threading.Lock()
         self.cuts = []              # substrings armed
+        self.commit_cuts = []       # ... whose transaction's COMMIT answer is lost
+        self.delays = []            # (substring, seconds), each once
         self.done = 0               # answers lost so far
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -140,13 +153,40 @@ class DbProxy:
         with self.lock:
             self.cuts.append(substring)
 
-    def take_cut(self, sql):
+    def cut_commit_after(self, substring):
+        """The COMMIT that follows, on the same connection, the next
+        execution of a statement whose text holds substring commits on
+        the server, but its answer is lost and the connection cut: a
+        whole transaction done, its client not told."""
         with self.lock:
-            for i, s in enumerate(self.cuts):
-                if s in sql:
-                    del self.cuts[i]
-                    return True
-        return False
+            self.commit_cuts.append(substring)
+
+    def delay(self, substring, seconds):
+        """Hold the next execution of a statement whose text holds
+        substring for seconds before the server sees it."""
+        with self.lock:
+            self.delays.append((substring, seconds))
+
+    def _take(self, armed, sql):
+        """The first entry of armed whose substring sql holds, taken
+        out of it; None if there is none. An entry is a substring, or a
+        tuple whose first item is one."""
+        with self.lock:
+            for i, a in enumerate(armed):
+                if (a[0] if isinstance(a, tuple) else a) in sql:
+                    return armed.pop(i)
+        return None
+
+    def take_cut(self, sql):
+        return self._take(self.cuts, sql) is not None
+
+    def take_commit_cut(self, sql):
+        return self._take(self.commit_cuts, sql) is not None
+
+    def delay_for(self, sql):
+        d = self._take(self.delays, sql)
+        if d is not None:
+            time.sleep(d[1])    # the fault under test: a statement that is slow to arrive
 
     def note_cut(self):
         with self.lock:

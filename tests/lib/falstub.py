@@ -56,6 +56,8 @@ last one repeats). An action is a dict, {} meaning "succeed":
                    "error" (answers 500)
   image_url=U      the image URL to answer with ("{files}" = our files)
   image=I          the file download: "404", "bad_magic", "huge", "stall"
+  image_fail=N     the job's first N file downloads answer 503 (the job's
+                   act may be changed while it lives: stub.job_of(prompt))
   queue=Q          "never" (IN_PROGRESS forever), "unknown" (a status
                    that is not fal's)
   status_fail=N    the first N status polls or stream requests answer 503
@@ -451,6 +453,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.headers.get("Authorization"):
             self.stub.bump("download_with_auth", job["prompt"])
         act, inp = job["act"], job["input"]
+        job["downloads"] = job.get("downloads", 0) + 1
+        if job["downloads"] <= act.get("image_fail", 0):
+            return self.send(503, b"try later", ctype="text/plain")
         w, h = inp["image_size"]["width"], inp["image_size"]["height"]
         png = inp["output_format"] == "png"
         gray = 40 + zlib.crc32(inp["prompt"].encode()) % 160

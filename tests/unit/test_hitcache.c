@@ -94,6 +94,13 @@ basics(void)
 	T_CHECK(got.res.url[0] == '\0' && got.lease_expired == 0 &&
 	    got.res.error_message[0] == '\0' && got.res.err == GE_NONE,
 	    "the rest is zero, not left over");
+	T_CHECK(got.alias == 0, "not an alias");
+	row.alias = 1;
+	hitcache_put(h, &row);
+	T_CHECK(hitcache_get(h, &got) == 1 && got.alias == 1,
+	    "an alias is kept as one (an exact request passes it by)");
+	row.alias = 0;
+	hitcache_put(h, &row);
 	T_CHECK(hitcache_get(other, &got) == 0, "another hash: miss");
 
 	/* Only completed rows: the others are ignored, even for a hit. */
