@@ -54,7 +54,8 @@ LAYERS = ("wire", "e2e")
 # The modules handed out first, the longest first (as measured on the
 # plain build), so that the last to start are short and the run ends
 # when its longest module does. Modules not listed follow, by name.
-LONGEST_FIRST = ("e2e.test_deploy", "e2e.test_fronts", "e2e.test_fal", "e2e.test_warm",
+LONGEST_FIRST = ("e2e.test_deploy", "e2e.test_fronts", "e2e.test_money", "e2e.test_fal",
+                 "e2e.test_warm",
                  "e2e.test_pages", "e2e.test_galera", "e2e.test_outage", "e2e.test_e2e",
                  "e2e.test_queue", "e2e.test_stats", "e2e.test_similar", "e2e.test_counts",
                  "e2e.test_lifecycle", "wire.test_fcgi")
