@@ -22,6 +22,7 @@ static const struct schema_migration needed[] = {
 	{ 10, "010_similar.sql" },
 	{ 11, "011_event_utc.sql" },
 	{ 12, "012_count_flushes.sql" },
+	{ 14, "014_keep_refused.sql" },
 };
 
 #define NNEEDED	(sizeof(needed) / sizeof(needed[0]))
