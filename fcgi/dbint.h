@@ -91,6 +91,7 @@ struct db {
 	int			 dup;		/* ... or a duplicate key */
 	int			 deadlock;	/* ... or a deadlock */
 	int			 in_txn;	/* inside db_txn() */
+	unsigned		 epoch;		/* write_epoch when connected */
 };
 
 /* Parameters for one statement, bound by value. */
@@ -119,7 +120,10 @@ void	db_r_double(MYSQL_BIND *, double *);
 /* NUL-terminate a fetched string, truncated to its buffer if need be. */
 void	db_r_term(char *buf, size_t cap, unsigned long len);
 
-/* Log a fault; drop the connection if it is gone. */
+/*
+ * Log a fault; drop the connection if it is gone, or if its server
+ * cannot take writes now (then the process's others follow).
+ */
 void	db_fault(struct db *, const char *what, unsigned err, const char *msg);
 /* The same for the last error of statement st. */
 void	db_stmt_fault(struct db *, const char *what, MYSQL_STMT *st);
