@@ -456,6 +456,34 @@ db_txn(struct db *db, int (*fn)(struct db *, void *), void *arg)
 	return rc;
 }
 
+struct batch {
+	uint64_t	 id;
+	int		 (*fn)(struct db *, void *);
+	void		*arg;
+};
+
+/* db_txn's body for db_txn_batch(): mark the batch, then run it. */
+static int
+batch_once(struct db *db, void *arg)
+{
+	const struct batch	*b = arg;
+	struct params		 p = { .n = 0 };
+
+	db_p_u64(&p, b->id);
+	if (db_stmt_run(db, ST_FLUSH_MARK, &p) < 0)
+		return db->dup ? 0 : -1;
+	return b->fn(db, b->arg);
+}
+
+int
+db_txn_batch(struct db *db, uint64_t id, int (*fn)(struct db *, void *),
+    void *arg)
+{
+	struct batch	 b = { id, fn, arg };
+
+	return db_txn(db, batch_once, &b);
+}
+
 long
 db_stmt_run(struct db *db, enum stmt_id id, struct params *p)
 {

@@ -150,6 +150,15 @@ int	db_stmt_row(struct db *, MYSQL_STMT *st, MYSQL_BIND *r);
  * lost (then it may have committed: fn must make a second run harmless).
  */
 int	db_txn(struct db *, int (*fn)(struct db *, void *), void *arg);
+/*
+ * db_txn() of fn for the batch id: the same transaction first records
+ * id in count_flushes (sql/012_count_flushes.sql), and a batch recorded
+ * before is not run again. So a batch whose answer was lost is sent
+ * again, unchanged, and added exactly once. Returns fn's answer (run
+ * now), 0 (added before), or -1 (not known to be added: send it again).
+ */
+int	db_txn_batch(struct db *, uint64_t id,
+	    int (*fn)(struct db *, void *), void *arg);
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);

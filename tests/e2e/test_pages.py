@@ -379,6 +379,31 @@ def test_signed_mode_mints_on_the_dashboard(env):
             check_csp(f.get(path))
 
 
+def rollup_sums(f):
+    """The rollup's requests, cache hits, paid calls, completed and
+    failed generations and money spent, and the status table's own
+    figures for the same, as strings (both flushed first)."""
+    f.flush()
+    got = f.sql("SELECT SUM(requests), SUM(cache_hits), SUM(paid_calls),"
+                " SUM(generations), SUM(failures), SUM(spent_usd) FROM generation_rollup")[0]
+    want = f.sql("SELECT SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),"
+                 " SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd)"
+                 " FROM generation_status")[0]
+    return got, want
+
+
+def known_traffic(f):
+    """Seven requests of three images, one failing: 7 requests, 3 cache
+    hits, 3 paid calls, 2 completed, 1 failed (test_stats.conf())."""
+    from tests.e2e.test_stats import alone, block_store, url
+    a, b, bad = "rollup busy world", "rollup quiet lake", "rollup broken pipe"
+    assert alone(bad, [a, b])
+    block_store(f, bad)
+    for target, want in [(a, 302), (a, 302), (b, 302), (a, 302), (bad, 502),
+                         (bad, 502), (b, 302)]:
+        assert f.get(url(target)).status == want
+
+
 def test_rollup_exact_for_known_traffic(env):
     """The rollup the flush maintains adds up to the status table's own
     figures: requests, cache hits, paid calls, money, completed and
@@ -386,30 +411,17 @@ def test_rollup_exact_for_known_traffic(env):
     megapixel: 0.05 a call, so every sum is exact.)"""
     from decimal import Decimal
 
-    from tests.e2e.test_stats import alone, block_store, conf, url
+    from tests.e2e.test_stats import conf
     from tests.lib import servers
-    a, b, bad = "rollup busy world", "rollup quiet lake", "rollup broken pipe"
-    assert alone(bad, [a, b])
     with env.front(overrides=conf("0.3")) as f:
-        block_store(f, bad)
-        for target, want in [(a, 302), (a, 302), (b, 302), (a, 302), (bad, 502),
-                             (bad, 502), (b, 302)]:
-            assert f.get(url(target)).status == want
-
-        def sums():
-            f.flush()
-            return f.sql("SELECT SUM(requests), SUM(cache_hits), SUM(paid_calls),"
-                         " SUM(generations), SUM(failures), SUM(spent_usd), SUM(would_usd)"
-                         " FROM generation_rollup")[0]
-        f.flush()
-        want = f.sql("SELECT SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),"
-                     " SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd)"
-                     " FROM generation_status")[0]
+        known_traffic(f)
+        want = rollup_sums(f)[1]
         assert want[:5] == ["7", "3", "3", "2", "1"], want
-        servers.wait_until(lambda: sums()[:5] == want[:5], 10, "the rollup")
-        got = sums()
+        servers.wait_until(lambda: rollup_sums(f)[0][:5] == want[:5], 10, "the rollup")
+        got = rollup_sums(f)[0]
         assert Decimal(got[5]) == Decimal(want[5]) == Decimal("0.15"), (got, want)
-        assert Decimal(got[6]) == Decimal("0.35"), got      # 7 requests x 0.05
+        would = f.sql("SELECT SUM(would_usd) FROM generation_rollup")[0][0]
+        assert Decimal(would) == Decimal("0.35"), would      # 7 requests x 0.05
         assert f.sql("SELECT kind, failures FROM generation_rollup_failures") == [
             ["store", "1"]]
         assert int(f.sql("SELECT SUM(n) FROM generation_rollup_ms")[0][0]) == 2
