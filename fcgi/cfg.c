@@ -462,9 +462,24 @@ read_line(char *str, int num, void *stream)
 	return r;
 }
 
+/*
+ * The placeholder draws pictures of its own: identified by the fal
+ * model's name, they would be answered for that model's images once fal
+ * is turned on, under the very URLs clients keep.
+ */
+static void
+finish_model(struct cfg *c)
+{
+	if (strcmp(c->backend, "placeholder") == 0) {
+		free(c->model);
+		c->model = xstrdup(PLACEHOLDER_MODEL);
+	}
+}
+
 static int
 finish(struct parse *p, const char *path, char *err, size_t errlen)
 {
+	finish_model(p->cfg);
 	if (p->cfg->lim.min_dim > p->cfg->lim.max_dim) {
 		snprintf(err, errlen, "%s:%d: max_dimension is below "
 		    "min_dimension", path, p->max_dim_line);

@@ -58,6 +58,12 @@ enum access_mode {
 /* Characters an [access] secret_file must hold at least. */
 #define ACCESS_SECRET_MIN	32
 
+/*
+ * The model the placeholder backend's images are identified by, in
+ * their hash and their rows, whatever [generation] model says.
+ */
+#define PLACEHOLDER_MODEL	"placeholder"
+
 struct cfg {
 	/* [server] */
 	unsigned		 processes;
@@ -99,6 +105,11 @@ struct cfg {
 	char			*access_secret;	/* never logged */
 	/* [generation] */
 	char			*backend;
+	/*
+	 * The model the images are made with, part of each one's identity
+	 * (hash.h, and the rows' model column): [generation] model for fal,
+	 * PLACEHOLDER_MODEL for the placeholder (set once the file is read).
+	 */
 	char			*model;
 	unsigned		 gen_timeout_ms;
 	unsigned		 pending_lease_ms;

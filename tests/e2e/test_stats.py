@@ -12,7 +12,8 @@ import time
 
 from tests.lib import servers
 
-MODEL = "fal-ai/flux/schnell"
+# The placeholder backend identifies its images by a model of its own.
+MODEL = "placeholder"
 # 500x200 is 0.1 megapixel: at 0.5 USD per megapixel (conf()) one call
 # costs 0.05, the seed's price, and every money figure is exact.
 SIZE = (500, 200)

@@ -183,6 +183,11 @@ test_cfg(void)
 	e = load(text, &c);
 	T_CHECK(e[0] == '\0' && c.fal_key &&
 	    strcmp(c.fal_key, "file-key:123") == 0, "key_file: %s", e);
+	T_CHECK(strcmp(c.model, "fal-ai/flux/schnell") == 0, "fal's model");
+	cfg_free(&c);
+	/* The placeholder's images are its own, whatever model is set. */
+	load("[generation]\nmodel = fal-ai/flux/dev\n", &c);
+	T_CHECK(strcmp(c.model, PLACEHOLDER_MODEL) == 0, "placeholder's model");
 	cfg_free(&c);
 	setenv("FAL_KEY_ID", "id", 1);
 	setenv("FAL_KEY_SECRET", "secret", 1);
