@@ -161,7 +161,7 @@ static const struct {
 } cannot_write[] = {
 	/* Galera: the node left the primary component, or is syncing. */
 	{ ER_UNKNOWN_COM_ERROR, "a Galera node not ready (WSREP)" },
-	/* read_only (or super_read_only) is set: a replica, a demoted primary. */
+	/* read_only (or super_read_only): a replica, a demoted primary. */
 	{ ER_OPTION_PREVENTS_STATEMENT, "read-only server" },
 	{ ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "read-only transaction" },
 	{ ER_READ_ONLY_MODE, "read-only mode" },
