@@ -138,6 +138,8 @@ static const struct opt opts[] = {
 	{ "stats", "cache", OPT_SECONDS, O(stats_cache_ms), 0, 60, NULL },
 	{ "stats", "public", OPT_BOOL, O(stats_public), 0, 0, NULL },
 	{ "pages", "home", OPT_BOOL, O(pages_home), 0, 0, NULL },
+	{ "pages", "operator_token_file", OPT_STR, O(operator_token_file),
+	    0, 0, NULL },
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
@@ -278,6 +280,7 @@ cfg_free(struct cfg *c)
 	free_secret(&c->db_password);
 	free_secret(&c->fal_key);
 	free_secret(&c->access_secret);
+	free_secret(&c->operator_token);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		switch (opts[i].type) {
 		case OPT_STR:

@@ -57,6 +57,8 @@ enum access_mode {
 
 /* Characters an [access] secret_file must hold at least. */
 #define ACCESS_SECRET_MIN	32
+/* ... and a [pages] operator_token_file. */
+#define OPERATOR_TOKEN_MIN	16
 
 /*
  * The model the placeholder backend's images are identified by, in
@@ -132,6 +134,8 @@ struct cfg {
 	int			 stats_public;	/* /api/generation/stats open */
 	/* [pages] */
 	int			 pages_home;	/* GET / answers the home page */
+	char			*operator_token_file;
+	char			*operator_token;	/* never logged */
 	/* [fal] */
 	enum fal_mode		 fal_mode;
 	char			*fal_queue_base;	/* ends in '/' */
