@@ -138,6 +138,8 @@ static const struct opt opts[] = {
 	{ "stats", "cache", OPT_SECONDS, O(stats_cache_ms), 0, 60, NULL },
 	{ "stats", "public", OPT_BOOL, O(stats_public), 0, 0, NULL },
 	{ "pages", "home", OPT_BOOL, O(pages_home), 0, 0, NULL },
+	{ "pages", "operator_token_file", OPT_STR, O(operator_token_file),
+	    0, 0, NULL },
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
@@ -278,6 +280,7 @@ cfg_free(struct cfg *c)
 	free_secret(&c->db_password);
 	free_secret(&c->fal_key);
 	free_secret(&c->access_secret);
+	free_secret(&c->operator_token);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		switch (opts[i].type) {
 		case OPT_STR:
@@ -462,9 +465,24 @@ read_line(char *str, int num, void *stream)
 	return r;
 }
 
+/*
+ * The placeholder draws pictures of its own: identified by the fal
+ * model's name, they would be answered for that model's images once fal
+ * is turned on, under the very URLs clients keep.
+ */
+static void
+finish_model(struct cfg *c)
+{
+	if (strcmp(c->backend, "placeholder") == 0) {
+		free(c->model);
+		c->model = xstrdup(PLACEHOLDER_MODEL);
+	}
+}
+
 static int
 finish(struct parse *p, const char *path, char *err, size_t errlen)
 {
+	finish_model(p->cfg);
 	if (p->cfg->lim.min_dim > p->cfg->lim.max_dim) {
 		snprintf(err, errlen, "%s:%d: max_dimension is below "
 		    "min_dimension", path, p->max_dim_line);

@@ -57,6 +57,14 @@ enum access_mode {
 
 /* Characters an [access] secret_file must hold at least. */
 #define ACCESS_SECRET_MIN	32
+/* ... and a [pages] operator_token_file. */
+#define OPERATOR_TOKEN_MIN	16
+
+/*
+ * The model the placeholder backend's images are identified by, in
+ * their hash and their rows, whatever [generation] model says.
+ */
+#define PLACEHOLDER_MODEL	"placeholder"
 
 struct cfg {
 	/* [server] */
@@ -99,6 +107,11 @@ struct cfg {
 	char			*access_secret;	/* never logged */
 	/* [generation] */
 	char			*backend;
+	/*
+	 * The model the images are made with, part of each one's identity
+	 * (hash.h, and the rows' model column): [generation] model for fal,
+	 * PLACEHOLDER_MODEL for the placeholder (set once the file is read).
+	 */
 	char			*model;
 	unsigned		 gen_timeout_ms;
 	unsigned		 pending_lease_ms;
@@ -121,6 +134,8 @@ struct cfg {
 	int			 stats_public;	/* /api/generation/stats open */
 	/* [pages] */
 	int			 pages_home;	/* GET / answers the home page */
+	char			*operator_token_file;
+	char			*operator_token;	/* never logged */
 	/* [fal] */
 	enum fal_mode		 fal_mode;
 	char			*fal_queue_base;	/* ends in '/' */

@@ -181,6 +181,47 @@ finish_access(struct cfg *c, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The operator's secret, which may mint signed URLs from the dashboard:
+ * from [pages] operator_token_file, a file other users cannot read, at
+ * least OPERATOR_TOKEN_MIN characters, and not the [stats] token (that
+ * one is handed to scrapers, and may only look).
+ */
+static int
+finish_operator(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	const char	*f = c->operator_token_file;
+	struct stat	 st;
+
+	if (f == NULL)
+		return 0;
+	if (stat(f, &st) == -1 ||
+	    read_secret_file(f, &c->operator_token) == -1) {
+		snprintf(err, errlen, "%s: cannot read [pages] "
+		    "operator_token_file %s: %s", path, f, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s: [pages] operator_token_file %s is "
+		    "readable or writable by every user: chmod 600 it",
+		    path, f);
+		return -1;
+	}
+	if (strlen(c->operator_token) < OPERATOR_TOKEN_MIN) {
+		snprintf(err, errlen, "%s: [pages] operator_token_file holds "
+		    "fewer than %d characters", path, OPERATOR_TOKEN_MIN);
+		return -1;
+	}
+	if (c->stats_token != NULL &&
+	    strcmp(c->stats_token, c->operator_token) == 0) {
+		snprintf(err, errlen, "%s: [pages] operator_token_file holds "
+		    "the [stats] token: the operator's secret must be its own",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cfg_check(struct cfg *c, const char *path, char *err, size_t errlen)
 {
@@ -201,7 +242,8 @@ cfg_check(struct cfg *c, const char *path, char *err, size_t errlen)
 		free(c->db_password);
 		c->db_password = xstrdup(env);
 	}
-	if (finish_access(c, path, err, errlen) == -1)
+	if (finish_access(c, path, err, errlen) == -1 ||
+	    finish_operator(c, path, err, errlen) == -1)
 		return -1;
 	return finish_fal(c, path, err, errlen);
 }

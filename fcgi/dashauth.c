@@ -1,6 +1,6 @@
 /*
- * dashauth.c: the dashboard's login, session cookie and the pages
- * before it; see dashauth.h.
+ * dashauth.c: the dashboard's login, its two kinds of session cookie
+ * and the pages before it; see dashauth.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,20 +41,43 @@ cookie(const char *h, const char *name, char *out, size_t outsz)
 }
 
 int
-dashauth_ok(struct rq *rq)
+dashauth_on(const struct cfg *c)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
-	const char	*want = rq->w->cfg->stats_token;
-	const char	*auth = http_authorization(rq);
-	char		 v[128];
+	return (c->stats_token != NULL && *c->stats_token != '\0') ||
+	    c->operator_token != NULL;
+}
 
-	if (want == NULL || *want == '\0')
-		return 0;
-	/* The header only: a token in the query would be in the logs. */
-	if (auth != NULL && token_check(want, auth, NULL) == 0)
-		return 1;
-	return cookie(FCGX_GetParam("HTTP_COOKIE", env), DASH_COOKIE, v,
-	    sizeof(v)) && token_cookie_check(want, v, (int64_t)time(NULL));
+enum dash_who
+dashauth_who(struct rq *rq)
+{
+	const struct cfg	*c = rq->w->cfg;
+	const char		*keys[TOKEN__MAX];
+	const char		*auth = http_authorization(rq);
+	char			 v[128];
+
+	keys[TOKEN_READ] = c->stats_token;
+	keys[TOKEN_OPERATOR] = c->operator_token;
+	if (!dashauth_on(c))
+		return DASH_NOBODY;
+	/*
+	 * A program's header reads, with the [stats] token only: the
+	 * operator's secret goes into the login form and nowhere else, and
+	 * a token in the query would be in the logs.
+	 */
+	if (auth != NULL && c->stats_token != NULL && *c->stats_token != '\0' &&
+	    token_check(c->stats_token, auth, NULL) == 0)
+		return DASH_READER;
+	if (!cookie(FCGX_GetParam("HTTP_COOKIE", rq->w->fcgx.envp),
+	    DASH_COOKIE, v, sizeof(v)))
+		return DASH_NOBODY;
+	switch (token_cookie_role(keys, v, (int64_t)time(NULL))) {
+	case TOKEN_OPERATOR:
+		return DASH_OPERATOR;
+	case TOKEN_READ:
+		return DASH_READER;
+	default:
+		return DASH_NOBODY;
+	}
 }
 
 /* Where the dashboard is, and the cookie's Path: base_path + name. */
@@ -88,24 +111,41 @@ see_dashboard(struct rq *rq, const char *path, const char *cookie)
 	http_end_headers(rq);
 }
 
+/*
+ * The role of the secret got, if it is one: the operator's first. Both
+ * comparisons are made in constant time.
+ */
+static int
+role_of(const struct cfg *c, const char *got)
+{
+	int	 op, rd;
+
+	op = c->operator_token != NULL && token_equal(c->operator_token, got);
+	rd = c->stats_token != NULL && *c->stats_token != '\0' &&
+	    token_equal(c->stats_token, got);
+	return op ? TOKEN_OPERATOR : rd ? TOKEN_READ : -1;
+}
+
 void
 dashauth_login(struct rq *rq, const char *body, unsigned len)
 {
-	const char	*want = rq->w->cfg->stats_token;
-	char		 got[512], value[128], set[512], path[256];
-	int64_t		 exp = (int64_t)time(NULL) + DASH_SESSION_SECS;
-	int		 ok;
+	const struct cfg	*c = rq->w->cfg;
+	char			 got[512], value[128], set[512], path[256];
+	int64_t			 exp = (int64_t)time(NULL) + DASH_SESSION_SECS;
+	int			 role = -1;
 
-	ok = form_get(body, len, "token", got, sizeof(got)) == 1 &&
-	    got[0] != '\0' && token_equal(want, got);
+	if (form_get(body, len, "token", got, sizeof(got)) == 1 &&
+	    got[0] != '\0')
+		role = role_of(c, got);
 	OPENSSL_cleanse(got, sizeof(got));
-	if (!ok) {
+	if (role == -1) {
 		rq->outcome = OUT_FORBIDDEN;
 		dashauth_login_page(rq, 403, "That is not the token.");
 		return;
 	}
 	dash_path(rq, path, sizeof(path));
-	token_cookie(want, exp, value, sizeof(value));
+	token_cookie((enum token_role)role, role == TOKEN_OPERATOR ?
+	    c->operator_token : c->stats_token, exp, value, sizeof(value));
 	snprintf(set, sizeof(set), DASH_COOKIE "=%s; Path=%s; Max-Age=%d; "
 	    "HttpOnly; SameSite=Strict%s", value, path, DASH_SESSION_SECS,
 	    secure(rq));
@@ -136,7 +176,9 @@ dashauth_login_page(struct rq *rq, int status, const char *msg)
 	layout_begin(&b, rq->w->cfg, "Dashboard login");
 	hbuf_puts(&b, "<h1>Dashboard</h1><p>The operator's view of this "
 	    "host: requests, paid calls and what they saved. Log in with "
-	    "the <code>[stats] token</code> of its configuration.</p>");
+	    "the <code>[stats] token</code> of its configuration to look, "
+	    "or with the operator's secret (<code>[pages] "
+	    "operator_token_file</code>) to look and mint signed URLs.</p>");
 	if (msg != NULL) {
 		hbuf_puts(&b, "<p class=\"err\" id=\"loginerr\">");
 		html_text(&b, msg);
@@ -150,8 +192,9 @@ dashauth_login_page(struct rq *rq, int status, const char *msg)
 	    "type=\"password\" required autocomplete=\"current-password\">"
 	    "</label><button type=\"submit\">Log in</button></form>"
 	    "<p class=\"mute\">The session lasts 12 hours, in a cookie only "
-	    "this host's dashboard receives. Programs send "
-	    "<code>Authorization: Bearer TOKEN</code> instead.</p>");
+	    "this host's dashboard receives. Programs that read send "
+	    "<code>Authorization: Bearer TOKEN</code> with the "
+	    "<code>[stats] token</code> instead.</p>");
 	layout_end(&b, NULL);
 	layout_send(rq, status, &b, NULL, status == 401 ? "WWW-Authenticate" :
 	    NULL, "Bearer realm=\"promptpix\"", NULL, NULL);
@@ -167,14 +210,19 @@ dashauth_off_page(struct rq *rq)
 	hbuf_init(&b, HBUF_MAX);
 	layout_begin(&b, rq->w->cfg, "Dashboard is off");
 	hbuf_puts(&b, "<h1>The dashboard is off</h1><p>It shows this host's "
-	    "traffic and money only to its operator, and no operator token "
-	    "is set. To turn it on, set one in <code>promptpix.conf</code> "
-	    "and restart promptpix:</p><pre class=\"card\"><code>[stats]\n"
-	    "token = (a long random string: openssl rand -hex 24)</code>"
-	    "</pre><p>Then log in here with it. The token also guards "
+	    "traffic and money only to its operator, and neither of its "
+	    "secrets is set. To turn it on, set one or both in "
+	    "<code>promptpix.conf</code> and restart promptpix:</p>"
+	    "<pre class=\"card\"><code>[stats]\n"
+	    "token = (a long random string: openssl rand -hex 24)\n\n"
+	    "[pages]\noperator_token_file = /etc/promptpix/operator-token"
+	    "</code></pre><p>Then log in here. The <code>[stats] token"
+	    "</code> may look: it also guards "
 	    "<code>/api/generation/stats</code> (unless <code>[stats] public "
 	    "= on</code>), <code>/api/generation/history</code> and "
-	    "<code>/metrics</code>.</p>");
+	    "<code>/metrics</code>. The operator's secret, the first line of "
+	    "a file only the service can read, may also mint signed URLs."
+	    "</p>");
 	layout_end(&b, NULL);
 	layout_send(rq, 404, &b, NULL, NULL, NULL, NULL, NULL);
 	hbuf_free(&b);

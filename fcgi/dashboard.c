@@ -3,7 +3,8 @@
  * (savings percentage, dollars spent and saved), the queue and the
  * budget now, charts of the hourly rollup, failures by kind, the top
  * prompts and the generations in flight. POST /dashboard logs in and
- * out (dashauth.c) and, in [access] mode = signed, mints image URLs.
+ * out (dashauth.c) and, in [access] mode = signed, mints image URLs
+ * for the operator.
  * Everything it reads has a bounded cost (dbhistory.h).
  */
 #include <stdio.h>
@@ -259,14 +260,23 @@ in_flight(struct hbuf *b, const struct dash *d)
 }
 
 /*
- * [access] mode = signed: the form that mints a URL, and the URL the
- * last POST minted (minted NULL: none; why: the reason it was not).
+ * [access] mode = signed: for the operator, the form that mints a URL,
+ * and the URL the last POST minted (minted NULL: none; why: the reason
+ * it was not); for a reader, where minting is.
  */
 static void
-mint_form(struct hbuf *b, struct rq *rq, const char *minted, const char *why)
+mint_form(struct hbuf *b, struct rq *rq, enum dash_who who,
+    const char *minted, const char *why)
 {
 	const struct cfg	*c = rq->w->cfg;
 
+	if (who != DASH_OPERATOR) {
+		hbuf_puts(b, "<h2>Mint a signed URL</h2><p class=\"mute\" "
+		    "id=\"mintoff\">This session may look, not mint: log in "
+		    "with the operator's secret (<code>[pages] "
+		    "operator_token_file</code>) to mint signed URLs.</p>");
+		return;
+	}
 	hbuf_puts(b, "<h2>Mint a signed URL</h2><form id=\"mint\" "
 	    "class=\"card grid\" method=\"post\" action=\"");
 	html_attr(b, c->base_path);
@@ -339,8 +349,8 @@ out:
 }
 
 static void
-render(struct rq *rq, const struct dash *d, const char *minted,
-    const char *why)
+render(struct rq *rq, const struct dash *d, enum dash_who who,
+    const char *minted, const char *why)
 {
 	const struct cfg	*c = rq->w->cfg;
 	struct hbuf		 b;
@@ -361,7 +371,7 @@ render(struct rq *rq, const struct dash *d, const char *minted,
 	top_prompts(&b, d);
 	hbuf_puts(&b, "</div>");
 	if (c->access_mode == ACCESS_SIGNED)
-		mint_form(&b, rq, minted, why);
+		mint_form(&b, rq, who, minted, why);
 	hbuf_puts(&b, "<form method=\"post\" action=\"");
 	html_attr(&b, c->base_path);
 	hbuf_puts(&b, "dashboard\"><input type=\"hidden\" name=\"action\" "
@@ -376,9 +386,9 @@ render(struct rq *rq, const struct dash *d, const char *minted,
 	hbuf_free(&b);
 }
 
-/* Load and draw the dashboard, with a mint's result. */
+/* Load and draw the dashboard for who, with a mint's result. */
 static void
-show(struct rq *rq, const char *minted, const char *why)
+show(struct rq *rq, enum dash_who who, const char *minted, const char *why)
 {
 	struct dash	*d = xcalloc(1, sizeof(*d));
 	int		 rc;
@@ -392,13 +402,17 @@ show(struct rq *rq, const char *minted, const char *why)
 		    "failed to read the figures (is sql/009_rollup.sql "
 		    "applied?)");
 	} else
-		render(rq, d, minted, why);
+		render(rq, d, who, minted, why);
 	free(d->hours);
 	free(d->days);
 	free(d);
 }
 
-/* POST /dashboard: log in, log out, or mint. */
+/*
+ * POST /dashboard: log in, log out, or mint. Every one must come from
+ * a page of this host (pageutil_same_origin(): 403 otherwise); minting
+ * needs an operator's session (403 for a reader, 401 for nobody).
+ */
 static void
 post(struct rq *rq)
 {
@@ -406,6 +420,7 @@ post(struct rq *rq)
 	char		 action[16];
 	struct hbuf	 url;
 	const char	*why = NULL;
+	enum dash_who	 who;
 	int		 n;
 
 	if (!pageutil_same_origin(rq)) {
@@ -422,16 +437,22 @@ post(struct rq *rq)
 		dashauth_login(rq, body, (unsigned)n);
 	else if (strcmp(action, "logout") == 0)
 		dashauth_logout(rq);
-	else if (!dashauth_ok(rq))
+	else if ((who = dashauth_who(rq)) == DASH_NOBODY)
 		dashauth_login_page(rq, 401, NULL);
 	else if (strcmp(action, "mint") == 0 &&
 	    rq->w->cfg->access_mode == ACCESS_SIGNED) {
-		hbuf_init(&url, 32768);
-		if (mint(rq, body, (size_t)n, &url, &why) == 0)
-			show(rq, url.p, NULL);
-		else
-			show(rq, NULL, why);
-		hbuf_free(&url);
+		if (who != DASH_OPERATOR) {
+			rq->outcome = OUT_FORBIDDEN;
+			http_text(rq, 403, NULL, NULL, "minting needs the "
+			    "operator's login");
+		} else {
+			hbuf_init(&url, 32768);
+			if (mint(rq, body, (size_t)n, &url, &why) == 0)
+				show(rq, who, url.p, NULL);
+			else
+				show(rq, who, NULL, why);
+			hbuf_free(&url);
+		}
 	} else {
 		rq->outcome = OUT_BAD_REQUEST;
 		http_text(rq, 400, NULL, NULL, "unknown action");
@@ -441,21 +462,21 @@ post(struct rq *rq)
 }
 
 /*
- * /dashboard: 404 saying how to turn it on without a [stats] token; 401
- * with the login form without a session; 200 with the page; 503/500
- * when the figures cannot be read.
+ * /dashboard: 404 saying how to turn it on with neither secret set; 401
+ * with the login form without a session; 200 with the page (the mint
+ * form for the operator only); 503/500 when the figures cannot be read.
  */
 void
 page_dashboard(struct rq *rq)
 {
-	const char	*want = rq->w->cfg->stats_token;
+	enum dash_who	 who;
 
-	if (want == NULL || *want == '\0')
+	if (!dashauth_on(rq->w->cfg))
 		dashauth_off_page(rq);
 	else if (strcmp(rq->method, "POST") == 0)
 		post(rq);
-	else if (!dashauth_ok(rq))
+	else if ((who = dashauth_who(rq)) == DASH_NOBODY)
 		dashauth_login_page(rq, 401, NULL);
 	else
-		show(rq, NULL, NULL);
+		show(rq, who, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * db.c: the MySQL binding layer: connections, prepared statements with
  * bound parameters, and what a fault means for the connection.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,16 @@
  */
 #define DEADLOCK_MS		3000
 #define DEADLOCK_PAUSE_MAX_MS	64
+
+/*
+ * Bumped when a connection of this process learns that its server
+ * cannot take writes (cannot_write below). Every connection of the
+ * process reached the same address, so each one made before is dropped
+ * at its next statement too (db_ensure()): a connection that only
+ * reads, as an idle generation worker's or the waker's, would never
+ * learn it, and would read a queue no one writes to any more.
+ */
+static atomic_uint	 write_epoch;
 
 static MYSQL_BIND *
 db_p_next(struct params *p, enum enum_field_types t)
@@ -150,13 +161,61 @@ db_disconnect(struct db *db)
 }
 
 /*
- * Client-side errors (2000..2999) and a server going down mean the
- * connection is gone; anything else is a statement problem and leaves the
- * connection (and the named locks it holds) alone.
+ * The server answered, but cannot take writes now: every write on this
+ * connection would fail the same way, while behind a load balancer or
+ * a virtual IP a new connection may reach a server that can (and a
+ * host pinned to this one would let its leases lapse).
+ */
+static const struct {
+	unsigned	 err;
+	const char	*why;
+} cannot_write[] = {
+	/* Galera: the node left the primary component, or is syncing. */
+	{ ER_UNKNOWN_COM_ERROR, "a Galera node not ready (WSREP)" },
+	/* read_only (or super_read_only): a replica, a demoted primary. */
+	{ ER_OPTION_PREVENTS_STATEMENT, "read-only server" },
+	{ ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "read-only transaction" },
+	{ ER_READ_ONLY_MODE, "read-only mode" },
+};
+
+/* Why err means the server cannot take writes now, or NULL. */
+static const char *
+cannot_write_why(unsigned err)
+{
+	for (size_t i = 0; i < sizeof(cannot_write) / sizeof(cannot_write[0]);
+	    i++)
+		if (cannot_write[i].err == err)
+			return cannot_write[i].why;
+	return NULL;
+}
+
+/*
+ * Is the connection gone? Client-side errors (2000..2999), a server
+ * shutting down (1053), a KILL (1927), or MySQL's client interaction
+ * timeout (4031, sent before it closes an idle connection; MariaDB's
+ * 4031 is a trigger error none of our statements can meet).
+ */
+static int
+conn_gone(unsigned err)
+{
+	return (err >= 2000 && err < 3000) || err == ER_SERVER_SHUTDOWN ||
+	    err == ER_CONNECTION_KILLED || err == 4031;
+}
+
+/*
+ * A connection that is gone is dropped: the next statement connects
+ * again (db_ensure()). So is one whose server cannot take writes now,
+ * and with it, at their next statement, the other connections of this
+ * process made before (write_epoch; one bump however many of them meet
+ * the refusal). Anything else is a statement problem and leaves the
+ * connection alone.
  */
 void
 db_fault(struct db *db, const char *what, unsigned err, const char *msg)
 {
+	const char	*why;
+	unsigned	 seen;
+
 	/*
 	 * A deadlock or a Galera certification conflict inside a
 	 * transaction rolls it back, and db_txn() runs it again: not a
@@ -169,7 +228,13 @@ db_fault(struct db *db, const char *what, unsigned err, const char *msg)
 	}
 	log_error(db->rid, "database: %s: %s (%u)", what, msg, err);
 	metrics_db_error(MDB_QUERY);
-	if ((err >= 2000 && err < 3000) || err == 1053 || err == 1927)
+	if ((why = cannot_write_why(err)) != NULL) {
+		log_warn(db->rid, "database: the server cannot take writes "
+		    "now (%s, %u): this process connects again", why, err);
+		seen = db->epoch;
+		atomic_compare_exchange_strong(&write_epoch, &seen, seen + 1);
+		db_disconnect(db);
+	} else if (conn_gone(err))
 		db_disconnect(db);
 }
 
@@ -245,6 +310,10 @@ db_ensure(struct db *db)
 	if (db->m != NULL && now_ms() - db->used_ms > IDLE_PING_MS &&
 	    mysql_ping(db->m) != 0)
 		db_disconnect(db);
+	/* Its server cannot take writes; not inside a transaction. */
+	if (db->m != NULL && !db->in_txn &&
+	    db->epoch != atomic_load(&write_epoch))
+		db_disconnect(db);
 	if (db->m != NULL)
 		return 0;
 	if ((db->m = mysql_init(NULL)) == NULL)
@@ -262,6 +331,7 @@ db_ensure(struct db *db)
 	mysql_options(db->m, MYSQL_OPT_WRITE_TIMEOUT, &rto);
 	mysql_options(db->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db->m, MYSQL_INIT_COMMAND, db->init_sql);
+	db->epoch = atomic_load(&write_epoch);
 	if (mysql_real_connect(db->m,
 	    c->db_socket ? NULL : c->db_host, c->db_user, c->db_password,
 	    c->db_name, c->db_port, c->db_socket, CLIENT_MULTI_RESULTS) == NULL) {
@@ -409,6 +479,34 @@ db_txn(struct db *db, int (*fn)(struct db *, void *), void *arg)
 		    DEADLOCK_PAUSE_MAX_MS : pause * 2;
 	}
 	return rc;
+}
+
+struct batch {
+	uint64_t	 id;
+	int		 (*fn)(struct db *, void *);
+	void		*arg;
+};
+
+/* db_txn's body for db_txn_batch(): mark the batch, then run it. */
+static int
+batch_once(struct db *db, void *arg)
+{
+	const struct batch	*b = arg;
+	struct params		 p = { .n = 0 };
+
+	db_p_u64(&p, b->id);
+	if (db_stmt_run(db, ST_FLUSH_MARK, &p) < 0)
+		return db->dup ? 0 : -1;
+	return b->fn(db, b->arg);
+}
+
+int
+db_txn_batch(struct db *db, uint64_t id, int (*fn)(struct db *, void *),
+    void *arg)
+{
+	struct batch	 b = { id, fn, arg };
+
+	return db_txn(db, batch_once, &b);
 }
 
 long

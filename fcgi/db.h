@@ -7,7 +7,8 @@
  * slots, dbstats.c the reporting queries.
  *
  * Error convention: functions return -1 on a database fault, after
- * logging it; the connection is dropped when the server went away, and
+ * logging it; the connection is dropped when the server went away or
+ * cannot take writes now (read-only, a Galera node not ready), and
  * db_ensure() reconnects on the next request. Callers answer 503.
  */
 #ifndef PP_DB_H

@@ -39,8 +39,9 @@ fetch_end(MYSQL_STMT *st, int rc, int n)
 
 #define FETCHED(rc)	((rc) == 0 || (rc) == MYSQL_DATA_TRUNCATED)
 
-int
-db_rollup_add(struct db *db, struct rollup_delta *d, double cpm)
+/* One delta's rows: its hour's counts, its histogram, its kinds. */
+static int
+add_delta(struct db *db, const struct rollup_delta *d, double cpm)
 {
 	struct params	 p = { .n = 0 };
 
@@ -57,8 +58,6 @@ db_rollup_add(struct db *db, struct rollup_delta *d, double cpm)
 		db_p_double(&p, cpm);
 		if (db_stmt_run(db, ST_ROLLUP_ADD, &p) < 0)
 			return -1;
-		d->requests = d->cache_hits = d->paid_calls = 0;
-		d->generations = d->failures = d->spent_micro = d->pixels = 0;
 	}
 	for (int i = 0; i < HIST_MS_BUCKETS; i++) {
 		if (d->ms[i] == 0)
@@ -70,7 +69,6 @@ db_rollup_add(struct db *db, struct rollup_delta *d, double cpm)
 		db_p_u64(&p, d->ms[i]);
 		if (db_stmt_run(db, ST_ROLLUP_MS, &p) < 0)
 			return -1;
-		d->ms[i] = 0;
 	}
 	for (int k = 0; k < GE__MAX; k++) {
 		if (d->kinds[k] == 0)
@@ -82,9 +80,35 @@ db_rollup_add(struct db *db, struct rollup_delta *d, double cpm)
 		db_p_u64(&p, d->kinds[k]);
 		if (db_stmt_run(db, ST_ROLLUP_FAIL, &p) < 0)
 			return -1;
-		d->kinds[k] = 0;
 	}
 	return 0;
+}
+
+struct rollup_batch {
+	const struct rollup_delta	*d;
+	int				 n;
+	double				 cpm;
+};
+
+/* db_txn_batch's body: every delta of the batch. */
+static int
+add_rollup_batch(struct db *db, void *arg)
+{
+	const struct rollup_batch	*b = arg;
+
+	for (int i = 0; i < b->n; i++)
+		if (add_delta(db, &b->d[i], b->cpm) == -1)
+			return -1;
+	return 1;
+}
+
+int
+db_rollup_add(struct db *db, uint64_t batch, const struct rollup_delta *d,
+    int n, double cpm)
+{
+	struct rollup_batch	 b = { d, n, cpm };
+
+	return db_txn_batch(db, batch, add_rollup_batch, &b) < 0 ? -1 : 0;
 }
 
 /*

@@ -34,11 +34,15 @@ struct rollup_delta {
 };
 
 /*
- * Add d to its hour's rows; a would-be cost of pixels x cpm / 1e6.
- * Each part written is cleared in d, so that a caller that keeps what
- * remains after a fault never adds a part twice. 0 or -1.
+ * Add the n deltas of d to their hours' rows (a would-be cost of
+ * pixels x cpm / 1e6), as one batch: one transaction that also records
+ * batch in count_flushes (sql/012_count_flushes.sql). A batch recorded
+ * before adds nothing, so a batch whose answer was lost may be sent
+ * again, unchanged, and is added exactly once. Returns 0 (added, now or
+ * before), or -1 (not known to be added: send it again).
  */
-int	db_rollup_add(struct db *, struct rollup_delta *d, double cpm);
+int	db_rollup_add(struct db *, uint64_t batch,
+	    const struct rollup_delta *d, int n, double cpm);
 
 /* One point of the history: an hour or a day. */
 struct hist_row {

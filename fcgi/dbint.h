@@ -98,6 +98,7 @@ struct db {
 	int			 dup;		/* ... or a duplicate key */
 	int			 deadlock;	/* ... or a deadlock */
 	int			 in_txn;	/* inside db_txn() */
+	unsigned		 epoch;		/* write_epoch when connected */
 };
 
 /* Parameters for one statement, bound by value. */
@@ -127,7 +128,10 @@ void	db_r_double(MYSQL_BIND *, double *);
 /* NUL-terminate a fetched string, truncated to its buffer if need be. */
 void	db_r_term(char *buf, size_t cap, unsigned long len);
 
-/* Log a fault; drop the connection if it is gone. */
+/*
+ * Log a fault; drop the connection if it is gone, or if its server
+ * cannot take writes now (then the process's others follow).
+ */
 void	db_fault(struct db *, const char *what, unsigned err, const char *msg);
 /* The same for the last error of statement st. */
 void	db_stmt_fault(struct db *, const char *what, MYSQL_STMT *st);
@@ -166,6 +170,15 @@ int	db_budget_spend(struct db *, const char *day, const char *key,
 	    double reserved, double spent);
 int	db_row_release(struct db *, const char *hash);
 
+/*
+ * db_txn() of fn for the batch id: the same transaction first records
+ * id in count_flushes (sql/012_count_flushes.sql), and a batch recorded
+ * before is not run again. So a batch whose answer was lost is sent
+ * again, unchanged, and added exactly once. Returns fn's answer (run
+ * now), 0 (added before), or -1 (not known to be added: send it again).
+ */
+int	db_txn_batch(struct db *, uint64_t id,
+	    int (*fn)(struct db *, void *), void *arg);
 /* Execute "SELECT f(...)" and read its one integer (NULL reads as -1). */
 int	db_stmt_scalar(struct db *, enum stmt_id, struct params *,
 	    long long *v);

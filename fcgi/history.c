@@ -125,8 +125,9 @@ page_history(struct rq *rq)
 	int64_t		 step;
 	int		 n, nk, rc;
 
-	rc = dashauth_ok(rq) ? 0 : token_check(rq->w->cfg->stats_token,
-	    http_authorization(rq), rq->query);
+	rc = dashauth_who(rq) != DASH_NOBODY ? 0 :
+	    token_check(rq->w->cfg->stats_token, http_authorization(rq),
+	    rq->query);
 	if (rc != 0) {
 		rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;
 		json_fail(rq, rc, rc == 401 ? "WWW-Authenticate" : NULL,

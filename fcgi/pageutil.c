@@ -145,25 +145,40 @@ pageutil_origin(struct rq *rq, struct hbuf *b)
 	html_text(b, a);
 }
 
+/*
+ * Does url, "http(s)://AUTHORITY" and, with path set, a path, query or
+ * fragment after it, name the authority a?
+ */
+static int
+names_us(const char *url, const char *a, int path)
+{
+	const char	*rest;
+	size_t		 n;
+
+	if (strncmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		rest = url + 8;
+	else
+		return 0;
+	n = path ? strcspn(rest, "/?#") : strlen(rest);
+	return n == strlen(a) && strncmp(rest, a, n) == 0;
+}
+
 int
 pageutil_same_origin(struct rq *rq)
 {
 	FCGX_ParamArray	 env = rq->w->fcgx.envp;
 	const char	*o = FCGX_GetParam("HTTP_ORIGIN", env);
-	const char	*rest;
+	const char	*r = FCGX_GetParam("HTTP_REFERER", env);
 	char		 a[300];
 
-	if (o == NULL || *o == '\0')
-		return 1;
 	if (authority(env, a, sizeof(a)) == -1)
 		return 0;
-	if (strncmp(o, "http://", 7) == 0)
-		rest = o + 7;
-	else if (strncmp(o, "https://", 8) == 0)
-		rest = o + 8;
-	else
-		return 0;
-	return strcmp(rest, a) == 0;
+	if (o != NULL && *o != '\0')
+		return names_us(o, a, 0);
+	/* No Origin (an older browser): then its Referer, or nothing. */
+	return r != NULL && names_us(r, a, 1);
 }
 
 int

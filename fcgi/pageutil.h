@@ -41,9 +41,12 @@ int	pageutil_image(struct rq *, const struct img_form *f,
 void	pageutil_origin(struct rq *, struct hbuf *);
 
 /*
- * For a POST: does its Origin header, when there is one, name this
- * host? Browsers send it with every form; another site's page cannot
- * forge it.
+ * For a POST that changes anything: does it come from a page of this
+ * host? Its Origin header must name this host or, when it has none,
+ * its Referer must (the pages send one to their own host:
+ * Referrer-Policy same-origin). Neither, or "Origin: null", is no.
+ * Browsers send Origin with every form POST, and another site's page
+ * cannot forge either; a program that sends neither is refused.
  */
 int	pageutil_same_origin(struct rq *);
 

@@ -1,6 +1,13 @@
 /*
  * rollup.c: the hourly rollup counted in memory and flushed; see
  * rollup.h.
+ *
+ * Each flush sends what it took as one batch under a random id
+ * (db_rollup_add()), as counts.c does the hit counts. A batch whose
+ * answer did not come back is kept exactly as it was, id and all, and
+ * sent first by the next flush: the database adds it at most once,
+ * whether or not the lost answer had committed it. Counts that arrive
+ * meanwhile wait for a batch of their own.
  */
 #include <math.h>
 #include <pthread.h>
@@ -9,6 +16,7 @@
 
 #include "dbhistory.h"
 #include "rollup.h"
+#include "util.h"
 
 /*
  * Hours with counts not yet written: the current one, and older ones
@@ -121,31 +129,45 @@ rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms)
 	pthread_mutex_unlock(&mtx);
 }
 
-/* One flush at a time, as counts_flush() is. */
-static pthread_mutex_t	 flushing = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * One flush at a time, as counts_flush() is: the final flush at SIGTERM
+ * waits for a periodic one. The batch not known to be added, under it.
+ */
+static pthread_mutex_t		 flushing = PTHREAD_MUTEX_INITIALIZER;
+static struct rollup_delta	 unsent[SLOTS];
+static int			 unsent_n;
+static uint64_t			 unsent_id;
+
+/* Send the unsent batch, if any. 0 (gone), or -1 (kept). */
+static int
+send_unsent(struct db *db, double cpm)
+{
+	if (unsent_n == 0)
+		return 0;
+	if (db_rollup_add(db, unsent_id, unsent, unsent_n, cpm) == -1)
+		return -1;
+	unsent_n = 0;
+	return 0;
+}
 
 int
 rollup_flush(struct db *db, double cpm)
 {
-	struct rollup_delta	 taken[SLOTS];
-	int			 failed = 0;
+	int	 rc = -1;
 
 	pthread_mutex_lock(&flushing);
+	if (send_unsent(db, cpm) == -1)
+		goto out;
 	pthread_mutex_lock(&mtx);
-	memcpy(taken, slots, sizeof(slots));
+	for (int i = 0; i < SLOTS; i++)
+		if (slots[i].hour != 0)
+			unsent[unsent_n++] = slots[i];
 	memset(slots, 0, sizeof(slots));
 	pthread_mutex_unlock(&mtx);
-	for (int i = 0; i < SLOTS; i++) {
-		if (taken[i].hour == 0)
-			continue;
-		if (!failed && db_rollup_add(db, &taken[i], cpm) == 0)
-			continue;
-		/* What was not written waits for the next flush. */
-		failed = 1;
-		pthread_mutex_lock(&mtx);
-		add(slot(taken[i].hour), &taken[i]);
-		pthread_mutex_unlock(&mtx);
-	}
+	if (unsent_n > 0)
+		unsent_id = random_u64();
+	rc = send_unsent(db, cpm);
+out:
 	pthread_mutex_unlock(&flushing);
-	return failed ? -1 : 0;
+	return rc;
 }

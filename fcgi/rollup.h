@@ -32,9 +32,10 @@ void	rollup_call(int reached, double cost_usd);
 void	rollup_generation(int recorded, int ok, enum gen_err err, int64_t ms);
 
 /*
- * Add everything counted so far to the rollup, on db; what cannot be
- * written is kept for the next flush. cpm: [generation]
- * cost_per_megapixel. Returns 0, or -1.
+ * Add everything counted so far to the rollup, on db, exactly once: a
+ * batch whose answer was lost is kept unchanged and sent again first
+ * by the next flush, before any newer counts. cpm: [generation]
+ * cost_per_megapixel. Returns 0, or -1 (a batch kept).
  */
 int	rollup_flush(struct db *, double cpm);
 

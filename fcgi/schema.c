@@ -23,6 +23,7 @@ static const struct schema_migration needed[] = {
 	{ 11, "011_event_utc.sql" },
 	{ 12, "012_count_flushes.sql" },
 	{ 13, "013_paid_calls.sql" },
+	{ 14, "014_keep_refused.sql" },
 };
 
 #define NNEEDED	(sizeof(needed) / sizeof(needed[0]))

@@ -1,7 +1,7 @@
 /*
  * token.c: the [stats] access token, from an Authorization header or a
  * token parameter, compared in constant time; the dashboard's session
- * cookies made from it.
+ * cookies, each made from the secret of its role.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,9 +94,18 @@ token_equal(const char *want, const char *got)
 	return CRYPTO_memcmp(a, b, HASH_HEX_LEN) == 0;
 }
 
-/* The MAC of a session cookie that ends at exp, as hex, into out. */
+/* The letter of each role in a cookie, and the word in its MAC. */
+static const char	 role_letter[TOKEN__MAX] = { 'r', 'o' };
+static const char *const role_word[TOKEN__MAX] = { "read", "operator" };
+
+/*
+ * The MAC of a session cookie of role that ends at exp, as hex, into
+ * out. The role is in the message as well as in the key: a cookie of
+ * one role never checks as another's, even were the keys the same.
+ */
 static void
-cookie_mac(const char *want, int64_t exp, char out[2 * 32 + 1])
+cookie_mac(enum token_role role, const char *key, int64_t exp,
+    char out[2 * 32 + 1])
 {
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 mac[32];
@@ -104,9 +113,9 @@ cookie_mac(const char *want, int64_t exp, char out[2 * 32 + 1])
 	char			 msg[64];
 	int			 n;
 
-	n = snprintf(msg, sizeof(msg), "promptpix dashboard %lld",
-	    (long long)exp);
-	HMAC(EVP_sha256(), want, (int)strlen(want), (unsigned char *)msg,
+	n = snprintf(msg, sizeof(msg), "promptpix dashboard %s %lld",
+	    role_word[role], (long long)exp);
+	HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)msg,
 	    (size_t)n, mac, &maclen);
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = hex[mac[i] >> 4];
@@ -117,25 +126,36 @@ cookie_mac(const char *want, int64_t exp, char out[2 * 32 + 1])
 }
 
 void
-token_cookie(const char *want, int64_t exp, char *out, size_t outsz)
+token_cookie(enum token_role role, const char *key, int64_t exp, char *out,
+    size_t outsz)
 {
 	char	 mac[65];
 
-	cookie_mac(want, exp, mac);
-	snprintf(out, outsz, "%lld.%s", (long long)exp, mac);
+	cookie_mac(role, key, exp, mac);
+	snprintf(out, outsz, "%c.%lld.%s", role_letter[role], (long long)exp,
+	    mac);
 }
 
 int
-token_cookie_check(const char *want, const char *value, int64_t now)
+token_cookie_role(const char *const keys[TOKEN__MAX], const char *value,
+    int64_t now)
 {
-	char	 mac[65], *end;
-	long long exp;
+	char		 mac[65], *end;
+	long long	 exp;
+	int		 role;
 
-	if (want == NULL || *want == '\0' || value == NULL)
-		return 0;
-	exp = strtoll(value, &end, 10);
-	if (end == value || *end != '.' || exp <= now || strlen(end + 1) != 64)
-		return 0;
-	cookie_mac(want, exp, mac);
-	return CRYPTO_memcmp(mac, end + 1, 64) == 0;
+	if (value == NULL)
+		return -1;
+	for (role = 0; role < TOKEN__MAX; role++)
+		if (value[0] == role_letter[role] && value[1] == '.')
+			break;
+	if (role == TOKEN__MAX || keys[role] == NULL || *keys[role] == '\0')
+		return -1;
+	exp = strtoll(value + 2, &end, 10);
+	if (end == value + 2 || *end != '.' || exp <= now ||
+	    strspn(value + 2, "0123456789") != (size_t)(end - value - 2) ||
+	    strlen(end + 1) != 64)
+		return -1;
+	cookie_mac((enum token_role)role, keys[role], exp, mac);
+	return CRYPTO_memcmp(mac, end + 1, 64) == 0 ? role : -1;
 }

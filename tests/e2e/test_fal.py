@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import zlib
 
 from tests.lib import config, falstub, httpclient, images, servers
 from tests.lib.env import run_alone
@@ -289,6 +290,32 @@ def test_fal_sync_store_local_inline_and_blocked_image(env):
         assert r.status == 502 and r.body == b"generation failed: rejected\n", r
         assert stub.count("not_found") == 0
         assert_no_key(f, KEY)
+
+
+def test_placeholder_images_give_way_to_fal(env):
+    """An image the placeholder drew is its own (model "placeholder" in
+    its hash and row), so turning fal on for the same database and store
+    makes the real picture on the next request for the same URL: one
+    call at fal, and fal's bytes answered."""
+    prompt = "a castle drawn twice"
+    target = "/320x240.jpg?text=" + q(prompt)
+    first = env.front(processes=1)
+    with first:
+        r = first.get(target)
+        assert r.status == 302, r
+        drawn = first.get(r.header("location")).body
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub, share_with=first) as f:
+        r = f.get(target)
+        assert r.status == 302, r
+        assert stub.calls(prompt) == 1
+        body = f.get(r.header("location")).body
+        gray = 40 + zlib.crc32(prompt.encode()) % 160
+        assert body == falstub.make_jpeg(320, 240, gray) and body != drawn
+        assert f.get(target).header("location") == r.header("location")
+        assert stub.calls(prompt) == 1
+        assert f.sql("SELECT model, api_calls_made, upstream_request_id IS NULL"
+                     " FROM generation_status ORDER BY model") \
+            == [["fal-ai/flux/schnell", "1", "0"], ["placeholder", "1", "1"]]
 
 
 def test_fal_store_remote_redirect(env):
