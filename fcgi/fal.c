@@ -422,22 +422,23 @@ record_queued(const struct gen_job *job, const struct fal_queue *q)
 }
 
 /*
- * A job in fal's queue: wait for COMPLETED (the status stream, else
- * polls), then fetch its result. Returns 0 with the output in res, or
- * -1 with the failure in res (ctx->gone set when fal no longer holds
- * the job).
+ * A job in fal's queue since queued_at (now_ms() of its submit's
+ * answer; 0: a job taken before, whose queue time we did not see): wait
+ * for COMPLETED (the status stream, else polls), then fetch its result.
+ * Returns 0 with the output in res, or -1 with the failure in res
+ * (ctx->gone set when fal no longer holds the job).
  */
 static int
 follow_queued(struct fal_ctx *ctx, const struct gen_job *job,
-    const struct fal_queue *q, struct gen_result *res)
+    const struct fal_queue *q, int64_t queued_at, struct gen_result *res)
 {
 	struct watch	 w;
 
 	memset(&w, 0, sizeof(w));
-	w.queued_at = now_ms();
+	w.queued_at = queued_at;
 	if (fal_wait(ctx, job, q, &w, res) == -1)
 		return -1;
-	res->queue_ms = w.started_at - w.queued_at;
+	res->queue_ms = queued_at > 0 ? w.started_at - w.queued_at : -1;
 	return fetch_result(ctx, job, q, res);
 }
 
@@ -453,6 +454,7 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	struct fal_queue	 q;
 	struct httpc_xfer	 x;
 	char			 url[2048];
+	int64_t			 answered;
 	int			 rc;
 
 	if (model_url(c->fal_queue_base, job->model, url, sizeof(url)) == -1) {
@@ -461,20 +463,22 @@ attempt_queue(struct fal_ctx *ctx, const struct gen_job *job,
 	}
 	memset(&x, 0, sizeof(x));
 	fal_api_xfer(ctx, job, &x, "POST", url, input);
-	if (run_call(ctx, job, &x, "submit", a, res) == -1)
-		rc = -1;
-	else if ((rc = fal_parse_submit(x.buf, x.len, &q, res)) == 0 &&
-	    (rc = queue_urls_ok(ctx, &q, res)) == 0)
-		record_queued(job, &q);
-	else	/* fal took a job we cannot follow */
-		job->calls->end(job->calls->arg, CALL_LOST, 1, NULL);
+	rc = run_call(ctx, job, &x, "submit", a, res);
+	answered = now_ms();
+	if (rc == 0) {
+		if ((rc = fal_parse_submit(x.buf, x.len, &q, res)) == 0 &&
+		    (rc = queue_urls_ok(ctx, &q, res)) == 0)
+			record_queued(job, &q);
+		else	/* fal took a job we cannot follow */
+			job->calls->end(job->calls->arg, CALL_LOST, 1, NULL);
+	}
 	httpc_xfer_free(&x);
 	if (rc == -1)
 		return -1;
 	note_fal_id(res, q.request_id);
 	log_info(job->rid, "fal: queued %s", q.request_id[0] ?
 	    q.request_id : "(no id)");
-	return follow_queued(ctx, job, &q, res);
+	return follow_queued(ctx, job, &q, answered, res);
 }
 
 /* Forget what a failed attempt left in res, but not the accounting. */
@@ -634,7 +638,7 @@ follow(struct fal_ctx *ctx, const struct gen_job *job, struct gen_result *res)
 	if (q.status_url[0] == '\0' || q.response_url[0] == '\0' ||
 	    queue_urls_ok(ctx, &q, res) == -1)
 		return 1;
-	if (follow_queued(ctx, job, &q, res) == 0)
+	if (follow_queued(ctx, job, &q, 0, res) == 0)
 		return 0;
 	return ctx->gone ? 1 : -1;
 }
