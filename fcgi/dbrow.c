@@ -384,22 +384,11 @@ add_one(struct db *db, const struct hit_count *c)
 	return db_stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
 }
 
-struct add_batch {
-	uint64_t		 id;
-	const struct hit_count	*list;
-};
-
-/* db_txn's body: mark the batch, then add its entries; 0 if marked before. */
+/* db_txn_batch's body: add each entry's hits. */
 static int
-add_batch(struct db *db, void *arg)
+add_entries(struct db *db, void *arg)
 {
-	const struct add_batch	*b = arg;
-	struct params		 p = { .n = 0 };
-
-	db_p_u64(&p, b->id);
-	if (db_stmt_run(db, ST_FLUSH_MARK, &p) < 0)
-		return db->dup ? 0 : -1;
-	for (const struct hit_count *c = b->list; c != NULL; c = c->next)
+	for (const struct hit_count *c = arg; c != NULL; c = c->next)
 		if (add_one(db, c) == -1)
 			return -1;
 	return 1;
@@ -408,9 +397,7 @@ add_batch(struct db *db, void *arg)
 int
 db_add_requests(struct db *db, uint64_t batch, const struct hit_count *list)
 {
-	struct add_batch	 b = { batch, list };
-
-	return db_txn(db, add_batch, &b);
+	return db_txn_batch(db, batch, add_entries, (void *)list);
 }
 
 int

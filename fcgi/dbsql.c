@@ -293,7 +293,10 @@ const char *const db_sql[ST__MAX] = {
 	[ST_CALL_GONE] =
 	"UPDATE generation_status SET call_state = 'gone'"
 	" WHERE prompt_hash = ? AND call_id = ? AND call_state = 'taken'",
-	/* A flush of hit counts is added once: its batch id is recorded. */
+	/*
+	 * A flush (of hit counts, of the hourly rollup) is added once: its
+	 * batch id is recorded.
+	 */
 	[ST_FLUSH_MARK] =
 	"INSERT INTO count_flushes (id) VALUES (?)",
 	/*
