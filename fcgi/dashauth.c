@@ -13,7 +13,7 @@
 #include "dashauth.h"
 #include "form.h"
 #include "html.h"
-#include "http.h"
+#include "request.h"
 #include "layout.h"
 #include "token.h"
 #include "util.h"

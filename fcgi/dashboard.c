@@ -21,7 +21,7 @@
 #include "form.h"
 #include "history.h"
 #include "html.h"
-#include "http.h"
+#include "request.h"
 #include "layout.h"
 #include "metrics.h"
 #include "page.h"

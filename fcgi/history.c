@@ -16,7 +16,7 @@
 #include "db.h"
 #include "form.h"
 #include "history.h"
-#include "http.h"
+#include "request.h"
 #include "jsonout.h"
 #include "page.h"
 #include "token.h"

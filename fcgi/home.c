@@ -10,7 +10,7 @@
 
 #include "cfg.h"
 #include "html.h"
-#include "http.h"
+#include "request.h"
 #include "layout.h"
 #include "page.h"
 #include "pageutil.h"

@@ -17,7 +17,7 @@
 #include "cfg.h"
 #include "gen.h"
 #include "hash.h"
-#include "http.h"
+#include "request.h"
 #include "log.h"
 #include "page.h"
 #include "similar.h"

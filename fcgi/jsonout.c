@@ -8,7 +8,7 @@
 
 #include <fcgiapp.h>
 
-#include "http.h"
+#include "request.h"
 #include "jsonout.h"
 #include "util.h"
 #include "worker.h"

@@ -27,7 +27,7 @@
 #include "db.h"
 #include "dbpool.h"
 #include "hitcache.h"
-#include "http.h"
+#include "request.h"
 #include "httpc.h"
 #include "leaser.h"
 #include "log.h"

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "http.h"
+#include "request.h"
 #include "page.h"
 #include "req.h"
 #include "worker.h"

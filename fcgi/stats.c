@@ -15,7 +15,7 @@
 
 #include "cfg.h"
 #include "db.h"
-#include "http.h"
+#include "request.h"
 #include "jsonout.h"
 #include "log.h"
 #include "metrics.h"

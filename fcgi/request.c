@@ -1,5 +1,5 @@
 /*
- * http.c: the HTTP answer over FastCGI: status line, checked headers,
+ * request.c: the HTTP answer over FastCGI: status line, checked headers,
  * and the short text and byte bodies every page sends.
  */
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <fcgiapp.h>
 
-#include "http.h"
+#include "request.h"
 #include "log.h"
 #include "worker.h"
 

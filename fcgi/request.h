@@ -1,10 +1,10 @@
 /*
- * http.h: writing FastCGI responses. Every status code, header and
+ * request.h: writing FastCGI responses. Every status code, header and
  * plain-text reason goes out through here, so header values are checked
  * in one place: no CR, LF or other control byte ever reaches a header.
  */
-#ifndef PP_HTTP_H
-#define PP_HTTP_H
+#ifndef PP_REQUEST_H
+#define PP_REQUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
