@@ -34,10 +34,11 @@ PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
 	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
 	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
 	   warmlist.c progress.c html.c svg.c form.c
-SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
+SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falapi.c falwait.c httpc.c \
 	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
 	   dbsimilar.c dbcalls.c jsonout.c \
-	   dbpool.c runner.c calls.c leaser.c waker.c gen.c request.c page.c \
+	   dbpool.c runner.c calls.c leaser.c waker.c ballot.c alias.c gen.c \
+	   request.c page.c \
 	   access.c image.c \
 	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c \
 	   rollup.c dbhistory.c history.c layout.c pageutil.c home.c \

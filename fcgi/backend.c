@@ -11,7 +11,7 @@
 
 #include "backend.h"
 #include "cfg.h"
-#include "fal.h"		/* the image bytes' checks */
+#include "falparse.h"		/* the image bytes' checks */
 #include "httpc.h"
 #include "log.h"
 #include "store.h"

@@ -45,7 +45,7 @@ entry_new(const char *hash, const struct img_req *r, const char *model,
 	c->req.prompt = xmalloc(r->prompt_len + 1);
 	memcpy(c->req.prompt, r->prompt, r->prompt_len);
 	c->req.prompt[r->prompt_len] = '\0';
-	c->model = xchk(strdup(model));
+	c->model = xstrdup(model);
 	c->res = *res;
 	return c;
 }
@@ -69,35 +69,45 @@ list_free(struct hit_count *list)
 	}
 }
 
+/*
+ * With mtx held: count one more hit on hash in its bucket's list head.
+ * Returns 1, or 0 when hash has no entry yet.
+ */
+static int
+count_one(struct hit_count *head, const char *hash)
+{
+	for (struct hit_count *c = head; c != NULL; c = c->next)
+		if (strcmp(c->hash, hash) == 0) {
+			c->n++;
+			return 1;
+		}
+	return 0;
+}
+
 void
 counts_add(const char *hash, const struct img_req *r, const char *model,
     const struct gen_result *res)
 {
 	struct hit_count	*c, **head = &table[bucket(hash)];
+	int			 counted;
 
 	pthread_mutex_lock(&mtx);
-	for (c = *head; c != NULL; c = c->next)
-		if (strcmp(c->hash, hash) == 0) {
-			c->n++;
-			pthread_mutex_unlock(&mtx);
-			return;
-		}
+	counted = count_one(*head, hash);
 	pthread_mutex_unlock(&mtx);
+	if (counted)
+		return;
 	/* Copied outside the lock; another thread may have added it meanwhile. */
 	c = entry_new(hash, r, model, res);
 	pthread_mutex_lock(&mtx);
-	for (struct hit_count *o = *head; o != NULL; o = o->next)
-		if (strcmp(o->hash, hash) == 0) {
-			o->n++;
-			pthread_mutex_unlock(&mtx);
-			entry_free(c);
-			return;
-		}
-	c->n = 1;
-	c->next = *head;
-	*head = c;
-	pending++;
+	if ((counted = count_one(*head, hash)) == 0) {
+		c->n = 1;
+		c->next = *head;
+		*head = c;
+		pending++;
+	}
 	pthread_mutex_unlock(&mtx);
+	if (counted)
+		entry_free(c);
 }
 
 unsigned

@@ -17,7 +17,6 @@
 #include "layout.h"
 #include "token.h"
 #include "util.h"
-#include "worker.h"
 
 /* The value of cookie name in a Cookie header, into out; 1, or 0. */
 static int

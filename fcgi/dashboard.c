@@ -30,7 +30,6 @@
 #include "statcache.h"
 #include "svg.h"
 #include "util.h"
-#include "worker.h"
 
 #define TOP_N		10
 #define FLIGHT_N	10

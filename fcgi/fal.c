@@ -2,7 +2,8 @@
  * fal.c: the fal.ai backend: the fal protocol (queue or sync), its
  * attempts and backoff, and what becomes of the image fal made.
  *
- * Waiting for a queued job to complete is falwait.c. Each worker
+ * Waiting for a queued job to complete is falwait.c, and the API's
+ * exchanges are set up by falapi.c, below both. Each worker
  * thread has its own context (falint.h): an HTTP handle (httpc.h),
  * reused so that its connections to fal stay open between generations,
  * and the API's request headers (which hold the key; the headers of a
@@ -51,7 +52,7 @@
 
 #include "backend.h"
 #include "cfg.h"
-#include "fal.h"
+#include "falparse.h"
 #include "falint.h"
 #include "httpc.h"
 #include "log.h"
@@ -131,12 +132,6 @@ fal_free(void *vctx)
 	free(ctx);
 }
 
-int64_t
-fal_left_ms(const struct gen_job *job)
-{
-	return job->deadline_ms - now_ms();
-}
-
 /*
  * The headers of a call that makes a job (queued: the submit; else the
  * sync POST): the API's, and what [fal] asks of fal for it: its queue
@@ -173,26 +168,6 @@ job_headers(const struct fal_ctx *ctx, const struct gen_job *job,
 	if (!c->fal_store_payloads)
 		h = httpc_hdrs_add(h, "X-Fal-Store-IO: 0");
 	return h;
-}
-
-/*
- * Set x up for an exchange with fal's API for job: the headers with the
- * key, fal's request id kept, the answer capped at max_response_bytes,
- * request_timeout cut at the job's deadline.
- */
-void
-fal_api_xfer(const struct fal_ctx *ctx, const struct gen_job *job,
-    struct httpc_xfer *x, const char *method, const char *url,
-    const char *body)
-{
-	x->method = method;
-	x->url = url;
-	x->body = body;
-	x->hdrs = ctx->api_hdrs;
-	x->id_header = "x-fal-request-id";
-	x->max = ctx->cfg->fal_max_response_bytes;
-	x->timeout_ms = ctx->cfg->fal_request_timeout_ms;
-	x->deadline_ms = job->deadline_ms;
 }
 
 /* May fal bill the call x made? Not for 401/403, 429 or 5xx. */

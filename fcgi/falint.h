@@ -1,6 +1,7 @@
 /*
- * falint.h: what the halves of the fal.ai backend share: fal.c (the
- * protocol, the attempts) and falwait.c (waiting for a queued job).
+ * falint.h: what the parts of the fal.ai backend share: fal.c (the
+ * protocol, the attempts), falwait.c (waiting for a queued job) and,
+ * below both, falapi.c (an exchange with the API).
  */
 #ifndef PP_FALINT_H
 #define PP_FALINT_H
@@ -8,7 +9,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "fal.h"
+#include "falparse.h"
 #include "httpc.h"
 
 struct fal_ctx {

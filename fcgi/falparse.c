@@ -1,5 +1,5 @@
 /*
- * falparse.c: the pure half of the fal.ai backend (see fal.h): the input
+ * falparse.c: the pure half of the fal.ai backend (see falparse.h): the input
  * it sends, and reading fal's answers. No I/O.
  */
 #include <limits.h>
@@ -11,7 +11,7 @@
 
 #include <json.h>
 
-#include "fal.h"
+#include "falparse.h"
 #include "util.h"
 
 /* Nesting deeper than this is not an answer from fal. */

@@ -21,7 +21,6 @@
 #include "page.h"
 #include "token.h"
 #include "util.h"
-#include "worker.h"
 
 int
 history_load(struct db *db, int64_t step, int count, struct history *h)
@@ -60,10 +59,10 @@ point(const struct hist_row *r)
 	json_object_object_add(o, "failures", json_u64(r->failures));
 	json_object_object_add(o, "spent_usd", json_decimal(r->spent_usd));
 	json_object_object_add(o, "saved_usd", json_decimal(r->saved_usd));
-	json_object_object_add(o, "generation_ms_p50", r->ms_p50 < 0 ? NULL :
-	    xchk(json_object_new_int64(r->ms_p50)));
-	json_object_object_add(o, "generation_ms_p95", r->ms_p95 < 0 ? NULL :
-	    xchk(json_object_new_int64(r->ms_p95)));
+	json_object_object_add(o, "generation_ms_p50",
+	    json_ms_or_null(r->ms_p50));
+	json_object_object_add(o, "generation_ms_p95",
+	    json_ms_or_null(r->ms_p95));
 	return o;
 }
 

@@ -14,7 +14,6 @@
 #include "layout.h"
 #include "page.h"
 #include "pageutil.h"
-#include "worker.h"
 
 /* Its SHA-256 is in the page's CSP (layout.c): no other script runs. */
 static const char script[] =

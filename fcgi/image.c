@@ -24,7 +24,6 @@
 #include "store.h"
 #include "urlpolicy.h"
 #include "util.h"
-#include "worker.h"
 
 /* Did snprintf's result n fit a buffer of size sz? */
 static int

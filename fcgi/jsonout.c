@@ -11,7 +11,6 @@
 #include "request.h"
 #include "jsonout.h"
 #include "util.h"
-#include "worker.h"
 
 #define JSON_TYPE	"application/json; charset=utf-8"
 
@@ -26,6 +25,12 @@ json_decimal(const char *text)
 {
 	return xchk(json_object_new_double_s(strtod(text, NULL),
 	    text[0] != '\0' ? text : "0"));
+}
+
+json_object *
+json_ms_or_null(int64_t ms)
+{
+	return ms < 0 ? NULL : xchk(json_object_new_int64(ms));
 }
 
 void

@@ -15,6 +15,8 @@ struct rq;
 json_object	*json_u64(uint64_t);
 /* A DECIMAL's text as a JSON number, printed exactly as SQL gave it. */
 json_object	*json_decimal(const char *text);
+/* Milliseconds, or null for a figure not known (< 0). */
+json_object	*json_ms_or_null(int64_t ms);
 
 /*
  * Send obj (put afterwards) as the answer with status, on one line like

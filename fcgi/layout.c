@@ -12,7 +12,6 @@
 #include "html.h"
 #include "request.h"
 #include "layout.h"
-#include "worker.h"
 
 /* Light by default, dark when the system is; one column on a phone. */
 static const char css[] =

@@ -7,7 +7,6 @@
 #include "request.h"
 #include "page.h"
 #include "req.h"
-#include "worker.h"
 
 static const struct page_def pages[PAGE__MAX] = {
 	[PAGE_IMAGE] = { "image", page_image, NULL },

@@ -13,8 +13,8 @@
 #include "html.h"
 #include "pageutil.h"
 #include "req.h"
+#include "request.h"
 #include "util.h"
-#include "worker.h"
 
 /* Field name into out, or def when absent or empty. 0 or -1. */
 static int

@@ -1,16 +1,122 @@
 /*
- * request.c: the HTTP answer over FastCGI: status line, checked headers,
- * and the short text and byte bodies every page sends.
+ * request.c: one request, from the accept to the answer (see
+ * request.h): its state and log line, the database connection it
+ * borrows, and the HTTP answer over FastCGI: status line, checked
+ * headers, and the short text and byte bodies every page sends.
  */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
-#include "request.h"
+#include "cfg.h"
+#include "db.h"
+#include "dbpool.h"
 #include "log.h"
-#include "worker.h"
+#include "metrics.h"
+#include "page.h"
+#include "request.h"
+#include "uri.h"
+#include "util.h"
+
+static atomic_ulong	 request_seq;
+static atomic_flag	 conf_param_seen = ATOMIC_FLAG_INIT;
+
+/*
+ * "SetEnv PROMPTPIX_CONF" in an .htaccess reaches us as a request
+ * parameter, long after the configuration was read: mod_fcgid gives the
+ * process only FcgidInitialEnv variables. Say so once instead of
+ * silently using another file.
+ */
+static void
+check_conf_param(FCGX_ParamArray env, const char *conf_path)
+{
+	const char	*p = FCGX_GetParam("PROMPTPIX_CONF", env);
+
+	if (p == NULL || strcmp(p, conf_path) == 0 ||
+	    atomic_flag_test_and_set(&conf_param_seen))
+		return;
+	log_warn(NULL, "PROMPTPIX_CONF=%s from the web server is not used: "
+	    "the configuration was read from %s at start-up (use "
+	    "FcgidInitialEnv, or promptpix.conf beside the program)", p,
+	    conf_path);
+}
+
+void
+request_serve(struct worker *w, const char *conf_path)
+{
+	FCGX_ParamArray		 env = w->fcgx.envp;
+	struct rq		 rq;
+	struct uri_parts	 u;
+	int			 rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.wake_ms = -1;
+	rq.w = w;
+	rq.out = w->fcgx.out;
+	rq.t0 = now_ms();
+	snprintf(rq.id, sizeof(rq.id), "%x-%lx", (unsigned)getpid(),
+	    atomic_fetch_add(&request_seq, 1) + 1);
+	if ((rq.method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
+		rq.method = "GET";
+	rq.head = strcmp(rq.method, "HEAD") == 0;
+	check_conf_param(env, conf_path);
+	uri_client(FCGX_GetParam("REMOTE_ADDR", env),
+	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
+	    w->cfg->trusted_proxies, rq.client, sizeof(rq.client));
+	if ((rc = uri_split(FCGX_GetParam("REQUEST_URI", env),
+	    FCGX_GetParam("SCRIPT_NAME", env), w->cfg->base_path, &u)) != 0) {
+		rq.outcome = OUT_NOT_FOUND;
+		http_text(&rq, rc, NULL, NULL,
+		    rc == 414 ? "request URI too long" : "not found");
+	} else {
+		rq.path = u.path;
+		rq.query = u.query;
+		page_dispatch(&rq);
+	}
+	if (rq.woke_us > 0)
+		metrics_wakeup(now_us() - rq.woke_us);
+	metrics_request(rq.outcome);
+	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
+	    "waited_ms=%lld wake_ms=%lld", rq.method,
+	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
+	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
+	    (long long)rq.wake_ms);
+	rq_db_release(&rq);
+	free(rq.path);
+}
+
+struct db *
+rq_db(struct rq *rq)
+{
+	const struct cfg	*c = rq->w->cfg;
+	int64_t			 wait;
+
+	if (rq->db != NULL)
+		return rq->db;
+	/*
+	 * A burst of new clients can use up the pool for a moment: wait as
+	 * long as the client would wait for an image, not as long as for a
+	 * database that does not answer.
+	 */
+	wait = rq->t0 + c->max_wait_ms - now_ms();
+	if (wait < c->db_connect_timeout_ms)
+		wait = c->db_connect_timeout_ms;
+	if ((rq->db = dbpool_get(wait)) != NULL)
+		db_set_request(rq->db, rq->id);
+	return rq->db;
+}
+
+void
+rq_db_release(struct rq *rq)
+{
+	dbpool_put(rq->db);
+	rq->db = NULL;
+}
 
 static const struct {
 	int		 code;

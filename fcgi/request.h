@@ -1,7 +1,11 @@
 /*
- * request.h: writing FastCGI responses. Every status code, header and
- * plain-text reason goes out through here, so header values are checked
- * in one place: no CR, LF or other control byte ever reaches a header.
+ * request.h: one request, from the accept to the answer: its state (a
+ * struct rq on its thread's stack), the database connection it borrows
+ * from the pool while it needs one, and the answer. Every status code,
+ * header and plain-text reason goes out through here, so header values
+ * are checked in one place: no CR, LF or other control byte ever
+ * reaches a header. The pages (page.h) see a request only through
+ * this.
  */
 #ifndef PP_REQUEST_H
 #define PP_REQUEST_H
@@ -9,7 +13,61 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rq;
+#include <fcgiapp.h>
+
+#include "outcome.h"
+
+struct cfg;
+struct db;
+
+struct worker {
+	int			 idx;
+	const struct cfg	*cfg;
+	FCGX_Request		 fcgx;
+};
+
+/* Per-request state; lives on the worker's stack for one request. */
+struct rq {
+	struct worker	*w;
+	struct db	*db;		/* borrowed from the pool, or NULL */
+	FCGX_Stream	*out;
+	char		 id[24];	/* request id, for log lines */
+	const char	*method;
+	int		 head;		/* HEAD: headers only */
+	char		*path;		/* owned; decoded of nothing */
+	const char	*query;		/* inside path's allocation (uri.h) */
+	int64_t		 t0;		/* now_ms() at arrival */
+	/* Filled while answering, for the request log line. */
+	int		 status;
+	enum outcome	 outcome;
+	char		 hash[65];
+	int64_t		 wake_ms;	/* waiter: answer time - completion */
+	char		 client[64];	/* uri_client(), for the rate limit */
+	int		 qclass;	/* enum queue_class of its new images */
+	char		 key[33];	/* the client key that signed, or "" */
+	double		 reserved;	/* the budget reserved (USD), < 0 none */
+	int		 charged;	/* took a rate-limit token */
+	int		 generator;	/* started a generation */
+	int64_t		 waited_ms;	/* waiting for another's generation */
+	int64_t		 woke_us;	/* now_us() when the awaited result
+					   became known; 0 if none */
+};
+
+/*
+ * Answer the request just accepted on w: set its state up, route it
+ * (page.h), and log it. The configuration was read from conf_path.
+ */
+void	request_serve(struct worker *w, const char *conf_path);
+
+/*
+ * The request's database connection: borrowed from the pool on first
+ * use (waiting up to the rest of max_wait, at least the connect
+ * timeout), NULL if none came (answer 503). rq_db_release() gives it
+ * back; request_serve() does at the latest.
+ */
+struct db	*rq_db(struct rq *);
+void		 rq_db_release(struct rq *);
+
 
 /* The reason phrase of status ("Found", "Bad Request", ...). */
 const char	*http_reason(int status);

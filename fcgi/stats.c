@@ -23,7 +23,6 @@
 #include "statcache.h"
 #include "token.h"
 #include "util.h"
-#include "worker.h"
 
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -54,12 +53,6 @@ check_token(struct rq *rq, int json)
 }
 
 static json_object *
-ms_or_null(int64_t v)
-{
-	return v < 0 ? NULL : xchk(json_object_new_int64(v));
-}
-
-static json_object *
 period_json(const struct gen_stats *s)
 {
 	json_object	*o = xchk(json_object_new_object());
@@ -79,12 +72,15 @@ period_json(const struct gen_stats *s)
 	json_object_object_add(o, "cost_usd_saved", json_decimal(s->cost_usd_saved));
 	json_object_object_add(o, "cache_hits", json_u64(s->cache_hits));
 	json_object_object_add(o, "similar_hits", json_u64(s->similar_hits));
-	json_object_object_add(o, "generation_ms_p50", ms_or_null(s->gen_ms_p50));
-	json_object_object_add(o, "generation_ms_p95", ms_or_null(s->gen_ms_p95));
+	json_object_object_add(o, "generation_ms_p50",
+	    json_ms_or_null(s->gen_ms_p50));
+	json_object_object_add(o, "generation_ms_p95",
+	    json_ms_or_null(s->gen_ms_p95));
 	json_object_object_add(o, "in_flight_generations", json_u64(s->in_flight));
 	json_object_object_add(o, "inference_ms_p50",
-	    ms_or_null(s->inference_ms_p50));
-	json_object_object_add(o, "queue_ms_p50", ms_or_null(s->queue_ms_p50));
+	    json_ms_or_null(s->inference_ms_p50));
+	json_object_object_add(o, "queue_ms_p50",
+	    json_ms_or_null(s->queue_ms_p50));
 	return o;
 }
 

@@ -2,7 +2,7 @@
  * warmcmd.c: `promptpix warm` (see warmcmd.h): read and check the list
  * (warmlist.c), look at what exists, estimate the cost and hold it
  * against today's budget, elect each distinct image as a request would
- * (gen_warm()), then either leave the jobs to the responders or follow
+ * (ballot.h), then either leave the jobs to the responders or follow
  * them to the end (progress.c), and print one result line per input.
  */
 #include <errno.h>
@@ -16,10 +16,10 @@
 
 #include <openssl/crypto.h>
 
+#include "ballot.h"
 #include "cfg.h"
 #include "cli.h"
 #include "db.h"
-#include "gen.h"
 #include "keycmd.h"
 #include "progress.h"
 #include "sign.h"
@@ -353,31 +353,34 @@ elect_all(struct warm *w, unsigned *queued)
 {
 	struct warm_item	*it;
 	struct gen_row		 row;
+	struct db_ballot	 b;
 	const char		*kind = NULL;
 
 	*queued = 0;
 	EACH_FIRST(w, i, it) {
 		if (stop)
 			return 1;
-		switch (gen_warm(w->db, w->c, it->hash, &it->req, QC_BATCH,
-		    w->kid, &row)) {
-		case GW_QUEUED:
+		/* Elected as a request is, counted as a warm-up. */
+		ballot_init(&b, w->c, it->hash, &it->req, QC_BATCH, w->kid, 1);
+		switch (ballot_cast(w->db, &b, 0, &row)) {
+		case BALLOT_NEW:
+		case BALLOT_NEW_UNCHECKED:
+		case BALLOT_REQUEUED:
 			(*queued)++;
 			from_row(w, it, 1, &row, WARM_OK);
 			if (it->state == WARM_FAILED || it->state == WARM_NEW)
 				it->state = WARM_QUEUED;
 			continue;
-		case GW_CACHED:
-		case GW_EXISTS:
+		case BALLOT_CACHED:
+		case BALLOT_EXISTS:
 			from_row(w, it, 1, &row, WARM_EXISTS);
 			continue;
-		case GW_BUDGET:
+		case BALLOT_OVER:
 			kind = "budget";
 			break;
-		case GW_KEY_QUOTA:
+		case BALLOT_KEY_OVER:
 			kind = "key_quota";
 			break;
-		case GW_DBERR:
 		default:
 			fprintf(stderr, "promptpix: %s:%u: the database failed;"
 			    " what is queued stays queued: run the command "

@@ -1,9 +1,10 @@
 /*
- * fal.h: the fal.ai backend (fal.c: the fal protocol, on httpc.h) and its
- * pure half (falparse.c: building the input and reading fal's answers
- * with json-c, checking image bytes, cleaning messages; no I/O, so that
- * unit tests and fuzz targets can call it). Which URLs may be fetched or
- * get the key is urlpolicy.h's.
+ * falparse.h: the pure half of the fal.ai backend (falparse.c): building
+ * the input and reading fal's answers with json-c, checking image
+ * bytes, cleaning messages; no I/O, so that unit tests and fuzz targets
+ * can call it. The protocol is fal.c's (the backend, declared in
+ * backend.h) and falwait.c's; which URLs may be fetched or get the key
+ * is urlpolicy.h's.
  *
  * Every parser takes a buffer and its length (the buffer need not end
  * in NUL), never trusts the sizes or types it reads, and on failure
@@ -12,8 +13,8 @@
  * ASCII. The status stream's reader (fal_sse_feed()) takes the bytes
  * as they arrive, in pieces of any size.
  */
-#ifndef PP_FAL_H
-#define PP_FAL_H
+#ifndef PP_FALPARSE_H
+#define PP_FALPARSE_H
 
 #include <stddef.h>
 
