@@ -27,22 +27,39 @@ CONF	?=
 # against the local stand-in of the tests: no key, no network).
 BACKEND	?= placeholder
 
+# The sources under fcgi/, a family a folder (see the source layout in
+# HACKING.md): the request path and the generation workers at the top;
+# state/ what threads and processes share in memory; db/ the database;
+# backend/ the image generators and what they fetch and store; pages/
+# the pages for people and the stats; cli/ the commands; lib/ the pure
+# helpers. Every folder is on the include path, so a header is named by
+# its file name alone.
+FAMILIES = . state db backend pages cli lib
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
-PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
-	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
-	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
-	   warmlist.c progress.c html.c svg.c form.c
-SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falapi.c falwait.c httpc.c \
-	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
-	   dbsimilar.c dbcalls.c jsonout.c \
-	   dbpool.c runner.c calls.c leaser.c waker.c ballot.c alias.c gen.c \
-	   request.c page.c \
-	   access.c image.c \
-	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c \
-	   rollup.c dbhistory.c history.c layout.c pageutil.c home.c \
-	   dashauth.c dashboard.c dashcharts.c
+PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
+	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
+	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
+	   lib/similar.c backend/store.c backend/falparse.c \
+	   backend/urlpolicy.c state/flight.c state/hitcache.c \
+	   state/statcache.c cli/warmlist.c cli/progress.c pages/html.c \
+	   pages/svg.c pages/form.c
+SRCS	 = $(PURE) \
+	   main.c accept.c supervise.c request.c page.c image.c access.c \
+	   gen.c alias.c runner.c calls.c leaser.c waker.c \
+	   state/counts.c state/rollup.c \
+	   db/db.c db/dbsql.c db/dbrow.c db/dbqueue.c db/dbstats.c \
+	   db/dbkeys.c db/dbbudget.c db/dbsimilar.c db/dbcalls.c \
+	   db/dbhistory.c db/dbcheck.c db/dbpool.c db/ballot.c \
+	   backend/backend.c backend/placeholder.c backend/fal.c \
+	   backend/falapi.c backend/falwait.c backend/httpc.c \
+	   pages/home.c pages/dashboard.c pages/dashauth.c \
+	   pages/dashcharts.c pages/history.c pages/stats.c pages/layout.c \
+	   pages/pageutil.c pages/jsonout.c \
+	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c
+HDRS	 = $(wildcard $(FAMILIES:%=fcgi/%/*.h))
+CPPFLAGS += $(FAMILIES:%=-Ifcgi/%)
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
@@ -66,21 +83,20 @@ ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 DEPS_FIRST = deps
 endif
 
-$(BUILD)/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/obj $(DEPS_FIRST)
+$(BUILD)/obj/%.o: fcgi/%.c $(HDRS) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
-
-$(BUILD)/obj:
-	mkdir -p $@
 
 $(BUILD)/promptpix: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-field-initializers \
-	    -Ifcgi -o $@ tests/unit/*.c \
+	    -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
-$(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj $(DEPS_FIRST)
+$(BUILD)/bare: tests/bench/bare.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
 
 unit: $(UNIT)
@@ -200,20 +216,18 @@ REPLAY	 = $(FUZZ_TARGETS:%=$(BUILD)/replay_%)
 
 $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
     $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Ifcgi -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 	    tests/fuzz/replay.c $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o) \
 	    $(LDFLAGS) $(LIBS)
 
-$(BUILD)/fuzz/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/fuzz/obj
+$(BUILD)/fuzz/obj/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 	    $(WARN) -c -o $@ $<
 
-$(BUILD)/fuzz/obj:
-	mkdir -p $@
-
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) \
-	    -Ifcgi -o $@ $< $(FUZZ_OBJS) $(LIBS)
+	    -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 # Not intermediate files: keep them between runs.
 .SECONDARY: $(FUZZ_OBJS)

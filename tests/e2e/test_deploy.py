@@ -349,14 +349,14 @@ def test_self_check_refuses_a_half_set_up_host(env):
 @plain_pass_only("files kept in step; no C runs")
 def test_install_sql_is_current(env):
     """sql/install.sql is what sql/migrate.sh --one-file makes of the
-    migrations now, and every migration the binary needs (fcgi/schema.c)
+    migrations now, and every migration the binary needs (fcgi/lib/schema.c)
     is a file of sql/ that records its version."""
     made = sh(["sh", "sql/migrate.sh", "--one-file"]).stdout
     assert open(os.path.join(ROOT, "sql", "install.sql")).read() == made, \
         "sql/install.sql is stale: run make"
     needed = re.findall(r'\{ (\d+), "([0-9]{3}_\w+\.sql)" \}',
-                        open(os.path.join(ROOT, "fcgi", "schema.c")).read())
-    assert needed, "no list in fcgi/schema.c"
+                        open(os.path.join(ROOT, "fcgi", "lib", "schema.c")).read())
+    assert needed, "no list in fcgi/lib/schema.c"
     for version, name in needed:
         assert os.path.exists(os.path.join(ROOT, "sql", name)), name
         assert int(name[:3]) == int(version), name

@@ -1,7 +1,7 @@
 /*
  * fuzz_fal.c: libFuzzer target for the fal.ai answer parsers of the
- * fal.ai backend (fcgi/falparse.h, its pure half), and the URL
- * policy (fcgi/urlpolicy.h) on the image URLs they return:
+ * fal.ai backend (fcgi/backend/falparse.h, its pure half), and the URL
+ * policy (fcgi/backend/urlpolicy.h) on the image URLs they return:
  *
  *   fal_parse_result(const char *json, size_t len, struct gen_result *)
  *   fal_parse_submit(), fal_parse_status(), fal_parse_error()
