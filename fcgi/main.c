@@ -105,7 +105,7 @@ worker_main(void *arg)
 			continue;
 		atomic_fetch_add(&inflight, 1);
 		metrics_requests_in_flight(1);
-		request_serve(w, conf_path);
+		page_serve(w, conf_path);
 		FCGX_Finish_r(&w->fcgx);
 		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);

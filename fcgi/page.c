@@ -29,6 +29,16 @@ route(const char *path)
 }
 
 void
+page_serve(struct worker *w, const char *conf_path)
+{
+	struct rq	 rq;
+
+	if (request_open(&rq, w, conf_path) == 0)
+		page_dispatch(&rq);
+	request_close(&rq);
+}
+
+void
 page_dispatch(struct rq *rq)
 {
 	int	 p = route(rq->path);

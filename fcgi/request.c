@@ -18,7 +18,6 @@
 #include "dbpool.h"
 #include "log.h"
 #include "metrics.h"
-#include "page.h"
 #include "request.h"
 #include "uri.h"
 #include "util.h"
@@ -46,48 +45,53 @@ check_conf_param(FCGX_ParamArray env, const char *conf_path)
 	    conf_path);
 }
 
-void
-request_serve(struct worker *w, const char *conf_path)
+int
+request_open(struct rq *rq, struct worker *w, const char *conf_path)
 {
 	FCGX_ParamArray		 env = w->fcgx.envp;
-	struct rq		 rq;
 	struct uri_parts	 u;
 	int			 rc;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.wake_ms = -1;
-	rq.w = w;
-	rq.out = w->fcgx.out;
-	rq.t0 = now_ms();
-	snprintf(rq.id, sizeof(rq.id), "%x-%lx", (unsigned)getpid(),
+	memset(rq, 0, sizeof(*rq));
+	rq->wake_ms = -1;
+	rq->w = w;
+	rq->out = w->fcgx.out;
+	rq->t0 = now_ms();
+	snprintf(rq->id, sizeof(rq->id), "%x-%lx", (unsigned)getpid(),
 	    atomic_fetch_add(&request_seq, 1) + 1);
-	if ((rq.method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
-		rq.method = "GET";
-	rq.head = strcmp(rq.method, "HEAD") == 0;
+	if ((rq->method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
+		rq->method = "GET";
+	rq->head = strcmp(rq->method, "HEAD") == 0;
 	check_conf_param(env, conf_path);
 	uri_client(FCGX_GetParam("REMOTE_ADDR", env),
 	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
-	    w->cfg->trusted_proxies, rq.client, sizeof(rq.client));
+	    w->cfg->trusted_proxies, rq->client, sizeof(rq->client));
 	if ((rc = uri_split(FCGX_GetParam("REQUEST_URI", env),
 	    FCGX_GetParam("SCRIPT_NAME", env), w->cfg->base_path, &u)) != 0) {
-		rq.outcome = OUT_NOT_FOUND;
-		http_text(&rq, rc, NULL, NULL,
+		rq->outcome = OUT_NOT_FOUND;
+		http_text(rq, rc, NULL, NULL,
 		    rc == 414 ? "request URI too long" : "not found");
-	} else {
-		rq.path = u.path;
-		rq.query = u.query;
-		page_dispatch(&rq);
+		return -1;
 	}
-	if (rq.woke_us > 0)
-		metrics_wakeup(now_us() - rq.woke_us);
-	metrics_request(rq.outcome);
-	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
-	    "waited_ms=%lld wake_ms=%lld", rq.method,
-	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
-	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
-	    (long long)rq.wake_ms);
-	rq_db_release(&rq);
-	free(rq.path);
+	rq->path = u.path;
+	rq->query = u.query;
+	return 0;
+}
+
+void
+request_close(struct rq *rq)
+{
+	if (rq->woke_us > 0)
+		metrics_wakeup(now_us() - rq->woke_us);
+	metrics_request(rq->outcome);
+	log_info(rq->id, "request %s %.12s outcome=%s status=%d ms=%lld "
+	    "waited_ms=%lld wake_ms=%lld", rq->method,
+	    rq->hash[0] ? rq->hash : "-", outcome_name(rq->outcome),
+	    rq->status, (long long)(now_ms() - rq->t0),
+	    (long long)rq->waited_ms, (long long)rq->wake_ms);
+	rq_db_release(rq);
+	free(rq->path);
+	rq->path = NULL;
 }
 
 struct db *

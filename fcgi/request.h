@@ -4,8 +4,8 @@
  * from the pool while it needs one, and the answer. Every status code,
  * header and plain-text reason goes out through here, so header values
  * are checked in one place: no CR, LF or other control byte ever
- * reaches a header. The pages (page.h) see a request only through
- * this.
+ * reaches a header. page.h routes a request to its page between
+ * request_open() and request_close().
  */
 #ifndef PP_REQUEST_H
 #define PP_REQUEST_H
@@ -54,10 +54,14 @@ struct rq {
 };
 
 /*
- * Answer the request just accepted on w: set its state up, route it
- * (page.h), and log it. The configuration was read from conf_path.
+ * Set rq up for the request just accepted on w (the configuration was
+ * read from conf_path): its id, method, client, path and query. Returns
+ * 0, or -1 when its URI was answered already (404, 414).
  */
-void	request_serve(struct worker *w, const char *conf_path);
+int	request_open(struct rq *rq, struct worker *w, const char *conf_path);
+
+/* The request is answered: log it, count it, free what it held. */
+void	request_close(struct rq *rq);
 
 /*
  * The request's database connection: borrowed from the pool on first
