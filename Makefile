@@ -29,26 +29,25 @@ BACKEND	?= placeholder
 
 # The sources under fcgi/, a family a folder (see the source layout in
 # HACKING.md): the request path and the generation workers at the top;
-# state/ what threads and processes share in memory; db/ the database;
-# backend/ the image generators and what they fetch and store; pages/
-# the pages for people and the stats; cli/ the commands; lib/ the pure
-# helpers. Every folder is on the include path, so a header is named by
-# its file name alone.
-FAMILIES = . state db backend pages cli lib
+# db/ the database; backend/ the image generators and what they fetch
+# and store; pages/ the pages for people and the stats; cli/ the
+# commands; lib/ the pure code below them all: helpers, and the tables
+# that threads and processes share in memory. Every folder is on the
+# include path, so a header is named by its file name alone.
+FAMILIES = . db backend pages cli lib
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
 PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
 	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
 	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
-	   lib/similar.c backend/store.c backend/falparse.c \
-	   backend/urlpolicy.c state/flight.c state/hitcache.c \
-	   state/statcache.c cli/warmlist.c cli/progress.c pages/html.c \
+	   lib/similar.c lib/flight.c lib/hitcache.c lib/statcache.c \
+	   lib/counts.c lib/rollup.c backend/store.c backend/falparse.c \
+	   backend/urlpolicy.c cli/warmlist.c cli/progress.c pages/html.c \
 	   pages/svg.c pages/form.c
 SRCS	 = $(PURE) \
 	   main.c accept.c supervise.c request.c page.c image.c access.c \
 	   gen.c alias.c runner.c calls.c leaser.c waker.c \
-	   state/counts.c state/rollup.c \
 	   db/db.c db/dbsql.c db/dbrow.c db/dbqueue.c db/dbstats.c \
 	   db/dbkeys.c db/dbbudget.c db/dbsimilar.c db/dbcalls.c \
 	   db/dbhistory.c db/dbcheck.c db/dbpool.c db/ballot.c \

@@ -12,12 +12,6 @@
 #include "util.h"
 
 int
-alias_wanted(const struct cfg *c, const struct img_req *r)
-{
-	return c->similar_threshold > 0 && !r->exact;
-}
-
-int
 alias_find(struct db *db, const struct cfg *c, const char *hash,
     const char *rid, const struct img_req *r, struct gen_row *row,
     struct similar_match *m)

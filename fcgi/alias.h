@@ -13,9 +13,6 @@
 
 struct cfg;
 
-/* Is a new row of r looked up among similar images ([similar] on, no exact=1)? */
-int	alias_wanted(const struct cfg *, const struct img_req *r);
-
 /*
  * Look for a similar image for the held new row of hash (request rid).
  * Returns 1 when the row became its alias, *row read and this process's

@@ -10,14 +10,12 @@
 #include "cfg.h"
 #include "counts.h"
 #include "db.h"
-#include "flight.h"
 #include "gen.h"
 #include "hitcache.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "rollup.h"
-#include "metrics.h"
 #include "util.h"
 #include "runner.h"
 
@@ -28,96 +26,12 @@ status_log(struct rq *rq, const char *state, const char *detail)
 	    detail ? " " : "", detail ? detail : "");
 }
 
-/* Is row the end of its generation (completed, or failed for now)? */
-static int
-settled(const struct gen_row *row)
-{
-	return row->status == GS_COMPLETED ||
-	    (row->status == GS_FAILED && !row->retry_due);
-}
-
-static void
-from_row(struct rq *rq, const struct gen_row *row, struct resolution *res)
-{
-	res->row = *row;
-	if (row->status == GS_COMPLETED)
-		res->outcome = rq->generator ? OUT_GENERATED : OUT_WAITED;
-	else {
-		res->outcome = OUT_FAILED;
-		/* Only the request that queued it hears the upstream's hint. */
-		res->retry_after = rq->generator ? row->res.retry_after : 0;
-	}
-}
-
-/*
- * Wait for the job of rq->hash, without a database connection: join
- * this process's flight first, then read the row once (a result that
- * landed before we joined is not missed), then sleep until a worker or
- * the waker lands the flight, or until deadline. Returns 0 with res
- * final, or 1 if the row is gone (deleted since the election: elect
- * again).
- */
-static int
-wait_for(struct rq *rq, int64_t deadline, struct resolution *res)
-{
-	struct flight		*f;
-	struct flight_result	 fr;
-	struct gen_row		 row;
-	int64_t			 t0 = now_ms();
-	int			 rc;
-
-	flight_join(rq->hash, &f);
-	rc = rq_db(rq) ? db_fetch(rq->db, rq->hash, &row) : -1;
-	if (rc == 0) {
-		flight_leave(f);
-		return 1;
-	}
-	rq_db_release(rq);
-	if (rc == 1 && settled(&row)) {
-		flight_leave(f);
-		/*
-		 * It ended before we could wait. Whoever waited for this
-		 * attempt is answered about it, as the worker's own result
-		 * answers its waiters: not with the next attempt's backoff.
-		 */
-		if (rq->generator)
-			row.retry_in = 0;
-		from_row(rq, &row, res);
-		return 0;
-	}
-	/* promptpix_waiters: the clients of a job another request queued. */
-	if (!rq->generator)
-		metrics_waiters(1);
-	rc = flight_wait(f, deadline, &fr);
-	if (!rq->generator)
-		metrics_waiters(-1);
-	rq->waited_ms = now_ms() - t0;
-	if (rc == -1 || fr.kind != FLIGHT_ROW) {
-		res->outcome = OUT_TIMEOUT;
-		return 0;
-	}
-	if (!rq->generator)
-		rq->woke_us = fr.at_us;	/* as promptpix_waiters */
-	fr.row.retry_in = 0;	/* as above: the answer is about this attempt */
-	from_row(rq, &fr.row, res);
-	return 0;
-}
-
-/* A ballot's refusal as a request's outcome. */
-static void
-refused(enum ballot_got got, struct resolution *res)
-{
-	res->outcome = got == BALLOT_OVER || got == BALLOT_KEY_OVER ?
-	    OUT_BUDGET : OUT_DBERR;
-	res->key_quota = got == BALLOT_KEY_OVER;
-}
-
 /*
  * What rq's ballot came to, on db: 0 when res is final, 1 to wait for
  * the job. A new job is queued here, unless a similar image answers it.
  */
 static int
-ballot_answer(struct rq *rq, struct db *db, const struct img_req *r,
+ballot_answer(struct rq *rq, struct db *db, const struct db_ballot *b,
     enum ballot_got got, struct resolution *res)
 {
 	const struct cfg	*c = rq->w->cfg;
@@ -132,8 +46,8 @@ ballot_answer(struct rq *rq, struct db *db, const struct img_req *r,
 	case BALLOT_NEW:
 	case BALLOT_NEW_UNCHECKED:
 		rq->generator = 1;
-		if (got == BALLOT_NEW && alias_wanted(c, r) &&
-		    (rc = alias_find(db, c, rq->hash, rq->id, r, &res->row,
+		if (got == BALLOT_NEW && b->similar &&
+		    (rc = alias_find(db, c, rq->hash, rq->id, b->r, &res->row,
 		    &res->similar)) != 0) {
 			/* No call: its rate-limit token goes back. */
 			rq->generator = 0;
@@ -160,13 +74,46 @@ ballot_answer(struct rq *rq, struct db *db, const struct img_req *r,
 		return 0;
 	case BALLOT_GONE:
 		return 1;	/* the wait finds it gone too */
-	default:
-		refused(got, res);
+	default:	/* refused: nothing was written */
+		res->outcome = got == BALLOT_OVER || got == BALLOT_KEY_OVER ?
+		    OUT_BUDGET : OUT_DBERR;
+		res->key_quota = got == BALLOT_KEY_OVER;
 		return 0;
 	}
 }
 
-/* Everything but the in-memory hit: the database decides. */
+/*
+ * Take a token for a request that may start a generation. Without one,
+ * the request may still wait for or read an image that exists; only a
+ * new one (or a retry that is due) is refused, before anything is
+ * written. Returns 1 if res is final.
+ */
+static int
+limited(struct rq *rq, struct db *db, const struct img_req *r,
+    struct resolution *res)
+{
+	unsigned	 wait;
+	int		 rc;
+
+	if ((wait = ratelimit_take(rq->client)) == 0) {
+		rq->charged = 1;
+		return 0;
+	}
+	if ((rc = db_fetch(db, rq->hash, &res->row)) == -1) {
+		res->outcome = OUT_DBERR;
+		return 1;
+	}
+	if (rc == 1 && !ballot_requeue_due(r, &res->row))
+		return 0;
+	res->outcome = OUT_LIMITED;
+	res->retry_after = wait;
+	return 1;
+}
+
+/*
+ * Everything but the in-memory hit: the database decides, and then, for
+ * a job that runs, the wait.
+ */
 static void
 resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
@@ -180,12 +127,30 @@ resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_DBERR;
 		return;
 	}
+	if (ratelimit_enabled() && limited(rq, db, r, res))
+		return;
 	ballot_init(&b, c, rq->hash, r, (enum queue_class)rq->qclass,
 	    rq->key[0] ? rq->key : NULL, 0);
 again:
-	if (ballot_answer(rq, db, r, ballot_cast(db, &b, alias_wanted(c, r),
-	    &res->row), res) == 0 || wait_for(rq, deadline, res) == 0)
+	if (ballot_answer(rq, db, &b, ballot_cast(db, &b, &res->row),
+	    res) == 0)
 		return;
+	switch (rq_wait(rq, deadline, &res->row)) {
+	case 1:
+		if (res->row.status == GS_COMPLETED)
+			res->outcome = rq->generator ? OUT_GENERATED :
+			    OUT_WAITED;
+		else {
+			res->outcome = OUT_FAILED;
+			/* Only the request that queued it hears the hint. */
+			res->retry_after = rq->generator ?
+			    res->row.res.retry_after : 0;
+		}
+		return;
+	case 0:
+		res->outcome = OUT_TIMEOUT;
+		return;
+	}
 	/* Deleted under us (an operator, a cleanup): once more, or give up. */
 	if (tries++ == 0 && (db = rq_db(rq)) != NULL) {
 		rq->generator = 0;
@@ -194,35 +159,6 @@ again:
 	res->outcome = OUT_FAILED;
 	res->row.status = GS_FAILED;
 	res->row.res.err = GE_REMOVED;
-}
-
-/*
- * Take a token for a request that may start a generation. Without one,
- * the request may still wait for or read an image that exists; only a
- * new one (or a retry that is due) is refused, before anything is
- * written. Returns 1 if res is final.
- */
-static int
-limited(struct rq *rq, const struct img_req *r, struct resolution *res)
-{
-	struct db	*db;
-	unsigned	 wait;
-	int		 rc;
-
-	if ((wait = ratelimit_take(rq->client)) == 0) {
-		rq->charged = 1;
-		return 0;
-	}
-	if ((db = rq_db(rq)) == NULL ||
-	    (rc = db_fetch(db, rq->hash, &res->row)) == -1) {
-		res->outcome = OUT_DBERR;
-		return 1;
-	}
-	if (rc == 1 && !ballot_requeue_due(r, &res->row))
-		return 0;
-	res->outcome = OUT_LIMITED;
-	res->retry_after = wait;
-	return 1;
 }
 
 /* A request counted in total_requests is counted in the rollup too. */
@@ -245,10 +181,6 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		counts_add(rq->hash, r, rq->w->cfg->model, &res->row.res);
 		res->outcome = OUT_HIT;
 		count_served(r, OUT_HIT);
-		return;
-	}
-	if (ratelimit_enabled() && limited(rq, r, res)) {
-		rq_db_release(rq);
 		return;
 	}
 	resolve_db(rq, r, res);

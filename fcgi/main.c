@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "counts.h"
 #include "db.h"
+#include "dbhistory.h"
 #include "dbpool.h"
 #include "hitcache.h"
 #include "httpc.h"
@@ -115,6 +116,19 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* The flushes' senders: each batch, on the flusher's connection. */
+static int
+send_counts(void *db, uint64_t batch, const struct hit_count *list)
+{
+	return db_add_requests(db, batch, list);
+}
+
+static int
+send_rollup(void *db, uint64_t batch, const struct rollup_delta *d, int n)
+{
+	return db_rollup_add(db, batch, d, n, config.cost_per_megapixel);
+}
+
 /*
  * Add the hits counted in memory to their rows, and what this process
  * served to the hourly rollup. Returns counts_flush()'s answer.
@@ -122,9 +136,9 @@ worker_main(void *arg)
 static int
 flush_counts(struct db *db)
 {
-	int	 n = counts_flush(db);
+	int	 n = counts_flush(send_counts, db);
 
-	if (rollup_flush(db, config.cost_per_megapixel) == -1 && n >= 0)
+	if (rollup_flush(send_rollup, db) == -1 && n >= 0)
 		n = -1;
 	return n;
 }
@@ -135,12 +149,17 @@ flusher_main(void *arg)
 {
 	struct db	*db;
 
+	int64_t		 pruned_ms = 0;
+
 	(void)arg;
 	db_thread_init();
 	db = db_new(&config);
 	for (;;) {
 		sleep_ms(config.count_flush_ms);
 		flush_counts(db);
+		/* Batch ids a flush sent again within a day, kept that long. */
+		if (now_ms() - pruned_ms > 600000 && db_prune_flushes(db) == 0)
+			pruned_ms = now_ms();
 	}
 	return NULL;
 }

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "dbpool.h"
+#include "flight.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -113,6 +114,52 @@ rq_db(struct rq *rq)
 	if ((rq->db = dbpool_get(wait)) != NULL)
 		db_set_request(rq->db, rq->id);
 	return rq->db;
+}
+
+int
+rq_wait(struct rq *rq, int64_t deadline, struct gen_row *row)
+{
+	struct db		*db = rq_db(rq);
+	struct flight		*f;
+	struct flight_result	 fr;
+	int64_t			 t0 = now_ms();
+	int			 rc;
+
+	/* Joined first, then read: a result landing between is not missed. */
+	flight_join(rq->hash, &f);
+	rc = db != NULL ? db_fetch(db, rq->hash, row) : -1;
+	if (rc == 0) {
+		flight_leave(f);
+		return -1;
+	}
+	/* No connection is held while waiting. */
+	dbpool_put(db);
+	rq->db = NULL;
+	if (rc == 1 && db_row_settled(row)) {
+		flight_leave(f);
+		/*
+		 * It ended before we could wait. Whoever waited for this
+		 * attempt is answered about it, as the worker's own result
+		 * answers its waiters: not with the next attempt's backoff.
+		 */
+		if (rq->generator)
+			row->retry_in = 0;
+		return 1;
+	}
+	/* promptpix_waiters: the clients of a job another request queued. */
+	if (!rq->generator)
+		metrics_waiters(1);
+	rc = flight_wait(f, deadline, &fr);
+	if (!rq->generator)
+		metrics_waiters(-1);
+	rq->waited_ms = now_ms() - t0;
+	if (rc == -1 || fr.kind != FLIGHT_ROW)
+		return 0;
+	if (!rq->generator)
+		rq->woke_us = fr.at_us;	/* as promptpix_waiters */
+	*row = fr.row;
+	row->retry_in = 0;	/* as above: the answer is about this attempt */
+	return 1;
 }
 
 void

@@ -72,6 +72,21 @@ void	request_close(struct rq *rq);
 struct db	*rq_db(struct rq *);
 void		 rq_db_release(struct rq *);
 
+struct gen_row;
+
+/*
+ * Wait for the job of rq->hash to end, without a database connection:
+ * join this process's flight for it (flight.h) first, then read the row
+ * once (a result that landed before we joined is not missed), give the
+ * connection back, and sleep until a worker or the waker lands the
+ * flight, or until deadline. What the request waited is noted in it
+ * (waited_ms, woke_us). Returns 1 with *row how the job ended (a
+ * generator hears about this attempt, not the next one's backoff), 0
+ * when the deadline passed first, -1 when the row is gone (deleted since
+ * the election).
+ */
+int	rq_wait(struct rq *, int64_t deadline, struct gen_row *row);
+
 
 /* The reason phrase of status ("Found", "Bad Request", ...). */
 const char	*http_reason(int status);

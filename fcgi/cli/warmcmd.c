@@ -362,7 +362,7 @@ elect_all(struct warm *w, unsigned *queued)
 			return 1;
 		/* Elected as a request is, counted as a warm-up. */
 		ballot_init(&b, w->c, it->hash, &it->req, QC_BATCH, w->kid, 1);
-		switch (ballot_cast(w->db, &b, 0, &row)) {
+		switch (ballot_cast(w->db, &b, &row)) {
 		case BALLOT_NEW:
 		case BALLOT_NEW_UNCHECKED:
 		case BALLOT_REQUEUED:

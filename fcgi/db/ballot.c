@@ -33,6 +33,7 @@ ballot_init(struct db_ballot *b, const struct cfg *c, const char *hash,
 	b->hold_ms = NEW_ROW_HOLD_MS;
 	b->warm = warm;
 	b->exact = r->exact;
+	b->similar = !warm && c->similar_threshold > 0 && !r->exact;
 }
 
 int
@@ -57,8 +58,7 @@ refused(int rc)
  * follows.
  */
 static enum ballot_got
-new_row(struct db *db, const struct db_ballot *b, int similar,
-    struct gen_row *row)
+new_row(struct db *db, const struct db_ballot *b, struct gen_row *row)
 {
 	int	 rc;
 
@@ -67,14 +67,13 @@ new_row(struct db *db, const struct db_ballot *b, int similar,
 		    db_fetch(db, b->hash, row) == 1 ? BALLOT_CACHED :
 		    BALLOT_FAULT;
 	/* Without the release, the hold runs out by itself. */
-	if (rc == -1 || !similar)
+	if (rc == -1 || !b->similar)
 		db_hold_release(db, b->hash);
 	return rc == -1 ? BALLOT_NEW_UNCHECKED : BALLOT_NEW;
 }
 
 enum ballot_got
-ballot_cast(struct db *db, struct db_ballot *b, int similar,
-    struct gen_row *row)
+ballot_cast(struct db *db, struct db_ballot *b, struct gen_row *row)
 {
 	int	 rc, tries = 0;
 
@@ -84,7 +83,7 @@ again:
 	if ((rc = db_elect(db, b)) < 0)
 		return refused(rc);
 	if (rc == 1)
-		return new_row(db, b, similar, row);
+		return new_row(db, b, row);
 	if ((rc = db_fetch(db, b->hash, row)) == -1)
 		return BALLOT_FAULT;
 	/* A cleanup removed the row we were just counted in: elect again. */

@@ -30,7 +30,9 @@ enum ballot_got {
 /*
  * A ballot for the image hash of r, in class qc for client key key
  * (NULL: none), as [budget] and the configuration c price it; warm: a
- * warm-up (counted in warm_requests, not as a player's request).
+ * warm-up (counted in warm_requests, not as a player's request). A
+ * request's new row is looked up among similar images (b->similar) when
+ * [similar] threshold is above 0 and r has no exact=1.
  */
 void	ballot_init(struct db_ballot *b, const struct cfg *c, const char *hash,
 	    const struct img_req *r, enum queue_class qc, const char *key,
@@ -39,10 +41,10 @@ void	ballot_init(struct db_ballot *b, const struct cfg *c, const char *hash,
 /*
  * Cast b on db. *row is the row as read after (for NEW, a pending row;
  * for CACHED and EXISTS, as it stands). A new row stays held when
- * similar is set (the caller looks for a similar image: alias.h), and
- * is released otherwise. Never waits.
+ * b->similar is set (the caller looks for a similar image: alias.h),
+ * and is released otherwise. Never waits.
  */
-enum ballot_got	ballot_cast(struct db *db, struct db_ballot *b, int similar,
+enum ballot_got	ballot_cast(struct db *db, struct db_ballot *b,
 	    struct gen_row *row);
 
 /*

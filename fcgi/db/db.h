@@ -17,35 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "counts.h"
 #include "req.h"
 #include "result.h"
+#include "statcache.h"
 
 struct cfg;
 struct db;
 
-/* The queue's priority classes: the seed's subscription tiers. */
-enum queue_class {
-	QC_PREMIUM,
-	QC_STANDARD,
-	QC_BATCH,
-	QC__MAX
-};
 
-/*
- * What a request needs to know about one generation_status row: its
- * status, what the generation produced (completed or failed; res.url is
- * generated_url, res.ok is status == completed), and its lease.
- */
-struct gen_row {
-	enum gen_status	 status;
-	struct gen_result res;
-	int		 lease_expired;
-	unsigned	 attempts;
-	int		 retry_due;	/* failed, retryable, backoff over */
-	unsigned	 retry_in;	/* seconds until it is, if retryable */
-	int		 alias;		/* completed with a similar prompt's
-					   image (similar_to) */
-};
 
 /* The client library, once in main() before any thread starts: 0, -1. */
 int	db_library_init(void);
@@ -95,6 +75,8 @@ struct db_ballot {
 	unsigned		 hold_ms;	/* a new row held this long */
 	int			 warm;		/* promptpix warm: counted apart */
 	int			 exact;		/* exact=1: an alias is requeued */
+	int			 similar;	/* a similar lookup follows: a new
+						   row stays held (ballot.h) */
 };
 
 /* What a ballot met besides its answer: over a cap, nothing written. */
@@ -138,6 +120,9 @@ int	db_who(struct db *, const char *hash, uint64_t *elect_id,
 /* The cost_usd recorded for hash (0 if absent). 0 or -1. */
 int	db_cost(struct db *, const char *hash, double *usd);
 
+/* Is row the end of its generation (completed, or failed for now)? */
+int	db_row_settled(const struct gen_row *row);
+
 /* Read the row of hash. Returns 1 found, 0 absent, -1. */
 int	db_fetch(struct db *, const char *hash, struct gen_row *);
 
@@ -167,15 +152,6 @@ int	db_hold_release(struct db *, const char *hash);
 int	db_finish(struct db *, const char *hash, const struct gen_result *,
 	    uint64_t token, unsigned backoff_ms, unsigned backoff_max_ms);
 
-/* Hits on one image answered from memory, waiting to be added (counts.c). */
-struct hit_count {
-	char			 hash[65];
-	unsigned long		 n;
-	struct img_req		 req;	/* req.prompt is owned by counts.c */
-	char			*model;
-	struct gen_result	 res;	/* what the hits were answered with */
-	struct hit_count	*next;
-};
 
 /*
  * Add each entry's hits to its row's total_requests and cache_hits, in
@@ -382,37 +358,10 @@ int	db_budget_today(struct db *, double *reserved, double *spent);
 int	db_key_today(struct db *, const char *id, long long *quota_images,
 	    double *quota_usd, long long *images, double *usd);
 
-/* The queue as operators see it. */
-struct queue_stats {
-	uint64_t	 queued[QC__MAX];	/* pending jobs by class */
-	int64_t		 oldest_ms;		/* age of the oldest queued */
-	uint64_t	 slots_busy;		/* slots taken, lease alive */
-};
 
 /* Read the queue's figures. Returns 0, -1. */
 int	db_queue_stats(struct db *, struct queue_stats *);
 
-/* One row of CALL get_generation_stats(): the figures of one period. */
-struct gen_stats {
-	char		 period[16];		/* "today" or "all_time" */
-	uint64_t	 unique_images;
-	uint64_t	 by_status[GS__MAX];	/* images by status */
-	uint64_t	 total_requests;
-	uint64_t	 api_calls_made;
-	uint64_t	 api_calls_saved;
-	char		 savings_percent[16];	/* DECIMAL text: "75.00" */
-	char		 cost_usd_spent[32];	/* DECIMAL text: "0.050000" */
-	char		 cost_usd_saved[32];
-	uint64_t	 cache_hits;
-	uint64_t	 similar_hits;		/* answered by a similar image */
-	int64_t		 gen_ms_p50;		/* -1: nothing timed */
-	int64_t		 gen_ms_p95;
-	uint64_t	 in_flight;		/* pending + generating */
-	int64_t		 inference_ms_p50;	/* the model's; -1: none */
-	int64_t		 queue_ms_p50;		/* in fal's queue; -1: none */
-};
-
-#define DB_STATS_PERIODS	2		/* today, all_time */
 
 /* An image whose prompt is similar to a request's (dbsimilar.c). */
 struct similar_match {
@@ -461,11 +410,6 @@ int	db_similar_stats(struct db *, uint64_t *today, uint64_t *all);
  */
 int	db_generation_stats(struct db *, struct gen_stats *out);
 
-/* Warm-ups (sql/006_warm.sql), per period as in gen_stats. */
-struct warm_stats {
-	uint64_t	 warm_requests;	/* elections by promptpix warm */
-	uint64_t	 warmed_images;	/* rows a warm-up asked for */
-};
 
 /*
  * Read the view generation_warm into out[0] (today) and out[1]

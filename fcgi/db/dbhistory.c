@@ -8,10 +8,6 @@
 #include "dbhistory.h"
 #include "dbint.h"
 
-const unsigned hist_ms_bounds[HIST_MS_BUCKETS] = {
-	100, 250, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 60000,
-	120000, UINT32_MAX
-};
 
 /* Bind a result set's columns r and store it. 0 or -1. */
 static int

@@ -11,27 +11,10 @@
 #include <stdint.h>
 
 #include "result.h"
+#include "rollup.h"
 
 struct db;
 
-/* Generation-time histogram buckets: at most this many ms. */
-#define HIST_MS_BUCKETS	13
-extern const unsigned hist_ms_bounds[HIST_MS_BUCKETS];
-
-/* What one process adds to the rollup row of one hour. */
-struct rollup_delta {
-	int64_t		 hour;		/* unix seconds, a multiple of 3600 */
-	uint64_t	 requests;
-	uint64_t	 cache_hits;
-	uint64_t	 paid_calls;
-	uint64_t	 generations;
-	uint64_t	 failures;
-	int64_t		 spent_micro;	/* micro-USD, each cost as its row
-					   rounds it */
-	uint64_t	 pixels;	/* width x height, per request */
-	uint64_t	 ms[HIST_MS_BUCKETS];
-	uint64_t	 kinds[GE__MAX];	/* failures by kind */
-};
 
 /*
  * Add the n deltas of d to their hours' rows (a would-be cost of

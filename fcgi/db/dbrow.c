@@ -164,6 +164,13 @@ db_requeue(struct db *db, const struct db_ballot *b)
 }
 
 int
+db_row_settled(const struct gen_row *row)
+{
+	return row->status == GS_COMPLETED ||
+	    (row->status == GS_FAILED && !row->retry_due);
+}
+
+int
 db_fetch(struct db *db, const char *hash, struct gen_row *row)
 {
 	struct gen_result *g = &row->res;

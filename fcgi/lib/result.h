@@ -32,6 +32,14 @@ enum call_fate {
 	CALL_UNSENT	/* it never went out */
 };
 
+/* The queue's priority classes: the seed's subscription tiers. */
+enum queue_class {
+	QC_PREMIUM,
+	QC_STANDARD,
+	QC_BATCH,
+	QC__MAX
+};
+
 /* The seed's four statuses of a generation_status row. */
 enum gen_status {
 	GS_PENDING,
@@ -118,5 +126,21 @@ int		 gen_err_permanent(enum gen_err);
 /* Make res a failure of kind err with the one-line message msg. */
 void		 gen_result_fail(struct gen_result *res, enum gen_err err,
 		    const char *msg);
+
+/*
+ * What a request needs to know about one generation_status row: its
+ * status, what the generation produced (completed or failed; res.url is
+ * generated_url, res.ok is status == completed), and its lease.
+ */
+struct gen_row {
+	enum gen_status	 status;
+	struct gen_result res;
+	int		 lease_expired;
+	unsigned	 attempts;
+	int		 retry_due;	/* failed, retryable, backoff over */
+	unsigned	 retry_in;	/* seconds until it is, if retryable */
+	int		 alias;		/* completed with a similar prompt's
+					   image (similar_to) */
+};
 
 #endif

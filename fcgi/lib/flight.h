@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "db.h"
+#include "result.h"
 #include "hash.h"
 
 enum flight_kind {

@@ -8,7 +8,7 @@
 #ifndef PP_HITCACHE_H
 #define PP_HITCACHE_H
 
-#include "db.h"
+#include "result.h"
 
 /*
  * Size the cache; 0 slots turns it off. Call before threads, once (or

@@ -3,7 +3,7 @@
  * rollup.h.
  *
  * Each flush sends what it took as one batch under a random id
- * (db_rollup_add()), as counts.c does the hit counts. A batch whose
+ * (through its sender: db_rollup_add()), as counts.c does the hit counts. A batch whose
  * answer did not come back is kept exactly as it was, id and all, and
  * sent first by the next flush: the database adds it at most once,
  * whether or not the lost answer had committed it. Counts that arrive
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "dbhistory.h"
 #include "rollup.h"
 #include "util.h"
 
@@ -24,6 +23,11 @@
  * the next, so nothing is lost, only put in a later hour.
  */
 #define SLOTS	4
+
+const unsigned hist_ms_bounds[HIST_MS_BUCKETS] = {
+	100, 250, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 60000,
+	120000, UINT32_MAX
+};
 
 static pthread_mutex_t		 mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct rollup_delta	 slots[SLOTS];	/* hour 0: free */
@@ -140,23 +144,23 @@ static uint64_t			 unsent_id;
 
 /* Send the unsent batch, if any. 0 (gone), or -1 (kept). */
 static int
-send_unsent(struct db *db, double cpm)
+send_unsent(rollup_send_fn send, void *arg)
 {
 	if (unsent_n == 0)
 		return 0;
-	if (db_rollup_add(db, unsent_id, unsent, unsent_n, cpm) == -1)
+	if (send(arg, unsent_id, unsent, unsent_n) == -1)
 		return -1;
 	unsent_n = 0;
 	return 0;
 }
 
 int
-rollup_flush(struct db *db, double cpm)
+rollup_flush(rollup_send_fn send, void *arg)
 {
 	int	 rc = -1;
 
 	pthread_mutex_lock(&flushing);
-	if (send_unsent(db, cpm) == -1)
+	if (send_unsent(send, arg) == -1)
 		goto out;
 	pthread_mutex_lock(&mtx);
 	for (int i = 0; i < SLOTS; i++)
@@ -166,7 +170,7 @@ rollup_flush(struct db *db, double cpm)
 	pthread_mutex_unlock(&mtx);
 	if (unsent_n > 0)
 		unsent_id = random_u64();
-	rc = send_unsent(db, cpm);
+	rc = send_unsent(send, arg);
 out:
 	pthread_mutex_unlock(&flushing);
 	return rc;

@@ -2,7 +2,8 @@
  * counts.c: hits counted in memory per image, added to their rows by the
  * flusher thread, so that a hit never takes a row lock.
  *
- * Each flush sends one batch under a random id (db_add_requests()). A
+ * Each flush sends one batch under a random id (through its sender:
+ * db_add_requests()). A
  * batch whose answer did not come back is kept exactly as it was, id
  * and all, and sent first by the next flush: the database adds it at
  * most once, whether or not the lost answer had committed it. Hits that
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #include "counts.h"
-#include "db.h"
 #include "hash.h"
 #include "util.h"
 
@@ -147,17 +147,16 @@ take_all(unsigned *n)
  * periodic one that has taken counts but not written them yet.
  */
 static pthread_mutex_t	 flushing = PTHREAD_MUTEX_INITIALIZER;
-static int64_t		 pruned_ms;
 
 /* Send the unsent batch. Returns its entries, 0 if none, or -1 (kept). */
 static int
-send_unsent(struct db *db)
+send_unsent(counts_send_fn send, void *arg)
 {
 	int	 n = (int)unsent_n;
 
 	if (unsent == NULL)
 		return 0;
-	if (db_add_requests(db, unsent_id, unsent) == -1)
+	if (send(arg, unsent_id, unsent) == -1)
 		return -1;
 	list_free(unsent);
 	pthread_mutex_lock(&mtx);
@@ -168,14 +167,14 @@ send_unsent(struct db *db)
 }
 
 int
-counts_flush(struct db *db)
+counts_flush(counts_send_fn send, void *arg)
 {
 	struct hit_count	*list;
 	unsigned		 n;
 	int			 done, more;
 
 	pthread_mutex_lock(&flushing);
-	if ((done = send_unsent(db)) == -1) {
+	if ((done = send_unsent(send, arg)) == -1) {
 		pthread_mutex_unlock(&flushing);
 		return -1;
 	}
@@ -185,14 +184,12 @@ counts_flush(struct db *db)
 		unsent_id = random_u64();
 		unsent_n = n;
 		pthread_mutex_unlock(&mtx);
-		if ((more = send_unsent(db)) == -1) {
+		if ((more = send_unsent(send, arg)) == -1) {
 			pthread_mutex_unlock(&flushing);
 			return -1;
 		}
 		done += more;
 	}
-	if (now_ms() - pruned_ms > 600000 && db_prune_flushes(db) == 0)
-		pruned_ms = now_ms();
 	pthread_mutex_unlock(&flushing);
 	return done;
 }

@@ -18,7 +18,42 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "db.h"
+#include "result.h"
+
+/* The queue as operators see it. */
+struct queue_stats {
+	uint64_t	 queued[QC__MAX];	/* pending jobs by class */
+	int64_t		 oldest_ms;		/* age of the oldest queued */
+	uint64_t	 slots_busy;		/* slots taken, lease alive */
+};
+
+/* One row of CALL get_generation_stats(): the figures of one period. */
+struct gen_stats {
+	char		 period[16];		/* "today" or "all_time" */
+	uint64_t	 unique_images;
+	uint64_t	 by_status[GS__MAX];	/* images by status */
+	uint64_t	 total_requests;
+	uint64_t	 api_calls_made;
+	uint64_t	 api_calls_saved;
+	char		 savings_percent[16];	/* DECIMAL text: "75.00" */
+	char		 cost_usd_spent[32];	/* DECIMAL text: "0.050000" */
+	char		 cost_usd_saved[32];
+	uint64_t	 cache_hits;
+	uint64_t	 similar_hits;		/* answered by a similar image */
+	int64_t		 gen_ms_p50;		/* -1: nothing timed */
+	int64_t		 gen_ms_p95;
+	uint64_t	 in_flight;		/* pending + generating */
+	int64_t		 inference_ms_p50;	/* the model's; -1: none */
+	int64_t		 queue_ms_p50;		/* in fal's queue; -1: none */
+};
+
+#define DB_STATS_PERIODS	2		/* today, all_time */
+
+/* Warm-ups (sql/006_warm.sql), per period as in gen_stats. */
+struct warm_stats {
+	uint64_t	 warm_requests;	/* elections by promptpix warm */
+	uint64_t	 warmed_images;	/* rows a warm-up asked for */
+};
 
 struct stats_snap {
 	struct gen_stats	 periods[DB_STATS_PERIODS];
