@@ -69,7 +69,8 @@ all: $(BUILD)/promptpix sql/install.sql
 # the numbered migrations by the same script that applies them
 # (tests/e2e/test_deploy.py checks the committed file is current).
 MIGRATIONS = $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
-sql/install.sql: sql/migrate.sh $(MIGRATIONS)
+ROUTINES = $(sort $(wildcard sql/R__*.sql))
+sql/install.sql: sql/migrate.sh $(MIGRATIONS) $(ROUTINES)
 	sh sql/migrate.sh --one-file > $@.tmp && mv $@.tmp $@
 
 # make test, check, run and start install what is missing first
@@ -164,7 +165,7 @@ install: $(BUILD)/promptpix sql/install.sql
 	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
 	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
 	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
-	install -m 0644 $(MIGRATIONS) sql/install.sql $(SHARE)/sql/
+	install -m 0644 $(MIGRATIONS) $(ROUTINES) sql/install.sql $(SHARE)/sql/
 	install -m 0644 apache/htaccess $(SHARE)/htaccess
 	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
 	    > $(DESTDIR)/etc/systemd/system/promptpix.service

@@ -64,11 +64,26 @@ has_version(unsigned version, void *arg)
 	return n > 0;
 }
 
+/* schema_first_stale()'s question: is file recorded at version? */
+static int
+has_routines(const char *file, unsigned version, void *arg)
+{
+	struct params	 p = { .n = 0 };
+	long long	 n;
+
+	db_p_str(&p, file);
+	db_p_u64(&p, version);
+	if (db_stmt_scalar(arg, ST_ROUTINES_HAS, &p, &n) == -1)
+		return -1;
+	return n > 0;
+}
+
 /* 1 a migration is missing (reason in why), 0 none, -1 not known. */
 static int
 check_schema(struct db *db, const char *name, char *why, size_t whylen)
 {
 	const struct schema_migration	*m;
+	const struct schema_routines	*r;
 	struct params			 p = { .n = 0 };
 	long long			 n;
 	int				 fault;
@@ -81,11 +96,19 @@ check_schema(struct db *db, const char *name, char *why, size_t whylen)
 		    "sql/install.sql into the empty database)", name);
 		return 1;
 	}
-	if ((m = schema_first_missing(has_version, db, &fault)) == NULL)
+	if ((m = schema_first_missing(has_version, db, &fault)) != NULL) {
+		snprintf(why, whylen, "the schema of database %s is older "
+		    "than this promptpix needs: migration %u (sql/%s) is not "
+		    "applied; run sql/migrate.sh", name, m->version, m->file);
+		return 1;
+	}
+	if (fault)
+		return -1;
+	if ((r = schema_first_stale(has_routines, db, &fault)) == NULL)
 		return fault ? -1 : 0;
-	snprintf(why, whylen, "the schema of database %s is older than "
-	    "this promptpix needs: migration %u (sql/%s) is not applied; "
-	    "run sql/migrate.sh", name, m->version, m->file);
+	snprintf(why, whylen, "the routines of database %s are older than "
+	    "this promptpix needs: sql/%s (version %u) is not applied; run "
+	    "sql/migrate.sh", name, r->file, r->version);
 	return 1;
 }
 

@@ -326,6 +326,12 @@ const char *const db_sql[ST__MAX] = {
 	" WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
 	[ST_SCHEMA_HAS] =
 	"SELECT COUNT(*) FROM schema_version WHERE version = ?",
+	/* A repeatable migration at a version, or newer (NULL: no table). */
+	[ST_ROUTINES_HAS] =
+	"SELECT IF((SELECT COUNT(*) FROM information_schema.tables"
+	" WHERE table_schema = DATABASE() AND table_name = 'schema_routines')"
+	" = 0, 0, (SELECT COUNT(*) FROM schema_routines"
+	" WHERE name = ? AND version >= ?))",
 	/*
 	 * Similar prompts (sql/010_similar.sql). The lookup: the images
 	 * filed under any of the keys (a JSON array of 16 hex digits

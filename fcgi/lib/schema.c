@@ -28,6 +28,36 @@ static const struct schema_migration needed[] = {
 
 #define NNEEDED	(sizeof(needed) / sizeof(needed[0]))
 
+/*
+ * The routines the C code relies on, at the version that behaves as it
+ * expects: raise one here with the "-- version:" line of its file.
+ */
+static const struct schema_routines routines[] = {
+	{ "R__cleanup.sql", 1 },
+	{ "R__stats.sql", 1 },
+};
+
+#define NROUTINES	(sizeof(routines) / sizeof(routines[0]))
+
+const struct schema_routines *
+schema_first_stale(int (*has)(const char *, unsigned, void *), void *arg,
+    int *fault)
+{
+	int	 rc;
+
+	*fault = 0;
+	for (size_t i = 0; i < NROUTINES; i++) {
+		if ((rc = has(routines[i].file, routines[i].version,
+		    arg)) == -1) {
+			*fault = 1;
+			return NULL;
+		}
+		if (rc == 0)
+			return &routines[i];
+	}
+	return NULL;
+}
+
 const struct schema_migration *
 schema_first_missing(int (*has)(unsigned, void *), void *arg, int *fault)
 {

@@ -318,6 +318,13 @@ def test_self_check_refuses_a_half_set_up_host(env):
     f.sql("RENAME TABLE schema_version_saved TO schema_version")
     assert rc == 1 and "no schema_version table" in lines[-1], lines
     assert check(env, f.conf)[0] == 0
+    # Routines older than the binary needs.
+    f.sql("UPDATE schema_routines SET version = 0 WHERE name = 'R__cleanup.sql'")
+    rc, lines = check(env, f.conf)
+    f.sql("UPDATE schema_routines SET version = 1 WHERE name = 'R__cleanup.sql'")
+    assert rc == 1 and "sql/R__cleanup.sql (version 1) is not applied" in lines[-1] \
+        and "sql/migrate.sh" in lines[-1], lines
+    assert check(env, f.conf)[0] == 0
     # A read-only server.
     env.db.query("SET GLOBAL read_only = 1")
     try:
@@ -361,6 +368,50 @@ def test_install_sql_is_current(env):
         assert os.path.exists(os.path.join(ROOT, "sql", name)), name
         assert int(name[:3]) == int(version), name
         assert "VALUES (%s, '%s')" % (version, name) in made, name
+    # The routines: each needed one is a file whose version line is at
+    # least the one the binary needs, recorded with it in one file.
+    routines = re.findall(r'\{ "(R__\w+\.sql)", (\d+) \}',
+                          open(os.path.join(ROOT, "fcgi", "lib", "schema.c")).read())
+    assert routines, "no routines in fcgi/lib/schema.c"
+    for name, version in routines:
+        text = open(os.path.join(ROOT, "sql", name)).read()
+        declared = int(re.search(r"^-- version: (\d+)$", text, re.M).group(1))
+        assert declared >= int(version), (name, declared, version)
+        assert "VALUES ('%s', %d, '" % (name, declared) in made, name
+    # The numbered migrations hold tables and data only.
+    for name in os.listdir(os.path.join(ROOT, "sql")):
+        if re.match(r"[0-9]{3}_", name):
+            text = open(os.path.join(ROOT, "sql", name)).read()
+            assert not re.search(r"^(CREATE|DROP) (PROCEDURE|EVENT|OR REPLACE|.*VIEW)",
+                                 text, re.M | re.I), name
+
+
+@plain_pass_only("sql/migrate.sh and the server; no C runs")
+def test_routines_applied_again_when_they_change(env):
+    """sql/migrate.sh applies a repeatable migration (sql/R__*.sql) when
+    its text changed since it was last applied, and only then; applied
+    again, the daily event keeps whether an operator enabled it."""
+    env.db.query("CREATE DATABASE pp_routines")
+    argv = ["--no-defaults", "--socket=" + env.db.socket, "-uroot", "pp_routines"]
+    first = sh(["sh", "sql/migrate.sh"] + argv).stdout
+    assert "applied R__cleanup.sql" in first and "applied R__stats.sql" in first, first
+    assert "applied" not in sh(["sh", "sql/migrate.sh"] + argv).stdout
+    env.db.query("ALTER EVENT cleanup_old_generation_status_daily ENABLE", "pp_routines")
+    # A copy of sql/ whose stats routines changed: only they are applied.
+    tmp = os.path.join(env.base, "sql-changed")
+    shutil.copytree(os.path.join(ROOT, "sql"), tmp)
+    with open(os.path.join(tmp, "R__stats.sql"), "a") as fh:
+        fh.write("\nCREATE OR REPLACE SQL SECURITY INVOKER VIEW routines_probe AS SELECT 1 AS one;\n")
+    with open(os.path.join(tmp, "R__cleanup.sql"), "a") as fh:
+        fh.write("\n-- changed\n")
+    out = sh(["sh", os.path.join(tmp, "migrate.sh")] + argv).stdout
+    assert out.split("\n")[:2] == ["applied R__cleanup.sql", "applied R__stats.sql"], out
+    assert env.db.query("SELECT one FROM routines_probe", "pp_routines") == [["1"]]
+    assert env.db.query("SELECT status FROM information_schema.events WHERE event_schema ="
+                        " 'pp_routines'") == [["ENABLED"]]
+    stored = dict(env.db.query("SELECT name, checksum FROM schema_routines", "pp_routines"))
+    assert stored["R__stats.sql"] == sh(["sha256sum", os.path.join(tmp, "R__stats.sql")]) \
+        .stdout[:64], stored
 
 
 def ours(tmp, exe=None):
