@@ -73,31 +73,33 @@ xchk(void *p)
 	return p;
 }
 
-int64_t
-now_ms(void)
+/* The time on clock, in units of which there are per_second a second. */
+static int64_t
+clock_in(clockid_t clock, int64_t per_second)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * per_second +
+	    ts.tv_nsec / (1000000000 / per_second);
+}
+
+int64_t
+now_ms(void)
+{
+	return clock_in(CLOCK_MONOTONIC, 1000);
 }
 
 int64_t
 now_us(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_in(CLOCK_MONOTONIC, 1000000);
 }
 
 int64_t
 wall_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_in(CLOCK_REALTIME, 1000);
 }
 
 void

@@ -117,7 +117,7 @@ def test_hung_database_answers_503_within_the_read_timeout(env):
             took = time.monotonic() - t0
         finally:
             os.kill(env.db.proc.pid, signal.SIGCONT)
-        assert r.status == 503 and r.header("retry-after"), r
+        assert r.status == 503 and r.header("retry-after"), (r, f.log()[-4000:])
         # read_timeout, once or twice (a ping, then the statement), and a connect.
         assert 1.5 < took < 9, took
         servers.wait_until(lambda: f.get("/64x64.jpg?text=after%20the%20hang").status == 302,
