@@ -1,6 +1,7 @@
 #!/bin/sh
-# The steps of the README's "Production on a VPS" after `make install`,
-# one per argument, as root, in this order:
+# The steps of docs/install-vps.md and docs/install-apache.md after
+# `make install` or the Debian package, one per argument, as root, in
+# this order (installed as PREFIX/share/promptpix/setup.sh):
 #
 #   sh conf/setup.sh user database check unit nginx   # nginx
 #   sh conf/setup.sh user database check unit apache  # the Apache vhost
@@ -12,9 +13,11 @@
 #   check     promptpix -t as the service's user: config, store,
 #             database, schema (exits 1 with the reason)
 #   unit      enable and start conf/promptpix.service
-#   nginx     enable nginx/promptpix.conf, disable Debian's default
-#             site, reload nginx
-#   apache    the same for apache/promptpix.conf
+#   nginx     enable the site /etc/nginx/sites-available/promptpix
+#             (copied there from PREFIX/share/promptpix/nginx/ when it
+#             is missing: the package ships it only there), disable
+#             Debian's default site, reload nginx
+#   apache    the same for the vhost and Apache
 #
 # tests/e2e/test_deploy.py runs these steps (user, database, check)
 # against a private MariaDB and a DESTDIR; what they change is named by
@@ -58,6 +61,9 @@ for step in "$@"; do
 		systemctl enable --now promptpix
 		;;
 	nginx)
+		[ -e /etc/nginx/sites-available/promptpix ] ||
+		    install -m 0644 "$PREFIX/share/promptpix/nginx/promptpix.conf" \
+		    /etc/nginx/sites-available/promptpix
 		ln -sf /etc/nginx/sites-available/promptpix \
 		    /etc/nginx/sites-enabled/promptpix
 		rm -f /etc/nginx/sites-enabled/default
@@ -65,6 +71,9 @@ for step in "$@"; do
 		systemctl reload nginx
 		;;
 	apache)
+		[ -e /etc/apache2/sites-available/promptpix.conf ] ||
+		    install -m 0644 "$PREFIX/share/promptpix/apache/promptpix.conf" \
+		    /etc/apache2/sites-available/promptpix.conf
 		a2enmod rewrite proxy proxy_fcgi headers
 		a2dissite 000-default
 		a2ensite promptpix
