@@ -19,9 +19,10 @@
 #             Debian's default site, reload nginx
 #   apache    the same for the vhost and Apache
 #
-# tests/e2e/test_deploy.py runs these steps (user, database, check)
-# against a private MariaDB and a DESTDIR; what they change is named by
-# the variables below, and nothing else differs.
+# tests/e2e/test_deploy.py runs these steps against a private MariaDB
+# and a DESTDIR (with systemctl, nginx and a2en* noting their calls);
+# what they change is named by the variables below, and nothing else
+# differs.
 set -eu
 : "${PREFIX:=/usr/local}"          # as make install PREFIX=
 : "${DESTDIR:=}"                   # as make install DESTDIR= (tests)
@@ -61,19 +62,20 @@ for step in "$@"; do
 		systemctl enable --now promptpix
 		;;
 	nginx)
-		[ -e /etc/nginx/sites-available/promptpix ] ||
-		    install -m 0644 "$PREFIX/share/promptpix/nginx/promptpix.conf" \
-		    /etc/nginx/sites-available/promptpix
-		ln -sf /etc/nginx/sites-available/promptpix \
-		    /etc/nginx/sites-enabled/promptpix
-		rm -f /etc/nginx/sites-enabled/default
+		[ -e "$DESTDIR/etc/nginx/sites-available/promptpix" ] ||
+		    install -m 0644 "$DESTDIR$PREFIX/share/promptpix/nginx/promptpix.conf" \
+		    "$DESTDIR/etc/nginx/sites-available/promptpix"
+		mkdir -p "$DESTDIR/etc/nginx/sites-enabled"
+		ln -sf "$DESTDIR/etc/nginx/sites-available/promptpix" \
+		    "$DESTDIR/etc/nginx/sites-enabled/promptpix"
+		rm -f "$DESTDIR/etc/nginx/sites-enabled/default"
 		nginx -t
 		systemctl reload nginx
 		;;
 	apache)
-		[ -e /etc/apache2/sites-available/promptpix.conf ] ||
-		    install -m 0644 "$PREFIX/share/promptpix/apache/promptpix.conf" \
-		    /etc/apache2/sites-available/promptpix.conf
+		[ -e "$DESTDIR/etc/apache2/sites-available/promptpix.conf" ] ||
+		    install -m 0644 "$DESTDIR$PREFIX/share/promptpix/apache/promptpix.conf" \
+		    "$DESTDIR/etc/apache2/sites-available/promptpix.conf"
 		a2enmod rewrite proxy proxy_fcgi headers
 		a2dissite 000-default
 		a2ensite promptpix

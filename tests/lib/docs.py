@@ -62,7 +62,7 @@ def with_status_checks(script):
     """script with each line ending in "# NNN" made to fail unless its
     output (an HTTP status line) holds NNN."""
     out = []
-    for line in script.split("\n"):
+    for line in script.replace("\\\n", " ").split("\n"):
         m = _STATUS.match(line)
         if m:
             line = ('st=$(%s); case "$st" in *" %s"*) ;; *) echo "expected %s: $st" >&2; '
