@@ -148,33 +148,29 @@ deps:
 	@sh .ci/deps.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the program, the start
-# script, the schema, the config (kept if there is one), the systemd
-# unit and the web servers' files where the README says, and the state
-# and store directories owned by the service's account (when it exists:
-# conf/setup.sh user makes it).
+# script, the schema, the setup steps (setup.sh) and the web servers'
+# files under $(PREFIX) (install-program, which the Debian package uses
+# too); then the files the operator edits, each installed once and never
+# overwritten (conf/install-once.sh: a changed one goes beside it as
+# .dist, with a line that says so): the config, the systemd unit, the
+# nginx site and the Apache vhost; and the state and store directories
+# owned by the service's account (when it exists: setup.sh user makes
+# it). docs/operations.md has the upgrade that runs it again.
 PREFIX	?= /usr/local
 RUN_AS	?= promptpix
 SHARE	 = $(DESTDIR)$(PREFIX)/share/promptpix
-install: $(BUILD)/promptpix sql/install.sql
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/promptpix \
-	    $(SHARE)/sql $(DESTDIR)/etc/promptpix \
-	    $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/nginx/sites-available \
+ONCE	 = sh conf/install-once.sh
+install: install-program
+	install -d $(DESTDIR)/etc/promptpix $(DESTDIR)/etc/systemd/system \
+	    $(DESTDIR)/etc/nginx/sites-available \
 	    $(DESTDIR)/etc/apache2/sites-available
-	install -m 0755 $(BUILD)/promptpix $(DESTDIR)$(PREFIX)/bin/promptpix
-	sed 's|/usr/local/|$(PREFIX)/|g' conf/spawn-fcgi.sh \
-	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
-	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
-	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
-	install -m 0644 $(MIGRATIONS) $(ROUTINES) sql/install.sql $(SHARE)/sql/
-	install -m 0644 apache/htaccess $(SHARE)/htaccess
-	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
-	    > $(DESTDIR)/etc/systemd/system/promptpix.service
-	install -m 0644 nginx/promptpix.conf \
+	$(ONCE) 0644 conf/promptpix.conf $(DESTDIR)/etc/promptpix/promptpix.conf
+	$(ONCE) 0644 $(SHARE)/promptpix.service \
+	    $(DESTDIR)/etc/systemd/system/promptpix.service
+	$(ONCE) 0644 nginx/promptpix.conf \
 	    $(DESTDIR)/etc/nginx/sites-available/promptpix
-	install -m 0644 apache/promptpix.conf \
+	$(ONCE) 0644 apache/promptpix.conf \
 	    $(DESTDIR)/etc/apache2/sites-available/promptpix.conf
-	test -e $(DESTDIR)/etc/promptpix/promptpix.conf || \
-	    install -m 0644 conf/promptpix.conf $(DESTDIR)/etc/promptpix/
 	install -d -m 0755 $(DESTDIR)/var/lib/promptpix \
 	    $(DESTDIR)/var/lib/promptpix/img
 	@if id -u $(RUN_AS) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -184,10 +180,44 @@ install: $(BUILD)/promptpix sql/install.sql
 	    echo "make install: chown $(RUN_AS) $(DESTDIR)/var/lib/promptpix and its img/"; \
 	fi
 
+# Everything but the files the operator edits, with $(PREFIX)'s paths.
+install-program: $(BUILD)/promptpix sql/install.sql
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/promptpix \
+	    $(SHARE)/sql $(SHARE)/nginx $(SHARE)/apache
+	install -m 0755 $(BUILD)/promptpix $(DESTDIR)$(PREFIX)/bin/promptpix
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/spawn-fcgi.sh \
+	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	sed 's|/usr/local|$(PREFIX)|g' conf/setup.sh > $(SHARE)/setup.sh
+	chmod 0755 $(SHARE)/setup.sh
+	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
+	install -m 0644 $(MIGRATIONS) $(ROUTINES) sql/install.sql $(SHARE)/sql/
+	install -m 0644 apache/htaccess $(SHARE)/htaccess
+	install -m 0644 nginx/promptpix.conf $(SHARE)/nginx/promptpix.conf
+	install -m 0644 apache/promptpix.conf $(SHARE)/apache/promptpix.conf
+	install -m 0644 conf/promptpix.conf $(SHARE)/promptpix.conf
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
+	    > $(SHARE)/promptpix.service
+
+# make deb: promptpix_$(VERSION)_amd64.deb here, built by Debian's own
+# tools (dpkg-buildpackage, debhelper: see debian/). The program is
+# compiled in $(DEB_BUILD); VERSION names the build, newer for every
+# commit, so that apt takes a newer build as an upgrade.
+DEB_BUILD ?= build-deb
+VERSION	?= $(shell git log -1 --format=1.0.0+git%cd.%h \
+	    --date=format-local:%Y%m%d%H%M%S 2>/dev/null || echo 1.0.0)
+DEB_ARCH = $(shell dpkg --print-architecture)
+deb:
+	PROMPTPIX_BUILD=$(DEB_BUILD) PROMPTPIX_VERSION=$(VERSION) \
+	    dpkg-buildpackage -b -us -uc
+	mv ../promptpix_$(VERSION)_$(DEB_ARCH).deb .
+	rm -f ../promptpix_*_$(DEB_ARCH).buildinfo ../promptpix_*_$(DEB_ARCH).changes
+	@echo "make deb: promptpix_$(VERSION)_$(DEB_ARCH).deb"
+
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
 
-.PHONY: all unit test check bench soak run start stop sql deps install clean fuzz fuzz-replay
+.PHONY: all unit test check bench soak run start stop sql deps install install-program deb clean fuzz fuzz-replay
 
 # Sanitizers: the second pass of `make test` builds everything with
 # clang -fsanitize=address,undefined into $(SAN_BUILD). tests/run.py

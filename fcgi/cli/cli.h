@@ -15,8 +15,11 @@ int	cli_is_command(int argc, char **argv);
 int	cli_run(int argc, char **argv);
 
 /*
- * Where the configuration is: opt (-c), then $PROMPTPIX_CONF, then
- * promptpix.conf beside argv0. Returns opt, the variable, or buf.
+ * Where the responder's configuration is: opt (-c), then
+ * $PROMPTPIX_CONF, then promptpix.conf beside argv0 (mod_fcgid starts
+ * it by its full path). The commands also look at the installed
+ * /etc/promptpix/promptpix.conf first (cli_run). Returns opt, the
+ * variable, or buf.
  */
 const char	*cli_conf_path(const char *opt, const char *argv0, char *buf,
 		    size_t bufsz);

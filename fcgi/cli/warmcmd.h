@@ -7,7 +7,7 @@
  *
  * LIST is a file, or "-" for standard input: one image URL a line, as
  * the world bakes it. Each distinct image is elected exactly as a
- * request is (gen_warm(): the same statement, the same hash), in the
+ * request is (ballot.h: the same statement, the same hash), in the
  * batch class, and left to the responders' generation workers; with
  * --wait the command follows them to the end with a progress bar.
  *

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 
-from tests.lib import ROOT, apache, config, servers
+from tests.lib import ROOT, apache, config, docs, servers
 from tests.lib.env import plain_pass_only
 from tests.lib.servers import DB_PASSWORD, free_port, wait_until
 
@@ -584,3 +584,177 @@ def test_no_paid_call_for_an_image_that_cannot_be_stored(env):
             == [["failed", "store", "0"]]
         assert "[store] dir %s: No such file or directory" % f.store in f.log(), f.log()[-2000:]
         os.makedirs(f.store)
+
+
+# The shell blocks of docs/install-vps.md (and the upgrade of
+# docs/operations.md), run as written over a `make install DESTDIR=`
+# root: the paths they name are this root's, the database is the
+# private server's, and what only systemd, certbot or a real network
+# could do is a shim that notes the call (the test then does it:
+# the unit's ExecStart, nginx with the site file). fal.ai is the
+# stand-in.
+SHIMS = ("systemctl", "git", "a2enmod", "a2dissite", "a2ensite", "apachectl")
+HOST = "pix.example.org"
+
+
+class Guide:
+    def __init__(self, env):
+        from tests.lib import falstub
+        self.env = env
+        self.inst = Installed.__new__(Installed)
+        n = next(_seq)
+        inst = self.inst
+        inst.db = private_db(env)
+        inst.root = os.path.join(env.base, "guide%d" % n)
+        inst.dbname = "promptpix_guide%d" % n
+        inst.conf = inst.path("/etc/promptpix/promptpix.conf")
+        inst.store = inst.path("/var/lib/promptpix/img")
+        inst.socket = inst.path("/run/promptpix/promptpix.sock")
+        inst.proc = inst.web = None
+        os.makedirs(inst.root)
+        traversable(os.path.join(inst.root, "x"))
+        self.work = os.path.join(inst.root, "work")
+        self.shims = os.path.join(inst.root, "shims")
+        os.makedirs(self.work)
+        os.makedirs(self.shims)
+        for d in ("/etc/ssl/certs", "/etc/ssl/private"):     # as on any Debian
+            os.makedirs(inst.path(d))
+        self.log = os.path.join(inst.root, "shims.log")
+        for s in SHIMS:
+            with open(os.path.join(self.shims, s), "w") as fh:
+                fh.write('#!/bin/sh\necho "%s $*" >> %s\n' % (s, self.log))
+            os.chmod(os.path.join(self.shims, s), 0o755)
+        # nginx -t checks the installed site as the test's nginx runs it.
+        with open(os.path.join(self.shims, "nginx"), "w") as fh:
+            fh.write('#!/bin/sh\necho "nginx $*" >> %s\n' % self.log)
+        os.chmod(os.path.join(self.shims, "nginx"), 0o755)
+        self.port = free_port()
+        self.tls_port = free_port()
+        # A certificate "you already have": self-signed for HOST.
+        sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=" + HOST, "-addext", "subjectAltName=DNS:" + HOST,
+            "-keyout", os.path.join(self.work, "privkey.pem"),
+            "-out", os.path.join(self.work, "fullchain.pem")])
+        curlrc = os.path.join(inst.root, ".curlrc")
+        with open(curlrc, "w") as fh:
+            fh.write("resolve = %s:%d:127.0.0.1\ncacert = %s\nmax-time = 60\n"
+                     % (HOST, self.tls_port, os.path.join(self.work, "fullchain.pem")))
+        self.stub = falstub.FalStub("k-guide:secret")
+        self.stub.__enter__()
+        self.env_vars = dict(
+            os.environ, DESTDIR=inst.root, BUILD=env.build, DB_NAME=inst.dbname,
+            DB_ADMIN="--no-defaults --socket=%s -uroot" % inst.db.socket,
+            PROMPTPIX_CONF=inst.conf, CURL_HOME=inst.root,
+            PATH=os.pathsep.join([self.shims, inst.path("/usr/local/bin"),
+                                  os.environ["PATH"]]))
+        self.done = 0
+
+    def rooted(self, text):
+        """The block with this root's paths, database and port."""
+        r = self.inst.root
+        text = text.replace("/usr/share/promptpix/", "/usr/local/share/promptpix/")
+        text = re.sub(r"(?<![\w.])/(etc/(promptpix|nginx|ssl|apache2)|usr/local|var/lib/promptpix)",
+                      lambda m: r + m.group(0), text)
+        text = text.replace("migrate.sh promptpix", "migrate.sh $DB_ADMIN $DB_NAME")
+        text = text.replace("mariadb -N promptpix", "mariadb $DB_ADMIN -N $DB_NAME")
+        text = text.replace("https://%s/" % HOST, "https://%s:%d/" % (HOST, self.tls_port))
+        text = text.replace("'YOUR-FAL-KEY'", "'%s'" % self.stub.key)
+        return docs.with_status_checks(text)
+
+    def run(self, block):
+        out = subprocess.run(["sh", "-ec", self.rooted(block.text)], cwd=self.work if
+                             "fullchain.pem" in block.text else ROOT, env=self.env_vars,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, (block.where(), out.stdout[-3000:], out.stderr[-3000:])
+        self.follow()
+        return out
+
+    def follow(self):
+        """Do what the shims were asked since the last block."""
+        calls = servers.read_text(self.log).splitlines()[self.done:]
+        self.done += len(calls)
+        inst = self.inst
+        if any("promptpix" in c and ("restart" in c or "enable" in c) for c in calls):
+            if inst.proc:
+                servers.stop_process(inst.proc, 30)
+            self.fal_standin()
+            inst.start_responders()
+        if any(c.startswith("systemctl reload nginx") for c in calls):
+            site = inst.path("/etc/nginx/sites-enabled/promptpix")
+            text = open(site).read().replace("listen 443 ssl;",
+                                             "listen 127.0.0.1:%d ssl;" % self.tls_port)
+            text = text.replace(" /etc/ssl/", " " + inst.path("/etc/ssl/"))
+            served = inst.path("/nginx-site")
+            with open(served, "w") as fh:
+                fh.write(text)
+            if inst.web:
+                inst.web.stop()
+            inst.web = servers.Nginx(inst.root, self.port, inst.socket, inst.store,
+                                     source=served)
+            inst.web.start()
+
+    def fal_standin(self):
+        """With backend = fal: the stand-in instead of fal.ai, appended
+        to the operator's file (a later value wins)."""
+        text = open(self.inst.conf).read()
+        if "backend = fal" in text and "# the test's stand-in" not in text:
+            import urllib.parse
+            with open(self.inst.conf, "a") as fh:
+                fh.write("\n[fal]\n; # the test's stand-in\nqueue_base = %s\nrun_base = %s\n"
+                         "allowed_hosts = %s\nallow_http = true\n" % (
+                             self.stub.queue_base, self.stub.run_base,
+                             urllib.parse.urlsplit(self.stub.files_base).netloc))
+
+    def close(self):
+        self.inst.stop()
+        self.stub.__exit__(None, None, None)
+
+
+@installed_files
+def test_install_vps_guide(env):
+    """docs/install-vps.md's blocks for `make install`, in order, then
+    the upgrade of docs/operations.md over the edited installation: the
+    config and the site kept (the new ones beside them as .dist), the
+    data kept, the host serving again."""
+    g = Guide(env)
+    try:
+        for b in docs.guide_blocks("vps-make"):
+            if "make install" in b.text:
+                # Installed's own edits: the private database's socket,
+                # the store in this root.
+                g.run(b)
+                text = open(g.inst.conf).read().replace(
+                    "[database]\n", "[database]\nsocket = %s\n" % g.inst.db.socket, 1)
+                text = text.replace("dir = /var/lib/promptpix/img", "dir = " + g.inst.store)
+                text = text.replace("\nname = promptpix\n", "\nname = %s\n" % g.inst.dbname)
+                with open(g.inst.conf, "w") as fh:
+                    fh.write(text)
+            else:
+                g.run(b)
+        inst = g.inst
+        assert sum(g.stub.counts.values()) >= 1, g.stub.counts
+        conf = open(inst.conf).read()
+        for line in ("backend = fal", "mode = signed", "daily_usd = 5",
+                     "operator_token_file = " + inst.path("/etc/promptpix/operator-token")):
+            assert line in conf, line
+        site = open(inst.path("/etc/nginx/sites-available/promptpix")).read()
+        assert "server_name %s;" % HOST in site and "\n    listen 443 ssl;" in site, site[:1500]
+        rows = inst.db.query("SELECT COUNT(*) FROM generation_status", inst.dbname)
+        [upgrade] = docs.guide_blocks("upgrade")
+        out = g.run(upgrade)
+        assert "kept %s" % inst.path("/etc/nginx/sites-available/promptpix") in out.stdout, \
+            out.stdout
+        assert "kept %s" % inst.conf in out.stdout, out.stdout
+        assert open(inst.conf).read() == conf
+        assert open(inst.path("/etc/nginx/sites-available/promptpix")).read() == site
+        assert os.path.exists(inst.path("/etc/nginx/sites-available/promptpix.dist"))
+        assert inst.db.query("SELECT COUNT(*) FROM generation_status", inst.dbname) == rows
+        signed = subprocess.run(
+            [inst.path("/usr/local/bin/promptpix"), "sign",
+             "https://%s:%d/512x512.jpg?text=a%%20fox" % (HOST, g.tls_port)],
+            env=g.env_vars, capture_output=True, text=True, check=True).stdout.strip()
+        out = subprocess.run(["curl", "-si", signed], env=g.env_vars, capture_output=True,
+                             text=True)
+        assert out.stdout.startswith("HTTP/1.1 302"), (out.stdout[:500], out.stderr)
+    finally:
+        g.close()
