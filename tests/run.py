@@ -284,14 +284,15 @@ def worker(a):
 class Worker:
     """One worker process and what it is running."""
 
-    def __init__(self, a):
+    def __init__(self, a, band):
         args = [sys.executable, os.path.abspath(__file__), "--worker", "--build", a.build,
                 "--parent", str(os.getpid())]
         if a.keep:
             args.append("--keep")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                     env=dict(os.environ, PYTHONUNBUFFERED="1",
+                                              PROMPTPIX_PORT_BAND=str(band)))
         self.partial = b""
         self.block = []         # lines since the last record
         self.task = None        # what it runs, None when idle
@@ -363,8 +364,8 @@ def run_tasks(a, todo, tally):
     workers = []
     sel = selectors.DefaultSelector()
     try:
-        for _ in range(min(a.jobs, len(todo))):
-            w = Worker(a)
+        for band in range(min(a.jobs, len(todo))):
+            w = Worker(a, band)
             workers.append(w)
             sel.register(w.proc.stdout, selectors.EVENT_READ, w)
         dispatch(workers, todo)

@@ -6,6 +6,7 @@ stop(). Nothing here is a mock: only the paid image API is ever replaced
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,10 +19,32 @@ from . import ROOT
 DB_PASSWORD = "pp-test-secret-7f3a9c"   # grepped for in logs by the tests
 
 
+# Ports for the servers a test starts come from below the kernel's
+# ephemeral range (32768-60999 on Debian), which every outgoing
+# connection draws its local port from: a port the kernel picked as
+# free could be some client's a moment later, before the server binds
+# it. Each worker of run.py has a band of its own (PROMPTPIX_PORT_BAND),
+# walked in order, so two workers never pick the same port either.
+PORT_FIRST, PORT_BANDS, PORT_BAND_SIZE = 10000, 8, 2800
+_next_port = None
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    global _next_port
+    band = int(os.environ.get("PROMPTPIX_PORT_BAND", os.getpid() % PORT_BANDS))
+    lo = PORT_FIRST + (band % PORT_BANDS) * PORT_BAND_SIZE
+    if _next_port is None:
+        _next_port = random.randrange(PORT_BAND_SIZE)
+    for _ in range(PORT_BAND_SIZE):
+        port = lo + _next_port
+        _next_port = (_next_port + 1) % PORT_BAND_SIZE
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port in %d-%d" % (lo, lo + PORT_BAND_SIZE - 1))
 
 
 def wait_until(pred, timeout, what):
