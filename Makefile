@@ -36,13 +36,13 @@ BACKEND	?= placeholder
 # include path, so a header is named by its file name alone.
 FAMILIES = . db backend pages cli lib
 # The pure modules: no network, no database, no threads of their own
-# (files, yes: cfg.c reads the config, store.c writes the image store),
-# so each is unit-tested on its own.
+# but the parked requests' (files, yes: cfg.c reads the config, store.c
+# writes the image store), so each is unit-tested on its own.
 PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
 	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
 	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
-	   lib/similar.c lib/flight.c lib/hitcache.c lib/statcache.c \
-	   lib/counts.c lib/rollup.c backend/store.c backend/falparse.c \
+	   lib/similar.c lib/flight.c lib/park.c lib/hitcache.c \
+	   lib/statcache.c lib/counts.c lib/rollup.c backend/store.c backend/falparse.c \
 	   backend/urlpolicy.c cli/warmlist.c cli/progress.c pages/html.c \
 	   pages/svg.c pages/form.c
 SRCS	 = $(PURE) \

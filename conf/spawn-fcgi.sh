@@ -30,9 +30,9 @@ set -eu
 dir=$(dirname "$SOCKET")
 mkdir -p "$dir"
 # -n: spawn-fcgi makes the socket and becomes promptpix, whose stderr
-# is ours (spawn-fcgi's own fork would send it to /dev/null). -b:
-# clients beyond the request threads wait in the backlog (the kernel
-# caps it at net.core.somaxconn). The socket is the web server's
+# is ours (spawn-fcgi's own fork would send it to /dev/null). -b: a
+# burst of connects waits in the backlog until a request thread takes
+# it (the kernel caps it at net.core.somaxconn). The socket is the web server's
 # group's (0660), and nobody else's.
 set -- spawn-fcgi -n -s "$SOCKET" -b 4096 -M 0660 \
     -U "$RUN_AS" -G "$WEB_GROUP" -u "$RUN_AS" -g "$RUN_AS" \

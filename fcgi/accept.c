@@ -27,15 +27,39 @@
  */
 #define SILENT_MS	2000
 
-static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
 static int		 lfd = -1, wake = -1;
 static atomic_int	 stopping, broken;
 static const char	*web_addrs;	/* FCGI_WEB_SERVER_ADDRS, or NULL */
 
+/* The accepted connections, a ring; mtx guards it and done. */
+static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 ready = PTHREAD_COND_INITIALIZER;	/* not empty */
+static pthread_cond_t	 room = PTHREAD_COND_INITIALIZER;	/* not full */
+static struct conn {
+	int	 fd;
+	int	 local;		/* a unix-socket connection */
+}			 queue[ACCEPT_QUEUE];
+static unsigned		 qhead, qlen;
+static unsigned		 idle;		/* request threads waiting for one */
+static int		 done;		/* the accepting thread has ended */
+
+/*
+ * A process with no request thread free lets the others take what
+ * comes for BUSY_MS first, then takes up to BUSY_BATCH before it holds
+ * back again: a free thread elsewhere answers sooner, and in a burst
+ * that keeps every process busy, each still empties the backlog fast.
+ */
+#define BUSY_MS		2
+#define BUSY_BATCH	64
+
+static void	*acceptor_main(void *);
+
 int
 accept_init(int listen_fd)
 {
-	int	 fl;
+	pthread_attr_t	 small;
+	pthread_t	 tid;
+	int		 fl, rc;
 
 	lfd = listen_fd;
 	if ((fl = fcntl(lfd, F_GETFL)) == -1 ||
@@ -47,6 +71,15 @@ accept_init(int listen_fd)
 	if ((web_addrs = getenv("FCGI_WEB_SERVER_ADDRS")) != NULL &&
 	    *web_addrs == '\0')
 		web_addrs = NULL;
+	pthread_attr_init(&small);
+	pthread_attr_setstacksize(&small, 256 * 1024);
+	pthread_attr_setdetachstate(&small, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &small, acceptor_main, NULL);
+	pthread_attr_destroy(&small);
+	if (rc != 0) {
+		log_error(NULL, "accepting thread: %s", strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -60,6 +93,9 @@ accept_stop(void)
 	if (write(wake, &one, sizeof(one)) != sizeof(one))
 		log_error(NULL, "waking the accepting thread: %s",
 		    strerror(errno));
+	pthread_mutex_lock(&mtx);
+	pthread_cond_broadcast(&room);
+	pthread_mutex_unlock(&mtx);
 }
 
 int
@@ -101,8 +137,8 @@ passing(int err)
 }
 
 /*
- * With mtx held: wait for and accept one connection. Returns its
- * descriptor, -1 when stopping or when the socket failed.
+ * Wait for and accept one connection. Returns its descriptor, -1 when
+ * stopping or when the socket failed.
  */
 static int
 take_one(struct sockaddr_storage *sa)
@@ -147,27 +183,128 @@ take_one(struct sockaddr_storage *sa)
 	return -1;
 }
 
-int
-accept_next(void)
+/*
+ * Accept one connection a request thread may take: its descriptor, or
+ * -1 when stopping or when the socket failed. A peer not allowed is
+ * let go here.
+ */
+static int
+accept_one(struct conn *c)
 {
 	struct sockaddr_storage	 sa;
-	struct pollfd		 pfd;
 	int			 fd, one = 1;
 
 	for (;;) {
-		pthread_mutex_lock(&mtx);
-		fd = take_one(&sa);
-		pthread_mutex_unlock(&mtx);
-		if (fd < 0)
+		if ((fd = take_one(&sa)) < 0)
 			return -1;
+		if (!peer_allowed(&sa)) {
+			close(fd);
+			continue;
+		}
 		if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (peer_allowed(&sa) && (sa.ss_family != AF_UNIX ||
-		    (poll(&pfd, 1, SILENT_MS) == 1 && (pfd.revents & POLLIN))))
-			return fd;
-		close(fd);
+		c->fd = fd;
+		c->local = sa.ss_family == AF_UNIX;
+		return 0;
 	}
+}
+
+/*
+ * Wait until the queue has room. Returns whether a request thread is
+ * free to take the next connection at once.
+ */
+static int
+wait_room(void)
+{
+	int	 free_thread;
+
+	pthread_mutex_lock(&mtx);
+	while (qlen == ACCEPT_QUEUE && !atomic_load(&stopping))
+		pthread_cond_wait(&room, &mtx);
+	free_thread = idle > qlen;
+	pthread_mutex_unlock(&mtx);
+	return free_thread;
+}
+
+/* Sleep ms, or less if the process stops meanwhile. */
+static void
+hold_back(int ms)
+{
+	struct pollfd	 pfd = { .fd = wake, .events = POLLIN };
+
+	poll(&pfd, 1, ms);
+}
+
+/* The accepting thread: into the queue while it has room. */
+static void *
+acceptor_main(void *arg)
+{
+	struct conn	 c;
+	int		 credit = 0;
+
+	(void)arg;
+	for (;;) {
+		if (!wait_room() && credit == 0) {
+			hold_back(BUSY_MS);
+			credit = BUSY_BATCH;
+		}
+		if (accept_one(&c) < 0)
+			break;
+		if (credit > 0)
+			credit--;
+		pthread_mutex_lock(&mtx);
+		queue[(qhead + qlen++) % ACCEPT_QUEUE] = c;
+		pthread_cond_signal(&ready);
+		pthread_mutex_unlock(&mtx);
+	}
+	pthread_mutex_lock(&mtx);
+	done = 1;
+	pthread_cond_broadcast(&ready);
+	pthread_mutex_unlock(&mtx);
+	return NULL;
+}
+
+/* The next accepted connection in *c: 0, or -1 once none will come. */
+static int
+queued(struct conn *c)
+{
+	int	 rc = -1;
+
+	pthread_mutex_lock(&mtx);
+	idle++;
+	while (qlen == 0 && !done)
+		pthread_cond_wait(&ready, &mtx);
+	idle--;
+	if (qlen > 0) {
+		*c = queue[qhead];
+		qhead = (qhead + 1) % ACCEPT_QUEUE;
+		qlen--;
+		pthread_cond_signal(&room);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&mtx);
+	return rc;
+}
+
+int
+accept_next(void)
+{
+	struct pollfd	 pfd;
+	struct conn	 c;
+
+	/*
+	 * Like libfcgi: a unix-socket connection whose request does not
+	 * come (a web server that gave up) is dropped. Waited for here,
+	 * on the request thread, so a silent one holds no other.
+	 */
+	while (queued(&c) == 0) {
+		pfd.fd = c.fd;
+		pfd.events = POLLIN;
+		if (!c.local || (poll(&pfd, 1, SILENT_MS) == 1 &&
+		    (pfd.revents & POLLIN)))
+			return c.fd;
+		close(c.fd);
+	}
+	return -1;
 }

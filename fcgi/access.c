@@ -116,7 +116,7 @@ static int
 who_signed(struct rq *rq, const struct sign_parts *sp, const char *auth,
     char *kid, const char **reason)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	unsigned char		 secret[SIGN_SECRET_LEN];
 	int			 ok;
 
@@ -163,7 +163,7 @@ int
 access_check(struct rq *rq, const char *auth, size_t *image_len,
     const char **reason)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	struct sign_parts	 sp;
 	struct client_key	 k;
 	char			 kid[SIGN_KID_MAX + 1];

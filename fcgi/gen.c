@@ -34,7 +34,7 @@ static int
 ballot_answer(struct rq *rq, struct db *db, const struct db_ballot *b,
     enum ballot_got got, struct resolution *res)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	int			 rc;
 
 	switch (got) {
@@ -111,32 +111,14 @@ limited(struct rq *rq, struct db *db, const struct img_req *r,
 }
 
 /*
- * Everything but the in-memory hit: the database decides, and then, for
- * a job that runs, the wait.
+ * What the wait for rq's job came to, in res (whose row holds the row
+ * for WAIT_ROW).
  */
 static void
-resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
+wait_outcome(struct rq *rq, enum wait_end how, struct resolution *res)
 {
-	const struct cfg	*c = rq->w->cfg;
-	struct db		*db = rq_db(rq);
-	int64_t			 deadline = rq->t0 + c->max_wait_ms;
-	struct db_ballot	 b;
-	int			 tries = 0;
-
-	if (db == NULL) {
-		res->outcome = OUT_DBERR;
-		return;
-	}
-	if (ratelimit_enabled() && limited(rq, db, r, res))
-		return;
-	ballot_init(&b, c, rq->hash, r, (enum queue_class)rq->qclass,
-	    rq->key[0] ? rq->key : NULL, 0);
-again:
-	if (ballot_answer(rq, db, &b, ballot_cast(db, &b, &res->row),
-	    res) == 0)
-		return;
-	switch (rq_wait(rq, deadline, &res->row)) {
-	case 1:
+	switch (how) {
+	case WAIT_ROW:
 		if (res->row.status == GS_COMPLETED)
 			res->outcome = rq->generator ? OUT_GENERATED :
 			    OUT_WAITED;
@@ -146,19 +128,61 @@ again:
 			res->retry_after = rq->generator ?
 			    res->row.res.retry_after : 0;
 		}
-		return;
-	case 0:
+		break;
+	case WAIT_HUNG_UP:
+		res->outcome = OUT_GONE;
+		break;
+	case WAIT_STOPPED:
+		res->outcome = OUT_STOPPED;
+		break;
+	case WAIT_REMOVED:
+		res->outcome = OUT_FAILED;
+		res->row.status = GS_FAILED;
+		res->row.res.err = GE_REMOVED;
+		break;
+	default:
 		res->outcome = OUT_TIMEOUT;
-		return;
+		break;
 	}
-	/* Deleted under us (an operator, a cleanup): once more, or give up. */
-	if (tries++ == 0 && (db = rq_db(rq)) != NULL) {
+}
+
+/*
+ * Everything but the in-memory hit: the database decides, and then, for
+ * a job that runs, the wait. Returns 1 when rq is to be parked.
+ */
+static int
+resolve_db(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	const struct cfg	*c = rq->cfg;
+	struct db		*db = rq_db(rq);
+	int64_t			 deadline = rq->t0 + c->max_wait_ms;
+	struct db_ballot	 b;
+	enum wait_end		 how;
+	int			 tries = 0;
+
+	if (db == NULL) {
+		res->outcome = OUT_DBERR;
+		return 0;
+	}
+	if (ratelimit_enabled() && limited(rq, db, r, res))
+		return 0;
+	ballot_init(&b, c, rq->hash, r, (enum queue_class)rq->qclass,
+	    rq->key[0] ? rq->key : NULL, 0);
+	for (;;) {
+		if (ballot_answer(rq, db, &b, ballot_cast(db, &b, &res->row),
+		    res) == 0)
+			return 0;
+		how = rq_await(rq, deadline, &res->row);
+		if (how == WAIT_PARKED)
+			return 1;
+		/* Deleted under us (an operator, a cleanup): once more. */
+		if (how != WAIT_REMOVED || tries++ > 0 ||
+		    (db = rq_db(rq)) == NULL)
+			break;
 		rq->generator = 0;
-		goto again;
 	}
-	res->outcome = OUT_FAILED;
-	res->row.status = GS_FAILED;
-	res->row.res.err = GE_REMOVED;
+	wait_outcome(rq, how, res);
+	return 0;
 }
 
 /* A request counted in total_requests is counted in the rollup too. */
@@ -166,24 +190,15 @@ static void
 count_served(const struct img_req *r, enum outcome o)
 {
 	if (o == OUT_HIT || o == OUT_GENERATED || o == OUT_WAITED ||
-	    o == OUT_FAILED || o == OUT_TIMEOUT || o == OUT_SIMILAR)
+	    o == OUT_FAILED || o == OUT_TIMEOUT || o == OUT_SIMILAR ||
+	    o == OUT_GONE || o == OUT_STOPPED)
 		rollup_request(r->w, r->h, o == OUT_HIT);
 }
 
-void
-gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
+/* Everything after the database: the token, the hit cache, the count. */
+static void
+resolved(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
-	memset(res, 0, sizeof(*res));
-	/* An exact request does not take a similar prompt's image. */
-	if (hitcache_get(rq->hash, &res->row) &&
-	    !(res->row.alias && r->exact)) {
-		/* Counted in memory, added to the row by the flusher. */
-		counts_add(rq->hash, r, rq->w->cfg->model, &res->row.res);
-		res->outcome = OUT_HIT;
-		count_served(r, OUT_HIT);
-		return;
-	}
-	resolve_db(rq, r, res);
 	rq_db_release(rq);
 	/* Only a request that started a generation keeps its token. */
 	if (rq->charged && !rq->generator)
@@ -191,4 +206,46 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 	if (res->row.status == GS_COMPLETED && res->outcome != OUT_FAILED)
 		hitcache_put(rq->hash, &res->row);
 	count_served(r, res->outcome);
+}
+
+int
+gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
+{
+	memset(res, 0, sizeof(*res));
+	/* An exact request does not take a similar prompt's image. */
+	if (hitcache_get(rq->hash, &res->row) &&
+	    !(res->row.alias && r->exact)) {
+		/* Counted in memory, added to the row by the flusher. */
+		counts_add(rq->hash, r, rq->cfg->model, &res->row.res, 1);
+		res->outcome = OUT_HIT;
+		count_served(r, OUT_HIT);
+		return 0;
+	}
+	/*
+	 * Others here wait for its job already: wait with them, with no
+	 * statement at all (a crowd asking for one new image at once),
+	 * counted in memory as a hit is. With similar prompts on, every
+	 * request votes: the wait may end in a similar prompt's image,
+	 * which the database counts as such (and an exact request must
+	 * not take).
+	 */
+	if (rq->cfg->similar_threshold <= 0 &&
+	    rq_join_parked(rq, rq->t0 + rq->cfg->max_wait_ms)) {
+		counts_add(rq->hash, r, rq->cfg->model, NULL, 0);
+		return 1;
+	}
+	if (resolve_db(rq, r, res) == 1)
+		return 1;
+	resolved(rq, r, res);
+	return 0;
+}
+
+void
+gen_waited(struct rq *rq, const struct img_req *r, enum wait_end how,
+    const struct gen_row *row, struct resolution *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->row = *row;
+	wait_outcome(rq, how, res);
+	resolved(rq, r, res);
 }

@@ -54,7 +54,7 @@ static void
 image_headers(struct rq *rq, const struct gen_row *row, const char *etag,
     const struct similar_match *sim)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	char			 v[64];
 
 	similar_header(rq, sim);
@@ -72,7 +72,7 @@ not_modified(struct rq *rq, const char *etag)
 {
 	const char	*inm;
 
-	inm = FCGX_GetParam("HTTP_IF_NONE_MATCH", rq->w->fcgx.envp);
+	inm = rq_param(rq, "HTTP_IF_NONE_MATCH");
 	return inm != NULL && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0);
 }
 
@@ -85,15 +85,15 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag,
 
 	if (row->res.file[0] != '\0') {
 		if (!store_name_valid(row->res.file) ||
-		    store_public_url(rq->w->cfg, row->res.file, url, sizeof(url))) {
+		    store_public_url(rq->cfg, row->res.file, url, sizeof(url))) {
 			http_text(rq, 500, NULL, NULL, "bad image record");
 			return;
 		}
 	} else {
 		/* Not our own file: only an https URL on the allowlist. */
 		strlcpy_chk(url, row->res.url, sizeof(url));
-		if (url_check(url, rq->w->cfg->fal_allowed_hosts,
-		    rq->w->cfg->fal_allow_http, &why) == -1)
+		if (url_check(url, rq->cfg->fal_allowed_hosts,
+		    rq->cfg->fal_allow_http, &why) == -1)
 			url[0] = '\0';
 	}
 	if (url[0] == '\0' || !http_value_safe(url)) {
@@ -126,7 +126,7 @@ static void
 answer_inline(struct rq *rq, const struct gen_row *row, const char *etag,
     const struct similar_match *sim)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	char			 path[4096], accel[4096], v[32];
 	struct stat		 st;
 	int			 fd = -1;
@@ -213,15 +213,83 @@ answer_failed(struct rq *rq, const struct resolution *res)
 		http_text(rq, 502, NULL, NULL, line);
 }
 
+/* Answer rq as res says. */
+static void
+answer(struct rq *rq, const struct resolution *res)
+{
+	const struct cfg	*c = rq->cfg;
+	const struct similar_match *sim;
+	char			 etag[40], v[24];
+
+	rq->outcome = res->outcome;
+	if (res->outcome == OUT_WAITED && res->row.res.completed_ms > 0)
+		rq->wake_ms = wall_ms() - res->row.res.completed_ms;
+	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
+	switch (res->outcome) {
+	case OUT_HIT:
+	case OUT_SIMILAR:
+	case OUT_GENERATED:
+	case OUT_WAITED:
+		sim = res->outcome == OUT_SIMILAR ? &res->similar : NULL;
+		if (c->delivery == DELIVERY_INLINE)
+			answer_inline(rq, &res->row, etag, sim);
+		else
+			answer_redirect(rq, &res->row, etag, sim);
+		break;
+	case OUT_FAILED:
+		answer_failed(rq, res);
+		break;
+	case OUT_TIMEOUT:
+		http_text(rq, 504, "Retry-After", "5",
+		    "image is still being generated; retry shortly");
+		break;
+	case OUT_LIMITED:
+		snprintf(v, sizeof(v), "%u", res->retry_after);
+		http_text(rq, 429, "Retry-After", v,
+		    "too many new images from your address; retry later");
+		break;
+	case OUT_BUDGET:
+		/* Spent for today: until the next UTC day. */
+		snprintf(v, sizeof(v), "%lld",
+		    (long long)(86400 - wall_ms() / 1000 % 86400));
+		http_text(rq, 429, "Retry-After", v, res->key_quota ?
+		    "this key's daily quota is reached" :
+		    "daily budget reached");
+		break;
+	case OUT_GONE:
+		/* Nobody to answer: the log says so as nginx does. */
+		rq->status = 499;
+		break;
+	case OUT_STOPPED:
+		http_text(rq, 503, "Retry-After", "5",
+		    "server restarting; retry shortly");
+		break;
+	case OUT_DBERR:
+	default:
+		http_text(rq, 503, "Retry-After", "5",
+		    "database unavailable; retry shortly");
+		break;
+	}
+}
+
+/* request.h's waited(): the parked request's wait ended so. */
+static void
+image_waited(struct rq *rq, enum wait_end how, const struct gen_row *row)
+{
+	struct resolution	 res;
+
+	gen_waited(rq, &rq->img, how, row, &res);
+	answer(rq, &res);
+}
+
 void
 page_image(struct rq *rq)
 {
-	const struct cfg	*c = rq->w->cfg;
-	struct img_req		 r;
+	const struct cfg	*c = rq->cfg;
+	struct img_req		*r = &rq->img;
 	struct resolution	 res;
-	const struct similar_match *sim;
 	const char		*reason = NULL;
-	char			 etag[40], *query;
+	char			*query;
 	size_t			 qlen = 0;
 	int			 rc;
 
@@ -235,56 +303,17 @@ page_image(struct rq *rq)
 	}
 	/* The image's own parameters: what is hashed and parsed. */
 	query = rq->query ? xstrndup(rq->query, qlen) : NULL;
-	rc = req_parse_image(rq->path, query, &c->lim, &r, &reason);
+	rc = req_parse_image(rq->path, query, &c->lim, r, &reason);
 	free(query);
 	if (rc != 0) {
 		rq->outcome = OUT_BAD_REQUEST;
 		http_text(rq, rc, NULL, NULL, reason);
 		return;
 	}
-	hash_image(&r, c->model, rq->hash);
-	log_debug(rq->id, "prompt %.12s: %s", rq->hash, r.prompt);
-	gen_resolve(rq, &r, &res);
-	img_req_free(&r);
-	rq->outcome = res.outcome;
-	if (res.outcome == OUT_WAITED && res.row.res.completed_ms > 0)
-		rq->wake_ms = wall_ms() - res.row.res.completed_ms;
-	snprintf(etag, sizeof(etag), "\"%.32s\"", rq->hash);
-	switch (res.outcome) {
-	case OUT_HIT:
-	case OUT_SIMILAR:
-	case OUT_GENERATED:
-	case OUT_WAITED:
-		sim = res.outcome == OUT_SIMILAR ? &res.similar : NULL;
-		if (c->delivery == DELIVERY_INLINE)
-			answer_inline(rq, &res.row, etag, sim);
-		else
-			answer_redirect(rq, &res.row, etag, sim);
-		break;
-	case OUT_FAILED:
-		answer_failed(rq, &res);
-		break;
-	case OUT_TIMEOUT:
-		http_text(rq, 504, "Retry-After", "5",
-		    "image is still being generated; retry shortly");
-		break;
-	case OUT_LIMITED:
-		snprintf(etag, sizeof(etag), "%u", res.retry_after);
-		http_text(rq, 429, "Retry-After", etag,
-		    "too many new images from your address; retry later");
-		break;
-	case OUT_BUDGET:
-		/* Spent for today: until the next UTC day. */
-		snprintf(etag, sizeof(etag), "%lld",
-		    (long long)(86400 - wall_ms() / 1000 % 86400));
-		http_text(rq, 429, "Retry-After", etag, res.key_quota ?
-		    "this key's daily quota is reached" :
-		    "daily budget reached");
-		break;
-	case OUT_DBERR:
-	default:
-		http_text(rq, 503, "Retry-After", "5",
-		    "database unavailable; retry shortly");
-		break;
-	}
+	hash_image(r, c->model, rq->hash);
+	log_debug(rq->id, "prompt %.12s: %s", rq->hash, r->prompt);
+	rq->waited = image_waited;
+	/* Parked: page_serve() hands it over, image_waited() answers. */
+	if (gen_resolve(rq, r, &res) == 0)
+		answer(rq, &res);
 }

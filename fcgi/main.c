@@ -2,9 +2,11 @@
  * main.c: start-up and the accept loop.
  *
  * promptpix is a FastCGI responder. spawn-fcgi (or mod_fcgid) hands it
- * a listening socket as file descriptor 0; it runs cfg.threads worker
+ * a listening socket as file descriptor 0; it runs cfg.threads request
  * threads that each accept (accept.c), answer and loop, borrowing a
- * database connection from a pool (dbpool.c) while they need one.
+ * database connection from a pool (dbpool.c) while they need one. A
+ * request that waits for a generation is parked (park.h) and answered
+ * by one of a few answer threads; its request thread goes on.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +36,7 @@
 #include "metrics.h"
 #include "statcache.h"
 #include "page.h"
+#include "park.h"
 #include "ratelimit.h"
 #include "rollup.h"
 #include "runner.h"
@@ -43,15 +46,12 @@
 #include "request.h"
 
 /*
- * A request thread's stack. Threads are many and small: a waiting client
- * holds one, but neither a database connection nor an accept slot, so a
- * process holds [server] threads clients at once. The deepest path (an
- * inline answer, a gen_row or two) uses well under half of this.
+ * A request thread's stack. The deepest path (an inline answer, a
+ * gen_row or two) uses well under half of this.
  */
 #define REQUEST_STACK	(256 * 1024)
 
 static struct cfg	 config;
-static atomic_int	 inflight;
 static atomic_int	 serving;	/* request threads not yet done */
 static const char	*conf_path;
 
@@ -71,21 +71,32 @@ usage(void)
 	exit(2);
 }
 
+/* A request's connection, for the next accept (see page_serve()). */
+static FCGX_Request *
+conn_new(void)
+{
+	FCGX_Request	*fcgx = xcalloc(1, sizeof(*fcgx));
+
+	FCGX_InitRequest(fcgx, 0, 0);
+	return fcgx;
+}
+
 /*
  * A request thread: take a connection (accept.h), answer its request,
  * and again, until the process stops taking requests. A connection
- * taken is always answered: the shutdown waits for this thread.
+ * taken is always answered: the shutdown waits for this thread, and
+ * then for the parked requests.
  */
 static void *
-worker_main(void *arg)
+request_main(void *arg)
 {
-	struct worker	*w = arg;
+	FCGX_Request	*fcgx = conn_new();
 	int		 fd;
 
+	(void)arg;
 	db_thread_init();
-	FCGX_InitRequest(&w->fcgx, 0, 0);
 	for (;;) {
-		if (w->fcgx.ipcFd < 0) {
+		if (fcgx->ipcFd < 0) {
 			if ((fd = accept_next()) < 0)
 				break;
 			/*
@@ -94,23 +105,20 @@ worker_main(void *arg)
 			 * first, as the end of the last request. The request
 			 * itself then says whether to keep it.
 			 */
-			w->fcgx.ipcFd = fd;
-			w->fcgx.keepConnection = 1;
+			fcgx->ipcFd = fd;
+			fcgx->keepConnection = 1;
 		} else if (accept_stopping()) {
 			/* A connection the web server kept open: let it go. */
-			FCGX_Free(&w->fcgx, 1);
+			FCGX_Free(fcgx, 1);
 			break;
 		}
 		/* < 0: a connection that broke before its request came. */
-		if (FCGX_Accept_r(&w->fcgx) < 0)
+		if (FCGX_Accept_r(fcgx) < 0)
 			continue;
-		atomic_fetch_add(&inflight, 1);
-		metrics_requests_in_flight(1);
-		page_serve(w, conf_path);
-		FCGX_Finish_r(&w->fcgx);
-		metrics_requests_in_flight(-1);
-		atomic_fetch_sub(&inflight, 1);
+		if (page_serve(fcgx, &config, conf_path) == 1)
+			fcgx = conn_new();	/* that one waits, parked */
 	}
+	free(fcgx);
 	atomic_fetch_sub(&serving, 1);
 	db_thread_end();
 	return NULL;
@@ -175,6 +183,20 @@ drain_until(int64_t end, unsigned (*left)(void))
 	return (int)n;
 }
 
+/*
+ * The answer threads of parked requests: a quarter of the request
+ * threads, at least one and at most 8. An answer is as short as a hit's
+ * (the web server buffers it), so a few suffice; more than one, so that
+ * one slow client does not hold the others.
+ */
+static unsigned
+answer_threads(unsigned threads)
+{
+	unsigned	 n = threads / 4;
+
+	return n < 1 ? 1 : n > 8 ? 8 : n;
+}
+
 static unsigned
 threads_serving(void)
 {
@@ -187,15 +209,15 @@ threads_serving(void)
  * process in this order, so that nothing is cut off or left uncounted:
  *   1. stop taking connections, waking the thread that waits for one
  *      (accept.h); a connection it took is answered;
- *   2. wait until every request thread has answered its last request
- *      and left: a waiter may wait [server] max_wait, and the
- *      generation workers still take jobs meanwhile, so a job queued
- *      by one of our requests is run, not left for a waiter to time
- *      out on;
- *   3. then stop the workers taking jobs, and wait for the running
- *      ones to be recorded (a generation cut off would be paid again
- *      by a takeover), for at most [generation] timeout;
- *   4. flush the hit counts, and leave with _exit(): the other threads
+ *   2. wait until every request thread has answered or parked its last
+ *      request and left;
+ *   3. stop the workers taking jobs, and wait for the running ones to
+ *      be recorded (a generation cut off would be paid again by a
+ *      takeover), for at most [generation] timeout: their parked
+ *      clients get their images meanwhile;
+ *   4. answer the requests still parked 503 with Retry-After (their
+ *      jobs stay queued, and their clients' next try finds them);
+ *   5. flush the hit counts, and leave with _exit(): the other threads
  *      are still running, and nothing is freed under them.
  * A stuck request or generation is abandoned once its limit has passed.
  */
@@ -216,19 +238,21 @@ signal_main(void *arg)
 		log_info(NULL, "counts flushed on request: %d rows",
 		    flush_counts(db));
 	}
-	log_info(NULL, "signal %d: finishing %d requests", sig,
-	    atomic_load(&inflight));
+	log_info(NULL, "signal %d: finishing %u requests (%u waiting)", sig,
+	    request_count(), park_count());
 	FCGX_ShutdownPending();
 	accept_stop();
-	/* A waiter's wait, and its statements before and after it. */
-	limit = (int64_t)config.max_wait_ms + 2 * config.db_read_timeout_ms +
+	/* A request's statements, before it answers or parks. */
+	limit = 2 * (int64_t)config.db_read_timeout_ms +
 	    config.db_connect_timeout_ms + 5000;
 	if ((n = drain_until(now_ms() + limit, threads_serving)) > 0)
-		log_error(NULL, "leaving with %d requests unanswered",
-		    atomic_load(&inflight));
+		log_error(NULL, "leaving with %d request threads busy", n);
 	n = drain_until(now_ms() + config.gen_timeout_ms + 5000, runner_drain);
 	if (n > 0)
 		log_error(NULL, "leaving with %d generations unrecorded", n);
+	if ((n = (int)park_stop(now_ms() + limit)) > 0)
+		log_error(NULL, "leaving with %d waiting requests unanswered",
+		    n);
 	if (flush_counts(db) < 0)
 		log_error(NULL, "exiting with %u hit counts unwritten",
 		    counts_pending());
@@ -237,8 +261,8 @@ signal_main(void *arg)
 }
 
 /*
- * Every waiting client holds a socket: let the process have as many
- * descriptors as the hard limit allows.
+ * Every waiting client holds a socket (parked, with no thread): let the
+ * process have as many descriptors as the hard limit allows.
  */
 static void
 raise_fd_limit(void)
@@ -288,7 +312,6 @@ main(int argc, char *argv[])
 {
 	const char	*copt = NULL, *path;
 	char		 err[512], buf[4096];
-	struct worker	*ws;
 	pthread_t	*tids, sigtid, flushtid;
 	pthread_attr_t	 small;
 	sigset_t	 stopset;
@@ -349,16 +372,19 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	metrics_use_slot(slot);
-	if (FCGX_Init() != 0 || accept_init(0) == -1) {
+	if (FCGX_Init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return 1;
 	}
 	httpc_global_init();
+	/* Before any thread starts: each inherits the mask. */
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);
 	sigaddset(&stopset, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
+	if (accept_init(0) == -1)
+		return 1;
 	hitcache_init(config.hit_cache_entries, config.hit_cache_ttl_ms);
 	if (pthread_create(&sigtid, NULL, signal_main, &stopset) != 0 ||
 	    pthread_create(&flushtid, NULL, flusher_main, NULL) != 0) {
@@ -367,11 +393,11 @@ main(int argc, char *argv[])
 	}
 	dbpool_init(&config, config.db_pool);
 	if (runner_start(&config, backend_find(config.backend)) == -1 ||
-	    leaser_start(&config) == -1 || waker_start(&config) == -1) {
+	    leaser_start(&config) == -1 || waker_start(&config) == -1 ||
+	    park_start(answer_threads(config.threads)) == -1) {
 		log_error(NULL, "cannot start the generation workers");
 		return 1;
 	}
-	ws = xcalloc(config.threads, sizeof(*ws));
 	tids = xcalloc(config.threads, sizeof(*tids));
 	pthread_attr_init(&small);
 	pthread_attr_setstacksize(&small, REQUEST_STACK);
@@ -382,9 +408,7 @@ main(int argc, char *argv[])
 	    config.delivery == DELIVERY_INLINE ? "inline" : "redirect");
 	atomic_store(&serving, (int)config.threads);
 	for (unsigned i = 0; i < config.threads; i++) {
-		ws[i].idx = (int)i;
-		ws[i].cfg = &config;
-		if (pthread_create(&tids[i], &small, worker_main, &ws[i]) != 0) {
+		if (pthread_create(&tids[i], &small, request_main, NULL) != 0) {
 			log_error(NULL, "cannot start thread %u", i);
 			return 1;
 		}

@@ -9,12 +9,13 @@
 #include "req.h"
 
 static const struct page_def pages[PAGE__MAX] = {
-	[PAGE_IMAGE] = { "image", page_image, NULL },
-	[PAGE_STATS] = { "stats", page_stats, "/api/generation/stats" },
-	[PAGE_METRICS] = { "metrics", page_metrics, "/metrics" },
-	[PAGE_HOME] = { "home", page_home, "/" },
+	[PAGE_IMAGE] = { "image", page_image, NULL, 0 },
+	[PAGE_STATS] = { "stats", page_stats, "/api/generation/stats", 0 },
+	[PAGE_METRICS] = { "metrics", page_metrics, "/metrics", 0 },
+	[PAGE_HOME] = { "home", page_home, "/", 0 },
 	[PAGE_DASHBOARD] = { "dashboard", page_dashboard, "/dashboard", 1 },
-	[PAGE_HISTORY] = { "history", page_history, "/api/generation/history" },
+	[PAGE_HISTORY] = { "history", page_history,
+	    "/api/generation/history", 0 },
 };
 
 static int
@@ -28,14 +29,18 @@ route(const char *path)
 	return -1;
 }
 
-void
-page_serve(struct worker *w, const char *conf_path)
+int
+page_serve(FCGX_Request *fcgx, const struct cfg *c, const char *conf_path)
 {
-	struct rq	 rq;
+	struct rq	*rq = request_open(fcgx, c, conf_path);
 
-	if (request_open(&rq, w, conf_path) == 0)
-		page_dispatch(&rq);
-	request_close(&rq);
+	if (rq->status == 0)
+		page_dispatch(rq);
+	/* The last thing this thread does with a request that waits. */
+	if (rq->parking)
+		return request_park(rq);
+	request_close(rq);
+	return 0;
 }
 
 void

@@ -5,8 +5,10 @@
 #ifndef PP_PAGE_H
 #define PP_PAGE_H
 
+#include <fcgiapp.h>
+
+struct cfg;
 struct rq;
-struct worker;
 
 enum page {
 	PAGE_IMAGE,		/* /{W}x{H}.{ext}?text=... */
@@ -26,10 +28,13 @@ struct page_def {
 };
 
 /*
- * Answer the request just accepted on w (request.h: set up, routed
- * here, closed); the configuration was read from conf_path.
+ * Answer the request just accepted on fcgx (request.h: opened, routed
+ * here, closed); the configuration c was read from conf_path. Returns
+ * 0, or 1 when the request waits, parked (request_park()): fcgx went
+ * with it, and the caller takes its next request on a new one.
  */
-void	page_serve(struct worker *w, const char *conf_path);
+int	page_serve(FCGX_Request *fcgx, const struct cfg *c,
+	    const char *conf_path);
 
 /*
  * Route rq->path (already stripped of the configured base path) to a

@@ -5,6 +5,7 @@
  * headers, and the short text and byte bodies every page sends.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,13 @@
 #include "flight.h"
 #include "log.h"
 #include "metrics.h"
+#include "park.h"
 #include "request.h"
 #include "uri.h"
 #include "util.h"
 
 static atomic_ulong	 request_seq;
+static atomic_uint	 open_requests;
 static atomic_flag	 conf_param_seen = ATOMIC_FLAG_INIT;
 
 /*
@@ -46,17 +49,20 @@ check_conf_param(FCGX_ParamArray env, const char *conf_path)
 	    conf_path);
 }
 
-int
-request_open(struct rq *rq, struct worker *w, const char *conf_path)
+struct rq *
+request_open(FCGX_Request *fcgx, const struct cfg *c, const char *conf_path)
 {
-	FCGX_ParamArray		 env = w->fcgx.envp;
+	struct rq		*rq = xcalloc(1, sizeof(*rq));
+	FCGX_ParamArray		 env = fcgx->envp;
 	struct uri_parts	 u;
 	int			 rc;
 
-	memset(rq, 0, sizeof(*rq));
+	atomic_fetch_add(&open_requests, 1);
+	metrics_requests_in_flight(1);
+	rq->cfg = c;
+	rq->fcgx = fcgx;
 	rq->wake_ms = -1;
-	rq->w = w;
-	rq->out = w->fcgx.out;
+	rq->out = fcgx->out;
 	rq->t0 = now_ms();
 	snprintf(rq->id, sizeof(rq->id), "%x-%lx", (unsigned)getpid(),
 	    atomic_fetch_add(&request_seq, 1) + 1);
@@ -66,22 +72,24 @@ request_open(struct rq *rq, struct worker *w, const char *conf_path)
 	check_conf_param(env, conf_path);
 	uri_client(FCGX_GetParam("REMOTE_ADDR", env),
 	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
-	    w->cfg->trusted_proxies, rq->client, sizeof(rq->client));
+	    c->trusted_proxies, rq->client, sizeof(rq->client));
 	if ((rc = uri_split(FCGX_GetParam("REQUEST_URI", env),
-	    FCGX_GetParam("SCRIPT_NAME", env), w->cfg->base_path, &u)) != 0) {
+	    FCGX_GetParam("SCRIPT_NAME", env), c->base_path, &u)) != 0) {
 		rq->outcome = OUT_NOT_FOUND;
 		http_text(rq, rc, NULL, NULL,
 		    rc == 414 ? "request URI too long" : "not found");
-		return -1;
+		return rq;
 	}
 	rq->path = u.path;
 	rq->query = u.query;
-	return 0;
+	return rq;
 }
 
 void
 request_close(struct rq *rq)
 {
+	FCGX_Request	*fcgx = rq->fcgx;
+
 	if (rq->woke_us > 0)
 		metrics_wakeup(now_us() - rq->woke_us);
 	metrics_request(rq->outcome);
@@ -92,13 +100,34 @@ request_close(struct rq *rq)
 	    (long long)rq->waited_ms, (long long)rq->wake_ms);
 	rq_db_release(rq);
 	free(rq->path);
-	rq->path = NULL;
+	img_req_free(&rq->img);
+	FCGX_Finish_r(fcgx);
+	if (rq->owns_fcgx) {
+		/* A connection the web server kept open: not for us to reuse. */
+		FCGX_Free(fcgx, 1);
+		free(fcgx);
+	}
+	free(rq);
+	metrics_requests_in_flight(-1);
+	atomic_fetch_sub(&open_requests, 1);
+}
+
+unsigned
+request_count(void)
+{
+	return (unsigned)atomic_load(&open_requests);
+}
+
+const char *
+rq_param(struct rq *rq, const char *name)
+{
+	return FCGX_GetParam(name, rq->fcgx->envp);
 }
 
 struct db *
 rq_db(struct rq *rq)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	int64_t			 wait;
 
 	if (rq->db != NULL)
@@ -116,26 +145,30 @@ rq_db(struct rq *rq)
 	return rq->db;
 }
 
-int
-rq_wait(struct rq *rq, int64_t deadline, struct gen_row *row)
+/* Make rq ready for request_park() on f, which it joined. */
+static void
+park_on(struct rq *rq, struct flight *f, int64_t deadline)
 {
-	struct db		*db = rq_db(rq);
-	struct flight		*f;
-	struct flight_result	 fr;
-	int64_t			 t0 = now_ms();
-	int			 rc;
+	rq->parking = 1;
+	rq->wait_t0 = now_ms();
+	rq->park.flight = f;
+	rq->park.deadline = deadline;
+	rq->park.fd = rq->fcgx->ipcFd;
+}
+
+enum wait_end
+rq_await(struct rq *rq, int64_t deadline, struct gen_row *row)
+{
+	struct db	*db = rq_db(rq);
+	struct flight	*f;
+	int		 rc;
 
 	/* Joined first, then read: a result landing between is not missed. */
 	flight_join(rq->hash, &f);
 	rc = db != NULL ? db_fetch(db, rq->hash, row) : -1;
-	if (rc == 0) {
-		flight_leave(f);
-		return -1;
-	}
 	/* No connection is held while waiting. */
-	dbpool_put(db);
-	rq->db = NULL;
-	if (rc == 1 && db_row_settled(row)) {
+	rq_db_release(rq);
+	if (rc == 0 || (rc == 1 && db_row_settled(row))) {
 		flight_leave(f);
 		/*
 		 * It ended before we could wait. Whoever waited for this
@@ -144,22 +177,81 @@ rq_wait(struct rq *rq, int64_t deadline, struct gen_row *row)
 		 */
 		if (rq->generator)
 			row->retry_in = 0;
-		return 1;
+		return rc == 0 ? WAIT_REMOVED : WAIT_ROW;
 	}
+	flight_voted(f, rq->qclass);
+	park_on(rq, f, deadline);
+	return WAIT_PARKED;
+}
+
+int
+rq_join_parked(struct rq *rq, int64_t deadline)
+{
+	struct flight	*f;
+
+	if (!flight_join_parked(rq->hash, rq->qclass, &f))
+		return 0;
+	park_on(rq, f, deadline);
+	return 1;
+}
+
+/* How the wait of rq ended so: note it, answer it (rq->waited), close it. */
+static void
+finish_wait(struct rq *rq, enum park_end end, const struct flight_result *fr)
+{
+	static const enum wait_end how[] = {
+		[PARK_LANDED] = WAIT_ROW, [PARK_DEADLINE] = WAIT_TIMEOUT,
+		[PARK_GONE] = WAIT_HUNG_UP, [PARK_STOPPED] = WAIT_STOPPED
+	};
+	struct gen_row	 row;
+	enum wait_end	 e = how[end];
+
 	/* promptpix_waiters: the clients of a job another request queued. */
 	if (!rq->generator)
-		metrics_waiters(1);
-	rc = flight_wait(f, deadline, &fr);
-	if (!rq->generator)
 		metrics_waiters(-1);
-	rq->waited_ms = now_ms() - t0;
-	if (rc == -1 || fr.kind != FLIGHT_ROW)
-		return 0;
+	rq->waited_ms = now_ms() - rq->wait_t0;
+	memset(&row, 0, sizeof(row));
+	if (e == WAIT_ROW && fr->kind != FLIGHT_ROW)
+		e = WAIT_TIMEOUT;
+	if (e == WAIT_ROW) {
+		if (!rq->generator)
+			rq->woke_us = fr->at_us;	/* as promptpix_waiters */
+		row = fr->row;
+		row.retry_in = 0;	/* the answer is about this attempt */
+	}
+	rq->waited(rq, e, &row);
+	request_close(rq);
+}
+
+/* park.h's answer(): on an answer thread, the wait of p ended. */
+static void
+parked_answer(struct parked *p)
+{
+	struct rq		*rq = (struct rq *)(void *)((char *)p -
+				    offsetof(struct rq, park));
+	struct flight_result	*res = p->res;
+
+	/* p is inside rq, which finish_wait() frees. */
+	finish_wait(rq, p->end, res);
+	free(res);
+}
+
+int
+request_park(struct rq *rq)
+{
+	struct flight_result	 fr;
+
+	rq->parking = 0;
+	rq->park.answer = parked_answer;
 	if (!rq->generator)
-		rq->woke_us = fr.at_us;	/* as promptpix_waiters */
-	*row = fr.row;
-	row->retry_in = 0;	/* as above: the answer is about this attempt */
-	return 1;
+		metrics_waiters(1);
+	/* Before park(): from then on, rq may be answered and freed. */
+	rq->owns_fcgx = 1;
+	if (park(&rq->park, &fr) == 0)
+		return 1;
+	rq->owns_fcgx = 0;
+	finish_wait(rq, PARK_LANDED, &fr);
+	return 0;
 }
 
 void
@@ -270,11 +362,10 @@ http_send(struct rq *rq, int status, const char *ctype, const char *hname,
 const char *
 http_authorization(struct rq *rq)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
-	const char	*a = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+	const char	*a = rq_param(rq, "HTTP_AUTHORIZATION");
 
 	if (a == NULL || *a == '\0')
-		a = FCGX_GetParam("REDIRECT_HTTP_AUTHORIZATION", env);
+		a = rq_param(rq, "REDIRECT_HTTP_AUTHORIZATION");
 	return a != NULL && *a != '\0' ? a : NULL;
 }
 

@@ -1,11 +1,15 @@
 /*
  * request.h: one request, from the accept to the answer: its state (a
- * struct rq on its thread's stack), the database connection it borrows
- * from the pool while it needs one, and the answer. Every status code,
- * header and plain-text reason goes out through here, so header values
- * are checked in one place: no CR, LF or other control byte ever
+ * struct rq), the database connection it borrows from the pool while it
+ * needs one, its wait for a generation, and the answer. Every status
+ * code, header and plain-text reason goes out through here, so header
+ * values are checked in one place: no CR, LF or other control byte ever
  * reaches a header. page.h routes a request to its page between
  * request_open() and request_close().
+ *
+ * A request that must wait for a generation is parked (park.h): its
+ * thread lets go of it, and an answer thread finishes it when the wait
+ * ends. It then owns its connection.
  */
 #ifndef PP_REQUEST_H
 #define PP_REQUEST_H
@@ -16,19 +20,35 @@
 #include <fcgiapp.h>
 
 #include "outcome.h"
+#include "park.h"
+#include "req.h"
+#include "result.h"
 
 struct cfg;
 struct db;
+struct rq;
 
-struct worker {
-	int			 idx;
-	const struct cfg	*cfg;
-	FCGX_Request		 fcgx;
+/* How a wait for a job ended (rq_await()). */
+enum wait_end {
+	WAIT_ROW,		/* the row says how the job ended */
+	WAIT_TIMEOUT,		/* the deadline passed first */
+	WAIT_REMOVED,		/* the row is gone (deleted since the ballot) */
+	WAIT_HUNG_UP,		/* the client left while it waited */
+	WAIT_STOPPED,		/* the process is stopping */
+	WAIT_PARKED		/* to be parked: rq->waited answers later */
 };
 
-/* Per-request state; lives on the worker's stack for one request. */
+/*
+ * What a page that waits answers once the wait ends: called with the
+ * row for WAIT_ROW. The request is closed after it.
+ */
+typedef void	(*rq_waited_fn)(struct rq *, enum wait_end,
+		    const struct gen_row *);
+
+/* Per-request state, from request_open() to request_close(). */
 struct rq {
-	struct worker	*w;
+	const struct cfg	*cfg;
+	FCGX_Request	*fcgx;		/* its connection; see request_park() */
 	struct db	*db;		/* borrowed from the pool, or NULL */
 	FCGX_Stream	*out;
 	char		 id[24];	/* request id, for log lines */
@@ -51,17 +71,43 @@ struct rq {
 	int64_t		 waited_ms;	/* waiting for another's generation */
 	int64_t		 woke_us;	/* now_us() when the awaited result
 					   became known; 0 if none */
+	struct img_req	 img;		/* the image page's; freed at close */
+	/* The wait, once rq_await() said WAIT_PARKED. */
+	int		 parking;	/* request_park() it */
+	int		 owns_fcgx;	/* parked: frees fcgx at close */
+	int64_t		 wait_t0;
+	rq_waited_fn	 waited;
+	struct parked	 park;
 };
 
 /*
- * Set rq up for the request just accepted on w (the configuration was
- * read from conf_path): its id, method, client, path and query. Returns
- * 0, or -1 when its URI was answered already (404, 414).
+ * A new request for the one just accepted on fcgx (the configuration c
+ * was read from conf_path): its id, method, client, path and query.
+ * Never NULL. When its URI was answered already (404, 414), its status
+ * is set.
  */
-int	request_open(struct rq *rq, struct worker *w, const char *conf_path);
+struct rq	*request_open(FCGX_Request *fcgx, const struct cfg *c,
+		    const char *conf_path);
 
-/* The request is answered: log it, count it, free what it held. */
+/*
+ * The request is answered: log it, count it, end it on its connection
+ * (FCGX_Finish_r()), and free it with what it held.
+ */
 void	request_close(struct rq *rq);
+
+/*
+ * Hand rq, which rq_await() left parking, to park.h. Returns 1 when it
+ * is parked: rq and its connection are no longer the caller's. Returns
+ * 0 when its image landed in the meantime: rq was answered and closed
+ * here, and fcgx is the caller's again.
+ */
+int	request_park(struct rq *rq);
+
+/* How many requests are open (opened, not yet closed), parked too. */
+unsigned	request_count(void);
+
+/* A request parameter from the web server, or NULL. */
+const char	*rq_param(struct rq *, const char *name);
 
 /*
  * The request's database connection: borrowed from the pool on first
@@ -72,20 +118,28 @@ void	request_close(struct rq *rq);
 struct db	*rq_db(struct rq *);
 void		 rq_db_release(struct rq *);
 
-struct gen_row;
+/*
+ * Wait for the job of rq->hash to end, holding neither a database
+ * connection nor a thread: join this process's flight for it (flight.h)
+ * first, then read the row once (a result that landed before we joined
+ * is not missed) and give the connection back. Returns WAIT_ROW with
+ * *row when the job had ended already, WAIT_REMOVED when the row is
+ * gone; otherwise WAIT_PARKED: the request is to be parked
+ * (request_park(), by page_serve()) until a worker or the waker lands
+ * the flight or until deadline, and then rq->waited (set by the page)
+ * answers it. What the
+ * request waited is noted in it (waited_ms, woke_us); a generator hears
+ * about its own attempt, not the next one's backoff.
+ */
+enum wait_end	rq_await(struct rq *, int64_t deadline, struct gen_row *row);
 
 /*
- * Wait for the job of rq->hash to end, without a database connection:
- * join this process's flight for it (flight.h) first, then read the row
- * once (a result that landed before we joined is not missed), give the
- * connection back, and sleep until a worker or the waker lands the
- * flight, or until deadline. What the request waited is noted in it
- * (waited_ms, woke_us). Returns 1 with *row how the job ended (a
- * generator hears about this attempt, not the next one's backoff), 0
- * when the deadline passed first, -1 when the row is gone (deleted since
- * the election).
+ * Without the database: if requests of this process are parked on
+ * rq->hash's job already, and one of them voted for it in rq's queue
+ * class or a better one, join them: returns 1, and the request is to
+ * be parked as after WAIT_PARKED. Returns 0 otherwise.
  */
-int	rq_wait(struct rq *, int64_t deadline, struct gen_row *row);
+int	rq_join_parked(struct rq *, int64_t deadline);
 
 
 /* The reason phrase of status ("Found", "Bad Request", ...). */

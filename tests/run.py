@@ -103,7 +103,7 @@ def tasks(k, sanitized, tally):
     for name in sorted(module_names(), key=lambda n: (rank.get(n, len(rank)), n)):
         mine = []
         for full, fn in tests_of(name):
-            if k and k not in full:
+            if k and not any(x in full for x in k.split(",")):
                 continue
             why = getattr(fn, "plain_only", None) if sanitized else None
             if why:
@@ -498,7 +498,9 @@ def main():
     atexit.register(servers.kill_all)
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("-k", default="")
+    ap.add_argument("-k", default="",
+                    help="run the tests whose names contain one of these"
+                    " (comma-separated), e.g. unit,test_pages")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
     ap.add_argument("-j", "--jobs", type=int, default=4,
                     help="worker processes for wire and e2e (default 4)")

@@ -355,13 +355,28 @@ db_finish(struct db *db, const char *hash, const struct gen_result *res,
 	return token != 0 && fin == token;
 }
 
-/* One entry's hits, or its row brought back with them. */
+/* One entry's requests, added to its row if it is there. */
+static int
+add_count(struct db *db, const struct hit_count *c)
+{
+	struct params	 p = { .n = 0 };
+
+	db_p_u64(&p, c->n);
+	db_p_u64(&p, c->hits);
+	db_p_str(&p, c->hash);
+	return db_stmt_run(db, ST_ADD_COUNT, &p) < 0 ? -1 : 0;
+}
+
+/* One entry's requests, or its row brought back with them. */
 static int
 add_one(struct db *db, const struct hit_count *c)
 {
 	const struct gen_result	*g = &c->res;
 	struct params		 p = { .n = 0 };
 	char			 dims[24], url[sizeof(g->url)];
+
+	if (!c->have_res)
+		return add_count(db, c);
 
 	/* The hit cache keeps a stored image's file, not its public URL. */
 	if (g->url[0] != '\0' || g->file[0] == '\0' ||
@@ -385,13 +400,14 @@ add_one(struct db *db, const struct hit_count *c)
 	db_p_str(&p, g->content_type);
 	db_p_u64(&p, g->width);
 	db_p_u64(&p, g->height);
-	/* Every request counted in memory was a hit. */
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 2; i++) {
 		db_p_u64(&p, c->n);
+		db_p_u64(&p, c->hits);
+	}
 	return db_stmt_run(db, ST_ADD_REQUESTS, &p) < 0 ? -1 : 0;
 }
 
-/* db_txn_batch's body: add each entry's hits. */
+/* db_txn_batch's body: add each entry's requests. */
 static int
 add_entries(struct db *db, void *arg)
 {

@@ -300,8 +300,9 @@ const char *const db_sql[ST__MAX] = {
 	[ST_FLUSH_MARK] =
 	"INSERT INTO count_flushes (id) VALUES (?)",
 	/*
-	 * Hits on an image answered from memory; a row that a cleanup
-	 * removed meanwhile comes back, completed, from what they were
+	 * Hits on an image answered from memory (and the requests that
+	 * joined a wait for it, counted with them); a row that a cleanup
+	 * removed meanwhile comes back, completed, from what the hits were
 	 * answered with.
 	 */
 	[ST_ADD_REQUESTS] =
@@ -313,6 +314,10 @@ const char *const db_sql[ST__MAX] = {
 	" ?, ?, ?, ?, ?, ?, NOW(3), NOW(3), NOW(3))"
 	" ON DUPLICATE KEY UPDATE total_requests = total_requests + ?,"
 	" cache_hits = cache_hits + ?",
+	/* The same for requests that joined a wait: only a row still there. */
+	[ST_ADD_COUNT] =
+	"UPDATE generation_status SET total_requests = total_requests + ?,"
+	" cache_hits = cache_hits + ? WHERE prompt_hash = ?",
 	/* Batch ids are kept a day: far longer than any flush is retried. */
 	[ST_FLUSH_PRUNE] =
 	"DELETE FROM count_flushes WHERE applied_at < NOW(3) - INTERVAL 1 DAY"

@@ -196,7 +196,7 @@ cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->processes = 2;
-	c->threads = 256;
+	c->threads = 32;
 	c->max_wait_ms = 30000;
 	c->log_level = LOG_INFO;
 	c->base_path = xstrdup("/");

@@ -35,8 +35,7 @@ bucket(const char *hash)
 }
 
 static struct hit_count *
-entry_new(const char *hash, const struct img_req *r, const char *model,
-    const struct gen_result *res)
+entry_new(const char *hash, const struct img_req *r, const char *model)
 {
 	struct hit_count	*c = xcalloc(1, sizeof(*c));
 
@@ -46,7 +45,6 @@ entry_new(const char *hash, const struct img_req *r, const char *model,
 	memcpy(c->req.prompt, r->prompt, r->prompt_len);
 	c->req.prompt[r->prompt_len] = '\0';
 	c->model = xstrdup(model);
-	c->res = *res;
 	return c;
 }
 
@@ -69,16 +67,29 @@ list_free(struct hit_count *list)
 	}
 }
 
+/* With mtx held: count one more request in c. */
+static void
+count_in(struct hit_count *c, const struct gen_result *res, int hit)
+{
+	c->n++;
+	c->hits += hit != 0;
+	if (res != NULL && !c->have_res) {
+		c->res = *res;
+		c->have_res = 1;
+	}
+}
+
 /*
- * With mtx held: count one more hit on hash in its bucket's list head.
- * Returns 1, or 0 when hash has no entry yet.
+ * With mtx held: count one more request on hash in its bucket's list
+ * head. Returns 1, or 0 when hash has no entry yet.
  */
 static int
-count_one(struct hit_count *head, const char *hash)
+count_one(struct hit_count *head, const char *hash,
+    const struct gen_result *res, int hit)
 {
 	for (struct hit_count *c = head; c != NULL; c = c->next)
 		if (strcmp(c->hash, hash) == 0) {
-			c->n++;
+			count_in(c, res, hit);
 			return 1;
 		}
 	return 0;
@@ -86,21 +97,21 @@ count_one(struct hit_count *head, const char *hash)
 
 void
 counts_add(const char *hash, const struct img_req *r, const char *model,
-    const struct gen_result *res)
+    const struct gen_result *res, int hit)
 {
 	struct hit_count	*c, **head = &table[bucket(hash)];
 	int			 counted;
 
 	pthread_mutex_lock(&mtx);
-	counted = count_one(*head, hash);
+	counted = count_one(*head, hash, res, hit);
 	pthread_mutex_unlock(&mtx);
 	if (counted)
 		return;
 	/* Copied outside the lock; another thread may have added it meanwhile. */
-	c = entry_new(hash, r, model, res);
+	c = entry_new(hash, r, model);
 	pthread_mutex_lock(&mtx);
-	if ((counted = count_one(*head, hash)) == 0) {
-		c->n = 1;
+	if ((counted = count_one(*head, hash, res, hit)) == 0) {
+		count_in(c, res, hit);
 		c->next = *head;
 		*head = c;
 		pending++;

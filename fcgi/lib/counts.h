@@ -1,8 +1,10 @@
 /*
- * counts.h: total_requests for cache hits, counted in memory and added
- * to the rows in batches. A hit then takes no row lock, and the row of a
- * viral image is not a queue of UPDATEs. Figures are exact once flushed:
- * at least every flush interval, on SIGUSR1 and on SIGTERM.
+ * counts.h: total_requests for cache hits, and for requests that joined
+ * a wait already under way in this process without asking the database,
+ * counted in memory and added to the rows in batches. A hit then takes
+ * no row lock, and the row of a viral image is not a queue of UPDATEs.
+ * Figures are exact once flushed: at least every flush interval, on
+ * SIGUSR1 and on SIGTERM.
  */
 #ifndef PP_COUNTS_H
 #define PP_COUNTS_H
@@ -12,13 +14,15 @@
 #include "req.h"
 #include "result.h"
 
-/* Hits on one image answered from memory, waiting to be added (counts.c). */
+/* Requests for one image counted in memory, waiting to be added (counts.c). */
 struct hit_count {
 	char			 hash[65];
-	unsigned long		 n;
+	unsigned long		 n;	/* requests */
+	unsigned long		 hits;	/* of which cache hits */
 	struct img_req		 req;	/* req.prompt is owned by counts.c */
 	char			*model;
-	struct gen_result	 res;	/* what the hits were answered with */
+	int			 have_res;	/* res holds a completed image */
+	struct gen_result	 res;	/* what they were answered with */
 	struct hit_count	*next;
 };
 
@@ -31,12 +35,14 @@ typedef int	(*counts_send_fn)(void *arg, uint64_t batch,
 		    const struct hit_count *list);
 
 /*
- * Count one more request for hash, the image of r and model answered
- * with res: enough to bring back its row if a cleanup removed it before
- * the flush. Never blocks on the database.
+ * Count one more request for hash, the image of r and model, a cache
+ * hit if hit, answered with the completed image res: enough to bring
+ * back its row if a cleanup removed it before the flush. res is NULL
+ * for a request that joined a wait: its count is added only to a row
+ * that is there. Never blocks on the database.
  */
 void	counts_add(const char *hash, const struct img_req *r,
-	    const char *model, const struct gen_result *res);
+	    const char *model, const struct gen_result *res, int hit);
 
 /*
  * Send every pending count through send, each exactly once. Counts that

@@ -1,11 +1,11 @@
 /*
  * flight.c: the table of in-process waits, one flight per awaited image,
- * each with its condition variable and its one landed result.
+ * each with its parked waiters and its one landed result.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flight.h"
 #include "hash.h"
@@ -13,11 +13,12 @@
 
 struct flight {
 	char			 hash[HASH_HEX_LEN + 1];
-	int			 refs;		/* leader + followers */
+	int			 refs;		/* joiners not gone yet */
 	int			 landed;
-	int			 waiting;	/* followers in the cond wait */
+	int			 nparked;
+	int			 qclass;	/* the best class voted for it */
+	struct flight_waiter	*parked;	/* a list, newest first */
 	struct flight_result	 res;
-	pthread_cond_t		 cond;
 	struct flight		*next;
 };
 
@@ -48,24 +49,6 @@ find(const char *hash)
 	return fp;
 }
 
-/* With mtx held: mark f landed with res, unlink it and wake everyone. */
-static void
-land_locked(struct flight *f, const struct flight_result *res)
-{
-	struct flight	**fp;
-
-	if (f->landed)
-		return;
-	f->landed = 1;
-	f->res = *res;
-	fp = find(f->hash);
-	if (*fp == f) {
-		*fp = f->next;
-		nflights--;
-	}
-	pthread_cond_broadcast(&f->cond);
-}
-
 /*
  * With mtx held: drop one reference, freeing f after the last (and
  * taking it out of the table if it never landed: all its waiters gave
@@ -82,15 +65,57 @@ leave_locked(struct flight *f)
 		*fp = f->next;
 		nflights--;
 	}
-	pthread_cond_destroy(&f->cond);
 	free(f);
+}
+
+/*
+ * With mtx held: mark f landed with res and unlink it from the table.
+ * Returns its parked waiters, taken off it (their references dropped,
+ * which may free f): the caller calls their landed() once it has let
+ * go of mtx.
+ */
+static struct flight_waiter *
+land_locked(struct flight *f, const struct flight_result *res)
+{
+	struct flight		**fp;
+	struct flight_waiter	*list = f->parked, *w;
+
+	if (f->landed)
+		return NULL;
+	f->landed = 1;
+	f->res = *res;
+	fp = find(f->hash);
+	if (*fp == f) {
+		*fp = f->next;
+		nflights--;
+	}
+	f->parked = NULL;
+	f->nparked = 0;
+	/* Each waiter's reference: the last one frees f, not w. */
+	for (w = list; w != NULL; w = w->next) {
+		w->parked = 0;
+		leave_locked(f);
+	}
+	return list;
+}
+
+/* Tell each waiter of list its flight landed with res (no lock held). */
+static void
+call_landed(struct flight_waiter *list, const struct flight_result *res)
+{
+	struct flight_waiter	*w, *next;
+
+	/* landed() may hand w to a thread that frees it: next first. */
+	for (w = list; w != NULL; w = next) {
+		next = w->next;
+		w->landed(w, res);
+	}
 }
 
 int
 flight_join(const char *hash, struct flight **out)
 {
 	struct flight		**fp, *f;
-	pthread_condattr_t	 ca;
 	int			 lead = 0;
 
 	pthread_mutex_lock(&mtx);
@@ -98,10 +123,7 @@ flight_join(const char *hash, struct flight **out)
 	if ((f = *fp) == NULL) {
 		f = xcalloc(1, sizeof(*f));
 		memcpy(f->hash, hash, HASH_HEX_LEN + 1);
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&f->cond, &ca);
-		pthread_condattr_destroy(&ca);
+		f->qclass = INT_MAX;
 		*fp = f;
 		nflights++;
 		lead = 1;
@@ -115,10 +137,13 @@ flight_join(const char *hash, struct flight **out)
 void
 flight_land(struct flight *f, const struct flight_result *res)
 {
+	struct flight_waiter	*list;
+
 	pthread_mutex_lock(&mtx);
-	land_locked(f, res);
+	list = land_locked(f, res);
 	leave_locked(f);
 	pthread_mutex_unlock(&mtx);
+	call_landed(list, res);
 }
 
 void
@@ -130,35 +155,59 @@ flight_leave(struct flight *f)
 }
 
 int
-flight_wait(struct flight *f, int64_t deadline_ms, struct flight_result *res)
+flight_park(struct flight *f, struct flight_waiter *w,
+    struct flight_result *res)
 {
-	struct timespec	 ts;
-	int		 rc = 0;
-
-	ts.tv_sec = deadline_ms / 1000;
-	ts.tv_nsec = (deadline_ms % 1000) * 1000000;
 	pthread_mutex_lock(&mtx);
-	f->waiting++;
-	while (!f->landed && rc == 0)
-		rc = pthread_cond_timedwait(&f->cond, &mtx, &ts);
-	f->waiting--;
-	if (f->landed)
+	if (f->landed) {
 		*res = f->res;
-	rc = f->landed ? 0 : -1;
-	leave_locked(f);
+		leave_locked(f);
+		pthread_mutex_unlock(&mtx);
+		return 1;
+	}
+	w->prev = NULL;
+	w->next = f->parked;
+	if (f->parked != NULL)
+		f->parked->prev = w;
+	f->parked = w;
+	f->nparked++;
+	w->parked = 1;
 	pthread_mutex_unlock(&mtx);
-	return rc;
+	return 0;
+}
+
+int
+flight_unpark(struct flight *f, struct flight_waiter *w)
+{
+	int	 mine;
+
+	pthread_mutex_lock(&mtx);
+	if ((mine = w->parked)) {
+		if (w->prev != NULL)
+			w->prev->next = w->next;
+		else
+			f->parked = w->next;
+		if (w->next != NULL)
+			w->next->prev = w->prev;
+		w->parked = 0;
+		f->nparked--;
+		leave_locked(f);
+	}
+	pthread_mutex_unlock(&mtx);
+	return mine;
 }
 
 void
 flight_publish(const char *hash, const struct flight_result *res)
 {
-	struct flight	*f;
+	struct flight		*f;
+	struct flight_waiter	*list = NULL;
 
 	pthread_mutex_lock(&mtx);
 	if ((f = *find(hash)) != NULL)
-		land_locked(f, res);
+		list = land_locked(f, res);
 	pthread_mutex_unlock(&mtx);
+	call_landed(list, res);
 }
 
 unsigned
@@ -200,14 +249,41 @@ flight_open(const char *hash)
 }
 
 int
-flight_waiting(const char *hash)
+flight_parked(const char *hash)
 {
 	struct flight	*f;
 	int		 n = 0;
 
 	pthread_mutex_lock(&mtx);
 	if ((f = *find(hash)) != NULL)
-		n = f->waiting;
+		n = f->nparked;
 	pthread_mutex_unlock(&mtx);
 	return n;
+}
+
+void
+flight_voted(struct flight *f, int qclass)
+{
+	pthread_mutex_lock(&mtx);
+	if (qclass < f->qclass)
+		f->qclass = qclass;
+	pthread_mutex_unlock(&mtx);
+}
+
+int
+flight_join_parked(const char *hash, int qclass, struct flight **out)
+{
+	struct flight	*f;
+	int		 joined = 0;
+
+	pthread_mutex_lock(&mtx);
+	/* In the table: not landed. */
+	if ((f = *find(hash)) != NULL && f->nparked > 0 &&
+	    f->qclass <= qclass) {
+		f->refs++;
+		*out = f;
+		joined = 1;
+	}
+	pthread_mutex_unlock(&mtx);
+	return joined;
 }

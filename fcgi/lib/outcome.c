@@ -24,6 +24,8 @@ const char *const outcome_names[OUT__MAX] = {
 	[OUT_BUDGET] = "budget",
 	[OUT_SIMILAR] = "similar",
 	[OUT_PAGE] = "page",
+	[OUT_GONE] = "gone",
+	[OUT_STOPPED] = "stopped",
 };
 
 const char *

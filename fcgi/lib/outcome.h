@@ -25,6 +25,8 @@ enum outcome {
 	OUT_BUDGET,		/* the daily budget or the key's quota is spent */
 	OUT_SIMILAR,		/* answered with a similar prompt's image */
 	OUT_PAGE,		/* an HTML page or the history answered */
+	OUT_GONE,		/* the client hung up while it waited */
+	OUT_STOPPED,		/* the process stopped while it waited */
 	OUT__MAX
 };
 

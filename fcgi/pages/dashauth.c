@@ -49,7 +49,7 @@ dashauth_on(const struct cfg *c)
 enum dash_who
 dashauth_who(struct rq *rq)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	const char		*keys[TOKEN__MAX];
 	const char		*auth = http_authorization(rq);
 	char			 v[128];
@@ -66,7 +66,7 @@ dashauth_who(struct rq *rq)
 	if (auth != NULL && c->stats_token != NULL && *c->stats_token != '\0' &&
 	    token_check(c->stats_token, auth, NULL) == 0)
 		return DASH_READER;
-	if (!cookie(FCGX_GetParam("HTTP_COOKIE", rq->w->fcgx.envp),
+	if (!cookie(FCGX_GetParam("HTTP_COOKIE", rq->fcgx->envp),
 	    DASH_COOKIE, v, sizeof(v)))
 		return DASH_NOBODY;
 	switch (token_cookie_role(keys, v, (int64_t)time(NULL))) {
@@ -83,15 +83,15 @@ dashauth_who(struct rq *rq)
 static void
 dash_path(struct rq *rq, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%sdashboard", rq->w->cfg->base_path);
+	snprintf(out, outsz, "%sdashboard", rq->cfg->base_path);
 }
 
 static const char *
 secure(struct rq *rq)
 {
-	const char	*https = FCGX_GetParam("HTTPS", rq->w->fcgx.envp);
+	const char	*https = FCGX_GetParam("HTTPS", rq->fcgx->envp);
 	const char	*scheme = FCGX_GetParam("REQUEST_SCHEME",
-	    rq->w->fcgx.envp);
+	    rq->fcgx->envp);
 
 	return (https != NULL && strcmp(https, "on") == 0) ||
 	    (scheme != NULL && strcmp(scheme, "https") == 0) ? "; Secure" : "";
@@ -128,7 +128,7 @@ role_of(const struct cfg *c, const char *got)
 void
 dashauth_login(struct rq *rq, const char *body, unsigned len)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	char			 got[512], value[128], set[512], path[256];
 	int64_t			 exp = (int64_t)time(NULL) + DASH_SESSION_SECS;
 	int			 role = -1;
@@ -172,7 +172,7 @@ dashauth_login_page(struct rq *rq, int status, const char *msg)
 		rq->outcome = OUT_UNAUTHORIZED;
 	dash_path(rq, path, sizeof(path));
 	hbuf_init(&b, HBUF_MAX);
-	layout_begin(&b, rq->w->cfg, "Dashboard login");
+	layout_begin(&b, rq->cfg, "Dashboard login");
 	hbuf_puts(&b, "<h1>Dashboard</h1><p>The operator's view of this "
 	    "host: requests, paid calls and what they saved. Log in with "
 	    "the <code>[stats] token</code> of its configuration to look, "
@@ -207,7 +207,7 @@ dashauth_off_page(struct rq *rq)
 
 	rq->outcome = OUT_NOT_FOUND;
 	hbuf_init(&b, HBUF_MAX);
-	layout_begin(&b, rq->w->cfg, "Dashboard is off");
+	layout_begin(&b, rq->cfg, "Dashboard is off");
 	hbuf_puts(&b, "<h1>The dashboard is off</h1><p>It shows this host's "
 	    "traffic and money only to its operator, and neither of its "
 	    "secrets is set. To turn it on, set one or both in "

@@ -118,7 +118,7 @@ static void
 figures(struct hbuf *b, const struct rq *rq, const struct dash *d)
 {
 	const struct gen_stats	*t = &d->snap.periods[0], *a = &d->snap.periods[1];
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	char			 v[64], sub[96], p50[24], p95[24];
 
 	hbuf_puts(b, "<div class=\"kpis\" id=\"figures\">");
@@ -267,7 +267,7 @@ static void
 mint_form(struct hbuf *b, struct rq *rq, enum dash_who who,
     const char *minted, const char *why)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 
 	if (who != DASH_OPERATOR) {
 		hbuf_puts(b, "<h2>Mint a signed URL</h2><p class=\"mute\" "
@@ -308,7 +308,7 @@ static int
 mint(struct rq *rq, const char *body, size_t len, struct hbuf *out,
     const char **why)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	struct img_form		 f;
 	struct hbuf		 path, q;
 	unsigned char		 secret[SIGN_SECRET_LEN];
@@ -351,7 +351,7 @@ static void
 render(struct rq *rq, const struct dash *d, enum dash_who who,
     const char *minted, const char *why)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	struct hbuf		 b;
 
 	hbuf_init(&b, HBUF_MAX);
@@ -439,7 +439,7 @@ post(struct rq *rq)
 	else if ((who = dashauth_who(rq)) == DASH_NOBODY)
 		dashauth_login_page(rq, 401, NULL);
 	else if (strcmp(action, "mint") == 0 &&
-	    rq->w->cfg->access_mode == ACCESS_SIGNED) {
+	    rq->cfg->access_mode == ACCESS_SIGNED) {
 		if (who != DASH_OPERATOR) {
 			rq->outcome = OUT_FORBIDDEN;
 			http_text(rq, 403, NULL, NULL, "minting needs the "
@@ -470,7 +470,7 @@ page_dashboard(struct rq *rq)
 {
 	enum dash_who	 who;
 
-	if (!dashauth_on(rq->w->cfg))
+	if (!dashauth_on(rq->cfg))
 		dashauth_off_page(rq);
 	else if (strcmp(rq->method, "POST") == 0)
 		post(rq);

@@ -125,7 +125,7 @@ page_history(struct rq *rq)
 	int		 n, nk, rc;
 
 	rc = dashauth_who(rq) != DASH_NOBODY ? 0 :
-	    token_check(rq->w->cfg->stats_token, http_authorization(rq),
+	    token_check(rq->cfg->stats_token, http_authorization(rq),
 	    rq->query);
 	if (rc != 0) {
 		rq->outcome = rc == 401 ? OUT_UNAUTHORIZED : OUT_FORBIDDEN;

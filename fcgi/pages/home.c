@@ -140,7 +140,7 @@ result(struct hbuf *b, struct rq *rq, const struct img_form *f)
 	    "aria-label=\"Image URL\" value=\"");
 	if (ok) {
 		pageutil_origin(rq, b);
-		html_attr(b, rq->w->cfg->base_path);
+		html_attr(b, rq->cfg->base_path);
 		html_attr(b, path.p + 1);
 		hbuf_puts(b, "?");
 		html_attr(b, q.p);
@@ -150,7 +150,7 @@ result(struct hbuf *b, struct rq *rq, const struct img_form *f)
 	if (ok) {
 		hbuf_printf(b, " width=\"%s\" height=\"%s\" src=\"", f->width,
 		    f->height);
-		html_attr(b, rq->w->cfg->base_path);
+		html_attr(b, rq->cfg->base_path);
 		html_attr(b, path.p + 1);
 		hbuf_puts(b, "?");
 		html_attr(b, q.p);
@@ -166,7 +166,7 @@ result(struct hbuf *b, struct rq *rq, const struct img_form *f)
 void
 page_home(struct rq *rq)
 {
-	const struct cfg	*c = rq->w->cfg;
+	const struct cfg	*c = rq->cfg;
 	struct img_form		 f;
 	struct hbuf		 b;
 	const char		*why = NULL, *js = script;

@@ -146,7 +146,7 @@ layout_send(struct rq *rq, int status, const struct hbuf *b,
 		http_text(rq, 500, NULL, NULL, "page too large");
 		return;
 	}
-	layout_csp(rq->w->cfg, script, csp, sizeof(csp));
+	layout_csp(rq->cfg, script, csp, sizeof(csp));
 	http_begin(rq, status);
 	http_header(rq, "Content-Type", "text/html; charset=utf-8");
 	http_header(rq, "Cache-Control", "no-store");

@@ -80,7 +80,7 @@ pageutil_image(struct rq *rq, const struct img_form *f, struct hbuf *path,
 		*reason = "prompt too long";
 		return 400;
 	}
-	if ((rc = req_parse_image(path->p, q->p, &rq->w->cfg->lim, &r,
+	if ((rc = req_parse_image(path->p, q->p, &rq->cfg->lim, &r,
 	    reason)) != 0)
 		return rc;
 	img_req_free(&r);
@@ -136,7 +136,7 @@ authority(FCGX_ParamArray env, char *out, size_t outsz)
 void
 pageutil_origin(struct rq *rq, struct hbuf *b)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	FCGX_ParamArray	 env = rq->fcgx->envp;
 	char		 a[300];
 
 	if (authority(env, a, sizeof(a)) == -1)
@@ -168,7 +168,7 @@ names_us(const char *url, const char *a, int path)
 int
 pageutil_same_origin(struct rq *rq)
 {
-	FCGX_ParamArray	 env = rq->w->fcgx.envp;
+	FCGX_ParamArray	 env = rq->fcgx->envp;
 	const char	*o = FCGX_GetParam("HTTP_ORIGIN", env);
 	const char	*r = FCGX_GetParam("HTTP_REFERER", env);
 	char		 a[300];
@@ -184,7 +184,7 @@ pageutil_same_origin(struct rq *rq)
 int
 pageutil_body(struct rq *rq, char *out, size_t max)
 {
-	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", rq->w->fcgx.envp);
+	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", rq->fcgx->envp);
 	char		*end;
 	long		 n;
 	int		 got;
@@ -194,7 +194,7 @@ pageutil_body(struct rq *rq, char *out, size_t max)
 		return -1;
 	if ((size_t)n >= max)
 		return -1;
-	got = n > 0 ? FCGX_GetStr(out, (int)n, rq->w->fcgx.in) : 0;
+	got = n > 0 ? FCGX_GetStr(out, (int)n, rq->fcgx->in) : 0;
 	if (got != n)
 		return -1;
 	out[n] = '\0';

@@ -36,7 +36,7 @@ check_token(struct rq *rq, int json)
 {
 	int		 rc;
 
-	rc = token_check(rq->w->cfg->stats_token,
+	rc = token_check(rq->cfg->stats_token,
 	    http_authorization(rq), rq->query);
 	if (rc == 0)
 		return 0;
@@ -89,7 +89,7 @@ static json_object *
 budget_json(struct rq *rq, const struct stats_snap *snap)
 {
 	json_object	*o = xchk(json_object_new_object());
-	double		 cap = rq->w->cfg->budget_daily_usd;
+	double		 cap = rq->cfg->budget_daily_usd;
 	double		 reserved = snap->reserved_usd, spent = snap->spent_usd;
 
 	json_object_object_add(o, "daily_usd", cap > 0 ?
@@ -117,7 +117,7 @@ queue_json(struct rq *rq, const struct queue_stats *qs)
 	json_object_object_add(o, "depth", depth);
 	json_object_object_add(o, "slots_in_use", json_u64(qs->slots_busy));
 	json_object_object_add(o, "max_concurrent",
-	    json_u64(rq->w->cfg->queue_max_concurrent));
+	    json_u64(rq->cfg->queue_max_concurrent));
 	json_object_object_add(o, "oldest_queued_ms",
 	    xchk(json_object_new_int64(qs->oldest_ms)));
 	json_object_object_add(o, "waiting_clients",
@@ -166,7 +166,7 @@ page_stats(struct rq *rq)
 	int			 rc;
 
 	/* [stats] public: the seed's endpoint stays open to all. */
-	if (!rq->w->cfg->stats_public && check_token(rq, 1) != 0)
+	if (!rq->cfg->stats_public && check_token(rq, 1) != 0)
 		return;
 	if ((rc = stats_snapshot(rq, &snap)) != 0) {
 		rq->outcome = rc == -1 ? OUT_DBERR : OUT_ERROR;
@@ -231,9 +231,9 @@ page_metrics(struct rq *rq)
 		q.depth[1] = qs->queued[QC_STANDARD];
 		q.depth[2] = qs->queued[QC_BATCH];
 		q.slots_in_use = qs->slots_busy;
-		q.slots_max = rq->w->cfg->queue_max_concurrent;
+		q.slots_max = rq->cfg->queue_max_concurrent;
 		q.oldest_ms = qs->oldest_ms;
-		q.budget_usd = rq->w->cfg->budget_daily_usd;
+		q.budget_usd = rq->cfg->budget_daily_usd;
 		q.reserved_usd = snap.reserved_usd;
 		q.spent_usd = snap.spent_usd;
 		q.stats_refreshes = statcache_refreshes();

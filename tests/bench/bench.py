@@ -15,13 +15,11 @@ stream (bench_fal.py), 12 similar prompts (bench_similar.py).
 
 import argparse
 import concurrent.futures
-import errno
 import http.client
 import os
 import platform
 import re
 import resource
-import selectors
 import signal
 import socket
 import statistics
@@ -37,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 from tests.bench import bench_fal, bench_similar  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
+from tests.lib.swarm import Swarm  # noqa: E402
 
 PROCS, THREADS = 2, 8            # the hit cases' layout, for promptpix and the bare responder alike
 HIT = "/1024x1024.jpg?text=bench%20hit"
@@ -126,6 +125,16 @@ def rss_mb(pids):
     return res
 
 
+def threads_of(pid):
+    """The threads of process pid now (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            m = re.search(r"^Threads:\s+(\d+)", fh.read(), re.M)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
+
+
 def fire(port, target, n):
     """n identical requests released together; returns (wall ms at answer, status)."""
     barrier = threading.Barrier(n)
@@ -210,94 +219,16 @@ def wake_from_log(f, since):
     return ws
 
 
-class Swarm:
-    """Many clients at once without a thread each: one thread drives raw
-    non-blocking sockets, each sending one GET (Connection: close) and
-    reading its answer to EOF. results[i] is (status, ms from start to the
-    answer) for targets[i]; status is an int, or a word for a socket
-    failure ("reset", "refused", "timeout", ...)."""
-
-    def __init__(self, port, targets, timeout=90.0, burst=100):
-        self.port, self.targets, self.timeout, self.burst = port, targets, timeout, burst
-        self.results = [None] * len(targets)
-        self.sent = 0           # requests written
-        self.answered = 0       # answers read (or failures)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self.t0 = time.monotonic()
-        self.thread.start()
-        return self
-
-    def join(self, timeout=None):
-        self.thread.join(timeout)
-        return self.results
-
-    def _done(self, sel, sock, i, what):
-        sel.unregister(sock)
-        sock.close()
-        self.results[i] = (what, (time.monotonic() - self.t0) * 1000)
-        self.answered += 1
-
-    def _run(self):
-        sel = selectors.DefaultSelector()
-        todo = list(range(len(self.targets)))[::-1]
-        end = self.t0 + self.timeout
-        while (todo or sel.get_map()) and time.monotonic() < end:
-            for _ in range(min(self.burst, len(todo))):
-                i = todo.pop()
-                s = socket.socket()
-                s.setblocking(False)
-                rc = s.connect_ex(("127.0.0.1", self.port))
-                if rc not in (0, errno.EINPROGRESS):
-                    s.close()
-                    self.results[i] = (errno.errorcode.get(rc, str(rc)), 0.0)
-                    self.answered += 1
-                    continue
-                sel.register(s, selectors.EVENT_WRITE, [i, bytearray()])
-            for key, _ in sel.select(0.001 if todo else 0.05):
-                s, (i, buf) = key.fileobj, key.data
-                if key.events & selectors.EVENT_WRITE:
-                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if err:
-                        self._done(sel, s, i, errno.errorcode.get(err, str(err)))
-                        continue
-                    s.send(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                            % self.targets[i]).encode())
-                    self.sent += 1
-                    sel.modify(s, selectors.EVENT_READ, key.data)
-                    continue
-                try:
-                    d = s.recv(65536)
-                except OSError as e:
-                    self._done(sel, s, i, errno.errorcode.get(e.errno, "error"))
-                    continue
-                if d:
-                    buf += d
-                    continue
-                m = re.match(rb"HTTP/1\.[01] (\d{3})", bytes(buf))
-                self._done(sel, s, i, int(m.group(1)) if m else "no answer")
-        for key in list(sel.get_map().values()):
-            self._done(sel, key.fileobj, key.data[0], "timeout")
-
-    def statuses(self):
-        """{status: count} of the answers so far."""
-        c = {}
-        for r in self.results:
-            if r is not None:
-                c[r[0]] = c.get(r[0], 0) + 1
-        return dict(sorted(c.items(), key=lambda kv: str(kv[0])))
-
-
 class Sampler:
-    """Peaks, sampled every interval while a scenario runs: VmRSS of
-    each responder process and, through /metrics, promptpix_waiters and
-    promptpix_requests_in_flight."""
+    """Peaks, sampled every interval while a scenario runs: VmRSS and
+    threads of each responder process and, through /metrics,
+    promptpix_waiters and promptpix_requests_in_flight."""
 
     def __init__(self, f, interval=0.25):
         self.f, self.interval = f, interval
         self.pids = f.pp.children()
         self.rss = {pid: 0.0 for pid in self.pids}
+        self.threads = {pid: 0 for pid in self.pids}
         self.waiters = self.in_flight = 0
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -314,6 +245,8 @@ class Sampler:
         while not self.stop_ev.is_set():
             for pid, mb in zip(self.pids, rss_mb(self.pids)):
                 self.rss[pid] = max(self.rss[pid], mb)
+            for pid in self.pids:
+                self.threads[pid] = max(self.threads[pid], threads_of(pid))
             self.waiters = max(self.waiters, self.metric("promptpix_waiters"))
             self.in_flight = max(self.in_flight, self.metric("promptpix_requests_in_flight"))
             self.stop_ev.wait(self.interval)
@@ -447,94 +380,115 @@ def storm(env):
     out()
 
 
-CAP_PROMPTS, CAP_EACH, CAP_DELAY, CAP_CAP, CAP_THREADS = 200, 10, 2, 8, 1100
+# 36 workers in all run the 1,000 jobs in about 56 s, within max_wait,
+# and keep the connections at 2 x (8 + 18 + 3) = 58.
+CAP_PROMPTS, CAP_EACH, CAP_DELAY, CAP_CAP, CAP_THREADS = 1000, 10, 2, 36, 32
+BURST_PROMPTS, BURST_DELAY, BURST_CAP = 500, "0.2", 32
 
 
 def capacity():
     """8. CAP_PROMPTS x CAP_EACH clients waiting at once on one host, on a
-    MariaDB of its own (Max_used_connections cannot be reset)."""
+    MariaDB of its own (Max_used_connections cannot be reset); 8b. a burst
+    of short generations through nginx."""
     n = CAP_PROMPTS * CAP_EACH
     out("8. capacity: %d clients at once on one host (%d distinct prompts x %d each), placeholder %ds,"
         % (n, CAP_PROMPTS, CAP_EACH, CAP_DELAY))
-    out("   [queue] max_concurrent %d, layout %d x %d threads, [database] pool default; a fresh MariaDB"
-        % (CAP_CAP, PROCS, CAP_THREADS))
+    out("   [queue] max_concurrent %d (%d workers per process), layout %d x %d threads, [database] pool default;"
+        " a fresh MariaDB" % (CAP_CAP, CAP_CAP // PROCS, PROCS, CAP_THREADS))
     env = Env(ARGS.build)
     try:
-        f = env.front(processes=PROCS, threads=CAP_THREADS, nginx_worker_connections=16384,
-                      overrides={("placeholder", "delay"): CAP_DELAY,
-                                 ("queue", "max_concurrent"): CAP_CAP,
-                                 ("server", "max_wait"): 70,     # nginx gives up at 75 s
-                                 ("limits", "new_images_per_minute"): 0}).start()
-        try:
-            rss0 = rss_mb(f.pp.children())
-            since = len(f.log())
-            tag = int(time.time())
-            # Every prompt once, then every prompt again, ...: the 200 jobs
-            # are queued first, and each image has its 10 clients early.
-            targets = ["/256x256.jpg?text=capacity%%20%d%%20%d" % (tag, p)
-                       for _ in range(CAP_EACH) for p in range(CAP_PROMPTS)]
-            q0 = questions(env.db)
-            with Sampler(f) as smp:
-                sw = Swarm(f.port, targets, timeout=120).start()
-                servers.wait_until(lambda: sw.sent >= n or sw.answered >= n, 30, "all clients connected")
-                sent_s = time.monotonic() - sw.t0
-                sw.join()
-            wall = time.monotonic() - sw.t0
-            qps = (questions(env.db) - q0) / wall
-            rss1 = rss_mb(f.pp.children())
-            st = sw.statuses()
-            maxconn = int(env.db.query("SHOW GLOBAL STATUS LIKE 'Max_used_connections'")[0][1])
-            f.flush()
-            row = f.sql("SELECT COUNT(*), SUM(api_calls_made), SUM(total_requests) FROM generation_status"
-                        " WHERE prompt LIKE 'capacity %'")[0]
-            ws = waits_from_log(f.log()[since:])
-            lat = [ms for s, ms in sw.results if s == 302]
-            ok = answers(8, st, {302})
-            out("   all %d requests sent in %.2f s; answered in %.1f s: %s (goal: all %d answered: %s)"
-                % (n, sent_s, wall, st, n, goal(st.get(302) == n, ok)))
-            out("   peak waiting clients (promptpix_waiters) %d, peak requests in flight %d"
-                % (smp.waiters, smp.in_flight))
-            out("   rows %s, paid calls %s, requests counted %s" % tuple(row))
-            out("   MariaDB Max_used_connections %d (goal <= 64: %s); %.0f statements/s over the case"
-                % (maxconn, goal(maxconn <= 64, ok), qps))
-            out("   VmRSS per responder process: idle %s MB, peak %s MB, after %s MB"
-                % (", ".join("%.1f" % x for x in rss0), ", ".join("%.1f" % x for x in smp.rss.values()),
-                   ", ".join("%.1f" % x for x in rss1)))
-            out("   waiter wake (server side, wake_ms, %d waiters): p50 %d ms, p99 %d ms, max %d ms"
-                % (len(ws), pct(ws, 50), pct(ws, 99), max(ws) if ws else -1))
-            out("   client answer time from the first request: p50 %.0f ms, p99 %.0f ms, max %.0f ms"
-                % (pct(lat, 50), pct(lat, 99), max(lat) if lat else -1))
-            out("   outcomes %s; nginx connects refused by the responders' socket backlog: %d"
-                % (outcomes(f.log()[since:]), nginx_refused(f)))
-            out("   " + log_health(f.log()))
-        finally:
-            f.stop()
-        # 8b. The same crowd with short generations and a wide cap: the
-        # database round trips of 2000 arrivals and 64 generation workers
-        # through the pool of 8 per process.
-        f = env.front(processes=PROCS, threads=CAP_THREADS, nginx_worker_connections=16384,
-                      overrides={("placeholder", "delay"): "0.2",
-                                 ("queue", "max_concurrent"): 32,
-                                 ("server", "max_wait"): 70,
-                                 ("limits", "new_images_per_minute"): 0}).start()
-        try:
-            since = len(f.log())
-            targets = ["/256x256.jpg?text=short%%20%d%%20%d" % (tag, p)
-                       for _ in range(CAP_EACH) for p in range(CAP_PROMPTS)]
-            sw = Swarm(f.port, targets, timeout=120).start()
-            sw.join()
-            out("8b. the same %d at once, placeholder 0.2 s, [queue] max_concurrent 32 (32 workers per process):"
-                % n)
-            out("   answered in %.1f s: %s; outcomes %s" % (time.monotonic() - sw.t0, sw.statuses(),
-                                                      outcomes(f.log()[since:])))
-            answers(8, sw.statuses(), {302})
-            out("   nginx connects refused by the responders' socket backlog: %d; %s"
-                % (nginx_refused(f), log_health(f.log())))
-        finally:
-            f.stop()
+        capacity_wait(env, n)
+        capacity_burst(env)
     finally:
         env.close()
     out()
+
+
+def capacity_front(env, delay, cap):
+    # Each client is two nginx connections (client and responder).
+    return env.front(processes=PROCS, threads=CAP_THREADS, nginx_worker_connections=32768,
+                     overrides={("placeholder", "delay"): delay,
+                                ("queue", "max_concurrent"): cap,
+                                ("queue", "workers"): cap // PROCS,
+                                ("server", "max_wait"): 70,     # nginx gives up at 75 s
+                                ("limits", "new_images_per_minute"): 0}).start()
+
+
+def capacity_wait(env, n):
+    f = capacity_front(env, CAP_DELAY, CAP_CAP)
+    try:
+        rss0 = rss_mb(f.pp.children())
+        since = len(f.log())
+        tag = int(time.time())
+        # Every prompt once, then every prompt again, ...: the jobs are
+        # queued first, and each image has its clients early.
+        targets = ["/256x256.jpg?text=capacity%%20%d%%20%d" % (tag, p)
+                   for _ in range(CAP_EACH) for p in range(CAP_PROMPTS)]
+        q0 = questions(env.db)
+        with Sampler(f) as smp:
+            sw = Swarm(f.port, targets, timeout=240).start()
+            servers.wait_until(lambda: sw.sent >= n or sw.answered >= n, 60, "all clients connected")
+            sent_s = time.monotonic() - sw.t0
+            sw.join()
+        wall = time.monotonic() - sw.t0
+        qps = (questions(env.db) - q0) / wall
+        rss1 = rss_mb(f.pp.children())
+        st = sw.statuses()
+        maxconn = int(env.db.query("SHOW GLOBAL STATUS LIKE 'Max_used_connections'")[0][1])
+        f.flush()
+        row = f.sql("SELECT COUNT(*), SUM(api_calls_made), SUM(total_requests) FROM generation_status"
+                    " WHERE prompt LIKE 'capacity %'")[0]
+        ws = waits_from_log(f.log()[since:])
+        lat = [ms for s, ms in sw.results if s == 302]
+        ok = answers(8, st, {302})
+        out("   all %d requests sent in %.2f s; answered in %.1f s: %s (goal: all %d answered: %s)"
+            % (n, sent_s, wall, st, n, goal(st.get(302) == n, ok)))
+        out("   peak waiting clients (promptpix_waiters) %d, peak requests in flight %d"
+            % (smp.waiters, smp.in_flight))
+        out("   rows %s, paid calls %s, requests counted %s" % tuple(row))
+        out("   MariaDB Max_used_connections %d (goal <= 64: %s); %.0f statements/s over the case"
+            % (maxconn, goal(maxconn <= 64, ok), qps))
+        out("   per responder process at peak: VmRSS %s MB (idle %s, after %s), threads %s"
+            % (", ".join("%.1f" % x for x in smp.rss.values()), ", ".join("%.1f" % x for x in rss0),
+               ", ".join("%.1f" % x for x in rss1), ", ".join(str(x) for x in smp.threads.values())))
+        out("   waiter wake (server side, wake_ms, %d waiters): p50 %d ms, p99 %d ms, max %d ms"
+            % (len(ws), pct(ws, 50), pct(ws, 99), max(ws) if ws else -1))
+        out("   client answer time from the first request: p50 %.0f ms, p99 %.0f ms, max %.0f ms"
+            % (pct(lat, 50), pct(lat, 99), max(lat) if lat else -1))
+        out("   outcomes %s; nginx connects refused by the responders' socket backlog: %d"
+            % (outcomes(f.log()[since:]), nginx_refused(f)))
+        out("   " + log_health(f.log()))
+    finally:
+        f.stop()
+
+
+def capacity_burst(env):
+    """8b. BURST_PROMPTS x CAP_EACH connects at once for short
+    generations and a wide cap: not one may find the responders'
+    backlog full (nginx's 502)."""
+    n = BURST_PROMPTS * CAP_EACH
+    f = capacity_front(env, BURST_DELAY, BURST_CAP)
+    try:
+        since = len(f.log())
+        tag = int(time.time())
+        targets = ["/256x256.jpg?text=short%%20%d%%20%d" % (tag, p)
+                   for _ in range(CAP_EACH) for p in range(BURST_PROMPTS)]
+        sw = Swarm(f.port, targets, timeout=120).start()
+        servers.wait_until(lambda: sw.sent >= n or sw.answered >= n, 60, "all clients connected")
+        sent_s = time.monotonic() - sw.t0
+        sw.join()
+        st = sw.statuses()
+        out("8b. burst: %d connects in %.2f s (%d prompts x %d), placeholder %s s, [queue] max_concurrent %d"
+            " (%d workers per process):" % (n, sent_s, BURST_PROMPTS, CAP_EACH, BURST_DELAY, BURST_CAP,
+                                            BURST_CAP // PROCS))
+        ok = answers(8, st, {302})
+        out("   answered in %.1f s: %s; 502: %d (goal 0: %s); outcomes %s"
+            % (time.monotonic() - sw.t0, st, st.get(502, 0), goal(st.get(502, 0) == 0, ok),
+               outcomes(f.log()[since:])))
+        out("   nginx connects refused by the responders' socket backlog: %d; %s"
+            % (nginx_refused(f), log_health(f.log())))
+    finally:
+        f.stop()
 
 
 def q(text):

@@ -519,6 +519,7 @@ class Server:
 NGINX_WRAPPER = """
 %(user)s
 worker_processes 2;
+worker_rlimit_nofile %(rlimit)d;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/nginx-error.log warn;
 events { worker_connections %(worker_connections)d; }
@@ -570,7 +571,9 @@ class Nginx(Server):
         return NGINX_WRAPPER % {
             "user": "user root;" if os.geteuid() == 0 else "",
             "dir": self.dir, "server": server + self.extra,
-            "worker_connections": self.worker_connections}
+            "worker_connections": self.worker_connections,
+            # A client and its responder connection: two descriptors.
+            "rlimit": 2 * self.worker_connections + 64}
 
     def command(self, conf):
         return [which("nginx"), "-p", self.dir, "-c", conf, "-g", "daemon off;"]

@@ -19,6 +19,7 @@ main(void)
 	test_result();
 	test_sign();
 	test_flight();
+	test_park();
 	test_hitcache();
 	test_statcache();
 	test_schema();

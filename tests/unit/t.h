@@ -31,6 +31,7 @@ void	test_urlpolicy(void);
 void	test_result(void);
 void	test_sign(void);
 void	test_flight(void);
+void	test_park(void);
 void	test_hitcache(void);
 void	test_statcache(void);
 void	test_schema(void);

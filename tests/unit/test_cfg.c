@@ -203,7 +203,7 @@ test_cfg(void)
 
 	load("[server]\nmax_wait = 1.5\n[limits]\nmax_prompt_bytes = 20\n", &c);
 	T_CHECK(c.max_wait_ms == 1500 && c.lim.max_prompt == 20 &&
-	    c.threads == 256 && c.queue_max_concurrent == 2 && c.db_pool == 8,
+	    c.threads == 32 && c.queue_max_concurrent == 2 && c.db_pool == 8,
 	    "values and defaults");
 	cfg_free(&c);
 

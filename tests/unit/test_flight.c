@@ -1,8 +1,10 @@
 /*
- * flight.c: leaders and followers on real threads. No test sleeps for
- * its correctness: threads wait for events (a count under a lock, or
- * flight_waiting()), and every wait has a bounded deadline, so a lost
- * wake-up fails a check instead of hanging the suite. A flight whose
+ * flight.c: leaders and followers on real threads. A follower parks a
+ * waiter and sleeps on its own condition variable until landed() wakes
+ * it, as an answer thread would be handed a parked request. No test
+ * sleeps for its correctness: threads wait for events (a count under a
+ * lock, or flight_parked()), and every wait has a bounded deadline, so a
+ * lost wake-up fails a check instead of hanging the suite. A flight whose
  * references are miscounted shows as a leak (too many) or a
  * use-after-free (too few) in the sanitizer build.
  */
@@ -11,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "flight.h"
 #include "hash.h"
@@ -65,13 +68,79 @@ is_result(const struct flight_result *fr, int64_t tag)
 	    strcmp(fr->row.res.file, file) == 0;
 }
 
-/* Wait (bounded) until n followers of hash block in flight_wait(). */
+/* A follower's waiter: what landed() tells it. */
+struct follower_wait {
+	struct flight_waiter	 fw;
+	pthread_mutex_t		 m;
+	pthread_cond_t		 c;
+	int			 done;
+	struct flight_result	 res;
+};
+
+static void
+follower_landed(struct flight_waiter *w, const struct flight_result *res)
+{
+	struct follower_wait	*fw = (struct follower_wait *)(void *)w;
+
+	pthread_mutex_lock(&fw->m);
+	fw->res = *res;
+	fw->done = 1;
+	pthread_cond_signal(&fw->c);
+	pthread_mutex_unlock(&fw->m);
+}
+
+/*
+ * Park on f and sleep until it lands or deadline_ms passes, as a parked
+ * request's owner sees it: 0 with *res, or -1 at the deadline (taken
+ * off the flight, unless the landing took it first: then its result).
+ */
+static int
+flight_wait(struct flight *f, int64_t deadline_ms, struct flight_result *res)
+{
+	struct follower_wait	 w;
+	pthread_condattr_t	 ca;
+	struct timespec		 ts;
+	int			 rc = 0, done;
+
+	memset(&w, 0, sizeof(w));
+	w.fw.landed = follower_landed;
+	pthread_mutex_init(&w.m, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.c, &ca);
+	pthread_condattr_destroy(&ca);
+	ts.tv_sec = deadline_ms / 1000;
+	ts.tv_nsec = (deadline_ms % 1000) * 1000000;
+	if (flight_park(f, &w.fw, res) == 0) {
+		pthread_mutex_lock(&w.m);
+		while (!w.done && rc == 0)
+			rc = pthread_cond_timedwait(&w.c, &w.m, &ts);
+		done = w.done;
+		pthread_mutex_unlock(&w.m);
+		if (!done && flight_unpark(f, &w.fw))
+			rc = -1;
+		else {
+			/* Landed: wait for landed() to be done with w. */
+			pthread_mutex_lock(&w.m);
+			while (!w.done)
+				pthread_cond_wait(&w.c, &w.m);
+			pthread_mutex_unlock(&w.m);
+			*res = w.res;
+			rc = 0;
+		}
+	}
+	pthread_cond_destroy(&w.c);
+	pthread_mutex_destroy(&w.m);
+	return rc;
+}
+
+/* Wait (bounded) until n followers of hash are parked on it. */
 static int
 await_waiting(const char *hash, int n)
 {
 	int64_t	 end = now_ms() + WAIT_MS;
 
-	while (flight_waiting(hash) != n)
+	while (flight_parked(hash) != n)
 		if (now_ms() > end)
 			return -1;
 		else
@@ -94,7 +163,7 @@ sequential(void)
 	/* A follower that waits after the landing does not hang. */
 	T_CHECK(flight_join(h, &a) == 1, "first joiner leads");
 	T_CHECK(flight_join(h, &b) == 0 && b == a, "second follows the same");
-	T_CHECK(flight_waiting(h) == 0, "nobody waiting yet");
+	T_CHECK(flight_parked(h) == 0, "nobody waiting yet");
 	flight_land(a, &r1);
 	/* The flight left the table: the next joiner leads a new one. */
 	T_CHECK(flight_join(h, &c) == 1 && c != a, "after landing: fresh");
@@ -140,7 +209,7 @@ sequential(void)
 	dl = now_ms() + 30;
 	T_CHECK(flight_wait(c, dl, &fr) == -1, "deadline reached");
 	T_CHECK(now_ms() >= dl, "not before it");
-	T_CHECK(flight_waiting(h) == 0, "timed-out followers left the wait");
+	T_CHECK(flight_parked(h) == 0, "timed-out followers left the wait");
 	T_CHECK(flight_join(h, &b) == 0 && b == a, "flight still up");
 	flight_land(a, &r1);
 	T_CHECK(flight_wait(d, now_ms() + WAIT_MS, &fr) == 0 &&
@@ -253,7 +322,7 @@ one_hash(void)
 		pthread_create(&fo[i].t, NULL, follow, &fo[i]);
 	}
 	T_CHECK(await_waiting(h, FOLLOWERS) == 0, "all 32 waiting: %d",
-	    flight_waiting(h));
+	    flight_parked(h));
 	flight_land(lead, &r);			/* they still hold it */
 	for (i = 0; i < FOLLOWERS; i++)
 		pthread_join(fo[i].t, NULL);
@@ -429,7 +498,7 @@ churning(void)
 	T_CHECK(led + followed == CHURN_THREADS * CHURN_ROUNDS && bad == 0,
 	    "churn: %d led, %d followed, %d bad", led, followed, bad);
 	for (int k = 0; k < CHURN_HASHES; k++)
-		T_CHECK(flight_waiting(chash[k]) == 0, "churn: nobody left");
+		T_CHECK(flight_parked(chash[k]) == 0, "churn: nobody left");
 }
 
 /*
@@ -474,6 +543,64 @@ all_waiters(void)
 	T_CHECK(flight_count() == 0, "nothing left");
 }
 
+/* A follower parked by a thread of its own, for joining_parked(). */
+struct parked_follower {
+	pthread_t		 t;
+	struct flight		*f;
+	int			 rc;
+	struct flight_result	 fr;
+};
+
+static void *
+parked_follow(void *arg)
+{
+	struct parked_follower	*pf = arg;
+
+	pf->rc = flight_wait(pf->f, now_ms() + WAIT_MS, &pf->fr);
+	return NULL;
+}
+
+/*
+ * flight_join_parked(): only a flight with parked waiters, voted for in
+ * a class as good as the joiner's, and not landed; a joiner is landed
+ * with the others.
+ */
+static void
+joining_parked(void)
+{
+	struct parked_follower	 pf;
+	struct flight		*a = NULL, *b = NULL, *x = NULL;
+	struct flight_result	 fr, r = row_result(77);
+	char			 h[HASH_HEX_LEN + 1];
+
+	some_hash(h, "join-parked", 0);
+	T_CHECK(flight_join_parked(h, 1, &x) == 0, "no flight: no join");
+	T_CHECK(flight_join(h, &a) == 1 && flight_join(h, &b) == 0, "lead");
+	T_CHECK(flight_join_parked(h, 1, &x) == 0, "nobody parked: no join");
+	flight_voted(b, 1);
+	memset(&pf, 0, sizeof(pf));
+	pf.f = b;
+	T_CHECK(pthread_create(&pf.t, NULL, parked_follow, &pf) == 0, "thread");
+	T_CHECK(await_waiting(h, 1) == 0, "one parked");
+	T_CHECK(flight_join_parked(h, 0, &x) == 0,
+	    "a better class than voted votes itself");
+	T_CHECK(flight_join_parked(h, 2, &x) == 1 && x == a,
+	    "a worse class joins");
+	flight_leave(x);
+	T_CHECK(flight_join_parked(h, 1, &x) == 1 && x == a,
+	    "the same class joins");
+	flight_leave(x);
+	T_CHECK(flight_join_parked(h, 2, &x) == 1, "joins again");
+	flight_land(a, &r);
+	pthread_join(pf.t, NULL);
+	T_CHECK(pf.rc == 0 && is_result(&pf.fr, 77), "the parked one landed");
+	T_CHECK(flight_wait(x, now_ms() + WAIT_MS, &fr) == 0 &&
+	    is_result(&fr, 77), "the joiner sees the same result");
+	T_CHECK(flight_join_parked(h, 2, &x) == 0, "landed: no join");
+	T_CHECK(flight_join(h, &a) == 1, "a fresh flight after it");
+	flight_leave(a);
+}
+
 void
 test_flight(void)
 {
@@ -483,4 +610,5 @@ test_flight(void)
 	one_hash();
 	many_hashes();
 	churning();
+	joining_parked();
 }
