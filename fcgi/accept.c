@@ -211,8 +211,11 @@ accept_one(struct conn *c)
 }
 
 /*
- * Wait until the queue has room. Returns whether a request thread is
- * free to take the next connection at once.
+ * Wait until the queue has room, and while a free request thread is
+ * about to take the last connection: one at a time while threads are
+ * free, as each thread took its own before, so that the processes on
+ * the socket share the connections. Returns whether a request thread
+ * is free to take the next one at once.
  */
 static int
 wait_room(void)
@@ -220,7 +223,8 @@ wait_room(void)
 	int	 free_thread;
 
 	pthread_mutex_lock(&mtx);
-	while (qlen == ACCEPT_QUEUE && !atomic_load(&stopping))
+	while ((qlen == ACCEPT_QUEUE || (qlen > 0 && idle > 0)) &&
+	    !atomic_load(&stopping))
 		pthread_cond_wait(&room, &mtx);
 	free_thread = idle > qlen;
 	pthread_mutex_unlock(&mtx);

@@ -135,6 +135,9 @@ wait_outcome(struct rq *rq, enum wait_end how, struct resolution *res)
 	case WAIT_STOPPED:
 		res->outcome = OUT_STOPPED;
 		break;
+	case WAIT_DBERR:
+		res->outcome = OUT_DBERR;
+		break;
 	case WAIT_REMOVED:
 		res->outcome = OUT_FAILED;
 		res->row.status = GS_FAILED;
@@ -212,6 +215,16 @@ int
 gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 {
 	memset(res, 0, sizeof(*res));
+	/*
+	 * Others here wait for its job already: wait with them, with no
+	 * statement at all (a crowd asking for one new image at once).
+	 * With similar prompts on, every request votes: the wait may end in
+	 * a similar prompt's image, which the database counts as such (and
+	 * an exact request must not take).
+	 */
+	if (rq->cfg->similar_threshold <= 0 &&
+	    rq_join_parked(rq, r, rq->t0 + rq->cfg->max_wait_ms))
+		return 1;
 	/* An exact request does not take a similar prompt's image. */
 	if (hitcache_get(rq->hash, &res->row) &&
 	    !(res->row.alias && r->exact)) {
@@ -220,19 +233,6 @@ gen_resolve(struct rq *rq, const struct img_req *r, struct resolution *res)
 		res->outcome = OUT_HIT;
 		count_served(r, OUT_HIT);
 		return 0;
-	}
-	/*
-	 * Others here wait for its job already: wait with them, with no
-	 * statement at all (a crowd asking for one new image at once),
-	 * counted in memory as a hit is. With similar prompts on, every
-	 * request votes: the wait may end in a similar prompt's image,
-	 * which the database counts as such (and an exact request must
-	 * not take).
-	 */
-	if (rq->cfg->similar_threshold <= 0 &&
-	    rq_join_parked(rq, rq->t0 + rq->cfg->max_wait_ms)) {
-		counts_add(rq->hash, r, rq->cfg->model, NULL, 0);
-		return 1;
 	}
 	if (resolve_db(rq, r, res) == 1)
 		return 1;

@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 
 #include "cfg.h"
+#include "counts.h"
 #include "db.h"
 #include "dbpool.h"
 #include "flight.h"
@@ -145,13 +146,16 @@ rq_db(struct rq *rq)
 	return rq->db;
 }
 
-/* Make rq ready for request_park() on f, which it joined. */
+/*
+ * Make rq ready for request_park() until deadline; the caller joins the
+ * flight into rq->park.flight next, or clears rq->parking.
+ */
 static void
-park_on(struct rq *rq, struct flight *f, int64_t deadline)
+park_on(struct rq *rq, int64_t deadline)
 {
 	rq->parking = 1;
 	rq->wait_t0 = now_ms();
-	rq->park.flight = f;
+	rq->park.flight = NULL;
 	rq->park.deadline = deadline;
 	rq->park.fd = rq->fcgx->ipcFd;
 }
@@ -160,16 +164,26 @@ enum wait_end
 rq_await(struct rq *rq, int64_t deadline, struct gen_row *row)
 {
 	struct db	*db = rq_db(rq);
-	struct flight	*f;
 	int		 rc;
 
 	/* Joined first, then read: a result landing between is not missed. */
-	flight_join(rq->hash, &f);
+	park_on(rq, deadline);
+	flight_join(rq->hash, &rq->park.flight);
 	rc = db != NULL ? db_fetch(db, rq->hash, row) : -1;
 	/* No connection is held while waiting. */
 	rq_db_release(rq);
-	if (rc == 0 || (rc == 1 && db_row_settled(row))) {
-		flight_leave(f);
+	/*
+	 * Not read (the database is away): a parked request could not be
+	 * woken by the waker either, and would hang until max_wait.
+	 */
+	if (rc == -1) {
+		rq->parking = 0;
+		flight_leave(rq->park.flight);
+		return WAIT_DBERR;
+	}
+	if (rc == 0 || db_row_settled(row)) {
+		rq->parking = 0;
+		flight_leave(rq->park.flight);
 		/*
 		 * It ended before we could wait. Whoever waited for this
 		 * attempt is answered about it, as the worker's own result
@@ -179,19 +193,20 @@ rq_await(struct rq *rq, int64_t deadline, struct gen_row *row)
 			row->retry_in = 0;
 		return rc == 0 ? WAIT_REMOVED : WAIT_ROW;
 	}
-	flight_voted(f, rq->qclass);
-	park_on(rq, f, deadline);
+	flight_voted(rq->park.flight, rq->qclass);
 	return WAIT_PARKED;
 }
 
 int
-rq_join_parked(struct rq *rq, int64_t deadline)
+rq_join_parked(struct rq *rq, const struct img_req *r, int64_t deadline)
 {
-	struct flight	*f;
-
-	if (!flight_join_parked(rq->hash, rq->qclass, &f))
+	park_on(rq, deadline);
+	if (!flight_join_parked(rq->hash, rq->qclass, &rq->park.flight)) {
+		rq->parking = 0;
 		return 0;
-	park_on(rq, f, deadline);
+	}
+	/* Counted as a hit is: the database saw no vote. */
+	counts_add(rq->hash, r, rq->cfg->model, NULL, 0);
 	return 1;
 }
 

@@ -33,6 +33,7 @@ enum wait_end {
 	WAIT_ROW,		/* the row says how the job ended */
 	WAIT_TIMEOUT,		/* the deadline passed first */
 	WAIT_REMOVED,		/* the row is gone (deleted since the ballot) */
+	WAIT_DBERR,		/* the row could not be read: no wait */
 	WAIT_HUNG_UP,		/* the client left while it waited */
 	WAIT_STOPPED,		/* the process is stopping */
 	WAIT_PARKED		/* to be parked: rq->waited answers later */
@@ -124,7 +125,8 @@ void		 rq_db_release(struct rq *);
  * first, then read the row once (a result that landed before we joined
  * is not missed) and give the connection back. Returns WAIT_ROW with
  * *row when the job had ended already, WAIT_REMOVED when the row is
- * gone; otherwise WAIT_PARKED: the request is to be parked
+ * gone, WAIT_DBERR when it could not be read (answer 503); otherwise
+ * WAIT_PARKED: the request is to be parked
  * (request_park(), by page_serve()) until a worker or the waker lands
  * the flight or until deadline, and then rq->waited (set by the page)
  * answers it. What the
@@ -136,10 +138,11 @@ enum wait_end	rq_await(struct rq *, int64_t deadline, struct gen_row *row);
 /*
  * Without the database: if requests of this process are parked on
  * rq->hash's job already, and one of them voted for it in rq's queue
- * class or a better one, join them: returns 1, and the request is to
- * be parked as after WAIT_PARKED. Returns 0 otherwise.
+ * class or a better one, join them, counting rq (the image r) in memory
+ * (counts.h): returns 1, and the request is to be parked as after
+ * WAIT_PARKED. Returns 0 otherwise.
  */
-int	rq_join_parked(struct rq *, int64_t deadline);
+int	rq_join_parked(struct rq *, const struct img_req *r, int64_t deadline);
 
 
 /* The reason phrase of status ("Found", "Bad Request", ...). */
