@@ -107,7 +107,7 @@ def outage(env, f, stub, cut):
 def test_database_frozen_longer_than_a_lease_pays_once(env):
     with falstub.FalStub(KEY) as stub, money_front(env, stub, processes=2, threads=8) as f:
         def freeze():
-            os.kill(env.db.proc.pid, signal.SIGSTOP)
+            servers.freeze(env.db.proc.pid)
             try:
                 time.sleep(3)       # the fault under test: the database away for 2 leases
             finally:
@@ -160,7 +160,7 @@ def test_owner_stopped_longer_than_a_lease_pays_once(env):
         ts, out = ask(f, [prompt], each=1)
         wait_running(stub, [prompt])
         pid = owner_pid(f, prompt)
-        os.kill(pid, signal.SIGSTOP)
+        servers.freeze(pid)
         try:
             servers.wait_until(lambda: " takeover" in f.log(), 20, "the takeover")
         finally:

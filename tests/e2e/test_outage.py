@@ -110,7 +110,7 @@ def test_hung_database_answers_503_within_the_read_timeout(env):
     with env.front(processes=1, threads=4,
                    overrides={("database", "read_timeout"): "2"}) as f:
         assert f.get("/64x64.jpg?text=before%20the%20hang").status == 302
-        os.kill(env.db.proc.pid, signal.SIGSTOP)
+        servers.freeze(env.db.proc.pid)
         try:
             t0 = time.monotonic()
             r = f.get("/64x64.jpg?text=during%20the%20hang")

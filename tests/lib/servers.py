@@ -121,6 +121,22 @@ def term_then_kill(send, alive, timeout):
             return
 
 
+def freeze(pid, timeout=5):
+    """SIGSTOP pid and wait until every thread of it has stopped: a
+    thread busy on a CPU finishes what it was doing first (a statement
+    and its answer) under load."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def stopped():
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+            if state not in ("T", "t"):
+                return False
+        return True
+    wait_until(stopped, timeout, "process %d stopped" % pid)
+
+
 def kill_group(pgid, timeout=5):
     """SIGTERM every process of group pgid, SIGKILL what outlives
     timeout (a bare libfcgi responder ignores SIGTERM)."""

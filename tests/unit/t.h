@@ -2,7 +2,10 @@
 #ifndef T_H
 #define T_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+#include "flight.h"
 
 extern int	t_passed, t_failed;
 
@@ -31,6 +34,8 @@ void	test_urlpolicy(void);
 void	test_result(void);
 void	test_sign(void);
 void	test_flight(void);
+/* A completed row told apart from others by tag (test_flight.c). */
+struct flight_result	t_flight_row(int64_t tag);
 void	test_park(void);
 void	test_hitcache(void);
 void	test_statcache(void);

@@ -40,9 +40,8 @@ bucket_hash(char *hex, int i)
 	snprintf(hex, HASH_HEX_LEN + 1, "ab%062x", (unsigned)i);
 }
 
-/* A completed row told apart from others by tag. */
-static struct flight_result
-row_result(int64_t tag)
+struct flight_result
+t_flight_row(int64_t tag)
 {
 	struct flight_result	 fr;
 
@@ -153,7 +152,7 @@ static void
 sequential(void)
 {
 	struct flight		*a, *b, *c, *d;
-	struct flight_result	 fr, r1 = row_result(1), r2 = row_result(2);
+	struct flight_result	 fr, r1 = t_flight_row(1), r2 = t_flight_row(2);
 	char			 h[HASH_HEX_LEN + 1], h2[HASH_HEX_LEN + 1];
 	int64_t			 t0, dl;
 
@@ -243,22 +242,22 @@ one_bucket(void)
 		bucket_hash(h[i], i);
 		T_CHECK(flight_join(h[i], &f[i]) == 1, "bucket lead %d", i);
 	}
-	r = row_result(101);
+	r = t_flight_row(101);
 	flight_land(f[1], &r);			/* the middle */
-	r = row_result(103);
+	r = t_flight_row(103);
 	flight_land(f[3], &r);			/* the tail */
 	T_CHECK(flight_join(h[0], &g[0]) == 0 && g[0] == f[0], "0 linked");
 	T_CHECK(flight_join(h[2], &g[2]) == 0 && g[2] == f[2], "2 linked");
-	r = row_result(200);
+	r = t_flight_row(200);
 	flight_land(f[0], &r);			/* the head */
 	T_CHECK(flight_join(h[2], &x) == 0 && x == f[2], "2 still linked");
 	T_CHECK(flight_join(h[1], &g[1]) == 1, "1 fresh");
 	T_CHECK(flight_join(h[3], &g[3]) == 1, "3 fresh");
-	r = row_result(202);
+	r = t_flight_row(202);
 	flight_land(f[2], &r);
-	r = row_result(301);
+	r = t_flight_row(301);
 	flight_land(g[1], &r);
-	r = row_result(303);
+	r = t_flight_row(303);
 	flight_land(g[3], &r);
 	T_CHECK(flight_wait(g[0], now_ms() + WAIT_MS, &fr) == 0 &&
 	    is_result(&fr, 200), "0 result");
@@ -310,7 +309,7 @@ one_hash(void)
 {
 	static struct follower	 fo[FOLLOWERS];
 	struct flight		*lead;
-	struct flight_result	 r = row_result(777);
+	struct flight_result	 r = t_flight_row(777);
 	char			 h[HASH_HEX_LEN + 1];
 	int			 i, bad = 0;
 
@@ -378,7 +377,7 @@ member(void *arg)
 	}
 	pthread_mutex_unlock(&gmx);
 	if (m->lead) {
-		r = row_result(m->k * 1000 + m->id);
+		r = t_flight_row(m->k * 1000 + m->id);
 		flight_land(f, &r);
 		m->fr = r;
 	} else {
@@ -459,7 +458,7 @@ churn(void *arg)
 	for (int i = 0; i < CHURN_ROUNDS; i++) {
 		k = (i + c->id) % CHURN_HASHES;
 		if (flight_join(chash[k], &f)) {
-			r = row_result(k * 1000000 + c->id * 10000 + i);
+			r = t_flight_row(k * 1000000 + c->id * 10000 + i);
 			if (i % 3 == 0)
 				flight_publish(chash[k], &r);
 			flight_land(f, &r);
@@ -570,7 +569,7 @@ joining_parked(void)
 {
 	struct parked_follower	 pf;
 	struct flight		*a = NULL, *b = NULL, *x = NULL;
-	struct flight_result	 fr, r = row_result(77);
+	struct flight_result	 fr, r = t_flight_row(77);
 	char			 h[HASH_HEX_LEN + 1];
 
 	some_hash(h, "join-parked", 0);

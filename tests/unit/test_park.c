@@ -80,18 +80,6 @@ some_hash(char *hex, const char *tag, int i)
 	hash_sha256_hex(s, strlen(s), hex);
 }
 
-static struct flight_result
-result(int64_t tag)
-{
-	struct flight_result	 fr;
-
-	memset(&fr, 0, sizeof(fr));
-	fr.kind = FLIGHT_ROW;
-	fr.row.status = GS_COMPLETED;
-	fr.row.res.file_size = tag;
-	return fr;
-}
-
 /* A connection for r: its end and the web server's. */
 static void
 connect_req(struct req *r)
@@ -131,7 +119,7 @@ static void
 ends(void)
 {
 	static struct req	 r[6];
-	struct flight_result	 fr = result(41), got;
+	struct flight_result	 fr = t_flight_row(41), got;
 	struct flight		*f;
 	char			 h[HASH_HEX_LEN + 1], h2[HASH_HEX_LEN + 1];
 	int64_t			 t0, far = now_ms() + 60000;
@@ -194,7 +182,7 @@ static void *
 churn_lander(void *arg)
 {
 	char			 h[HASH_HEX_LEN + 1];
-	struct flight_result	 fr = result(7);
+	struct flight_result	 fr = t_flight_row(7);
 
 	(void)arg;
 	for (int i = 0; i < CHURN; i++) {
