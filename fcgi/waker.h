@@ -12,7 +12,7 @@
  * stuck is replaced within HOSTWAIT_STALE_MS, and the next poll goes on
  * from the database time of the last one whose rows were published, so
  * no row is missed while the poller changes or the database is away.
- * A batched read of a process's awaited rows, every few seconds or as
+ * A batched read of a process's awaited rows, every 10 s or as
  * soon as its reader lost ring entries, is the safety net.
  *
  * Processes that share no parent (mod_fcgid) share no memory: each is
