@@ -95,9 +95,10 @@ def test_waiting_costs_one_poll_per_host(env):
               " p99 %d ms, max %d ms" % (spent, rate, proxy.executed(POLL), proxy.executed(SWEEP),
                                          ws[len(ws) // 2], ws[len(ws) * 99 // 100], ws[-1]))
         assert rate <= 250, rate
-        # Every waiter woken by the host's poll, none left to the slow
-        # safety net (every 5 s) or to its deadline.
-        assert ws[-1] < 1000, ws
+        # Every waiter woken by the host's poll (its once-a-second deeper
+        # look included, which finds a commit that came late under load),
+        # none left to the slow safety net (every 10 s) or to its deadline.
+        assert ws[-1] < 2500, ws
         quiet(b, proxy, "after everyone was answered")
 
 
