@@ -367,6 +367,7 @@ main(int argc, char *argv[])
 	if (metrics_init(config.processes) == -1)
 		log_warn(NULL, "metrics: no shared memory; /metrics covers "
 		    "one process only");
+	waker_init();
 	if (config.processes > 1 && supervise(config.processes, &slot) != 0) {
 		cfg_free(&config);
 		return 0;

@@ -203,12 +203,30 @@ int	db_claim(struct db *, const char *hash, uint64_t token,
 int	db_job_lease(struct db *, const char *hash, uint64_t token,
 	    unsigned lease_ms);
 
+/* A row read for waiters (db_done_rows(), db_fetch_many()). */
+typedef void	(*db_row_fn)(const char *hash, const struct gen_row *row,
+		    void *arg);
+
 /*
- * Call fn for the hash of every row that finished (completed or failed)
- * in the last window_ms. Returns how many, or -1.
+ * Call fn for every row that finished (completed or failed) since the
+ * later of the database time since_ms (unix milliseconds; 0: none) and
+ * lookback_ms before the server's now, less margin_ms; fn gets the row
+ * as db_fetch() reads it. *db_now_ms is the server's time of this read
+ * (unix milliseconds): the since_ms of the next one. One indexed query
+ * however many rows. Returns how many, or -1.
  */
-int	db_done_since(struct db *, unsigned window_ms,
-	    void (*fn)(const char *hash, void *arg), void *arg);
+int	db_done_rows(struct db *, int64_t since_ms, unsigned lookback_ms,
+	    unsigned margin_ms, int64_t *db_now_ms, db_row_fn fn, void *arg);
+
+/* The most hashes db_fetch_many() reads in one statement. */
+#define DB_FETCH_MANY	16
+
+/*
+ * Read the rows of n (1..DB_FETCH_MANY) hashes in one statement, as
+ * db_fetch() does: fn for each that exists. Returns how many, or -1.
+ */
+int	db_fetch_many(struct db *, const char (*hash)[65], unsigned n,
+	    db_row_fn fn, void *arg);
 
 /* A client key as the request path needs it (dbkeys.c). */
 struct client_key {

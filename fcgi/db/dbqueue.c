@@ -107,35 +107,6 @@ db_job_lease(struct db *db, const char *hash, uint64_t token,
 }
 
 int
-db_done_since(struct db *db, unsigned window_ms,
-    void (*fn)(const char *hash, void *arg), void *arg)
-{
-	struct params	 p = { .n = 0 };
-	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[1];
-	unsigned long	 len;
-	char		 hash[65];
-	int		 rc, n = 0;
-
-	db_p_u64(&p, (uint64_t)window_ms * 1000);
-	if ((st = db_stmt_exec(db, ST_DONE_SINCE, &p)) == NULL)
-		return -1;
-	db_r_str(&r[0], hash, sizeof(hash), &len);
-	if (mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0) {
-		db_stmt_fault(db, "result", st);
-		return -1;
-	}
-	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
-		db_r_term(hash, sizeof(hash), len);
-		fn(hash, arg);
-		n++;
-	}
-	mysql_stmt_free_result(st);
-	return rc == MYSQL_NO_DATA ? n : -1;
-}
-
-int
 db_queue_stats(struct db *db, struct queue_stats *qs)
 {
 	struct params	 p = { .n = 0 };

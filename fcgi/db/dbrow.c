@@ -170,54 +170,155 @@ db_row_settled(const struct gen_row *row)
 	    (row->status == GS_FAILED && !row->retry_due);
 }
 
+/* The columns of ROW_COLS (dbsql.c), as many binds. */
+#define ROW_NCOLS	13
+
+/* ROW_COLS bound to a gen_row: what its columns are read into. */
+struct row_cols {
+	struct gen_row	*row;
+	unsigned long	 len[6];
+	char		 status[16], kind[32];
+	int64_t		 expired, attempts, due, retry_in, alias;
+};
+
+/* Bind the columns of ROW_COLS in r[0..ROW_NCOLS - 1] to c and row. */
+static void
+row_bind(struct row_cols *c, struct gen_row *row, MYSQL_BIND *r)
+{
+	struct gen_result *g = &row->res;
+
+	c->row = row;
+	db_r_str(&r[0], c->status, sizeof(c->status), &c->len[0]);
+	db_r_str(&r[1], g->url, sizeof(g->url), &c->len[1]);
+	db_r_str(&r[2], g->file, sizeof(g->file), &c->len[2]);
+	db_r_str(&r[3], g->content_type, sizeof(g->content_type), &c->len[3]);
+	db_r_str(&r[4], c->kind, sizeof(c->kind), &c->len[4]);
+	db_r_str(&r[5], g->error_message, sizeof(g->error_message),
+	    &c->len[5]);
+	db_r_i64(&r[6], &g->file_size);
+	db_r_i64(&r[7], &g->completed_ms);
+	db_r_i64(&r[8], &c->expired);
+	db_r_i64(&r[9], &c->attempts);
+	db_r_i64(&r[10], &c->due);
+	db_r_i64(&r[11], &c->retry_in);
+	db_r_i64(&r[12], &c->alias);
+}
+
+/* After a fetch: the row from what its columns read. */
+static void
+row_read(struct row_cols *c)
+{
+	struct gen_row	*row = c->row;
+	struct gen_result *g = &row->res;
+
+	db_r_term(c->status, sizeof(c->status), c->len[0]);
+	db_r_term(g->url, sizeof(g->url), c->len[1]);
+	db_r_term(g->file, sizeof(g->file), c->len[2]);
+	db_r_term(g->content_type, sizeof(g->content_type), c->len[3]);
+	db_r_term(c->kind, sizeof(c->kind), c->len[4]);
+	db_r_term(g->error_message, sizeof(g->error_message), c->len[5]);
+	row->status = gen_status_parse(c->status);
+	row->res.ok = row->status == GS_COMPLETED;
+	row->res.err = row->status == GS_FAILED ? gen_err_parse(c->kind) :
+	    GE_NONE;
+	row->lease_expired = c->expired != 0;
+	row->attempts = (unsigned)c->attempts;
+	row->retry_due = c->due != 0;
+	row->retry_in = (unsigned)c->retry_in;
+	row->alias = c->alias != 0;
+}
+
 int
 db_fetch(struct db *db, const char *hash, struct gen_row *row)
 {
-	struct gen_result *g = &row->res;
 	struct params	 p = { .n = 0 };
+	struct row_cols	 c;
 	MYSQL_STMT	*st;
-	MYSQL_BIND	 r[13];
-	unsigned long	 len[6];
-	char		 status[16], kind[32];
-	int64_t		 expired = 0, attempts = 0, due = 0;
-	int64_t		 retry_in = 0, alias = 0;
+	MYSQL_BIND	 r[ROW_NCOLS];
 	int		 rc;
 
 	memset(row, 0, sizeof(*row));
 	db_p_str(&p, hash);
 	if ((st = db_stmt_exec(db, ST_FETCH, &p)) == NULL)
 		return -1;
-	db_r_str(&r[0], status, sizeof(status), &len[0]);
-	db_r_str(&r[1], g->url, sizeof(g->url), &len[1]);
-	db_r_str(&r[2], g->file, sizeof(g->file), &len[2]);
-	db_r_str(&r[3], g->content_type, sizeof(g->content_type), &len[3]);
-	db_r_str(&r[4], kind, sizeof(kind), &len[4]);
-	db_r_str(&r[5], g->error_message, sizeof(g->error_message), &len[5]);
-	db_r_i64(&r[6], &g->file_size);
-	db_r_i64(&r[7], &g->completed_ms);
-	db_r_i64(&r[8], &expired);
-	db_r_i64(&r[9], &attempts);
-	db_r_i64(&r[10], &due);
-	db_r_i64(&r[11], &retry_in);
-	db_r_i64(&r[12], &alias);
+	row_bind(&c, row, r);
 	if ((rc = db_stmt_row(db, st, r)) != 1)
 		return rc;
-	db_r_term(status, sizeof(status), len[0]);
-	db_r_term(g->url, sizeof(g->url), len[1]);
-	db_r_term(g->file, sizeof(g->file), len[2]);
-	db_r_term(g->content_type, sizeof(g->content_type), len[3]);
-	db_r_term(kind, sizeof(kind), len[4]);
-	db_r_term(g->error_message, sizeof(g->error_message), len[5]);
-	row->status = gen_status_parse(status);
-	row->res.ok = row->status == GS_COMPLETED;
-	row->res.err = row->status == GS_FAILED ? gen_err_parse(kind) :
-	    GE_NONE;
-	row->lease_expired = expired != 0;
-	row->attempts = (unsigned)attempts;
-	row->retry_due = due != 0;
-	row->retry_in = (unsigned)retry_in;
-	row->alias = alias != 0;
+	row_read(&c);
 	return 1;
+}
+
+/*
+ * Every row of st, whose columns are [the server's time,] a hash and
+ * ROW_COLS: fn for each with a hash (a row without one says only the
+ * time). Returns how many, or -1.
+ */
+static int
+rows_each(struct db *db, MYSQL_STMT *st, int64_t *db_now_ms, db_row_fn fn,
+    void *arg)
+{
+	MYSQL_BIND	 r[2 + ROW_NCOLS], *b = r;
+	struct row_cols	 c;
+	struct gen_row	 row;
+	char		 hash[65];
+	unsigned long	 hlen;
+	int64_t		 t = 0;
+	int		 rc, n = 0;
+
+	memset(&row, 0, sizeof(row));
+	if (db_now_ms != NULL)
+		db_r_i64(b++, &t);
+	db_r_str(b++, hash, sizeof(hash), &hlen);
+	row_bind(&c, &row, b);
+	if (mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		db_stmt_fault(db, "result", st);
+		return -1;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (db_now_ms != NULL)
+			*db_now_ms = t;
+		db_r_term(hash, sizeof(hash), hlen);
+		if (hash[0] == '\0')
+			continue;
+		row_read(&c);
+		fn(hash, &row, arg);
+		n++;
+	}
+	mysql_stmt_free_result(st);
+	return rc == MYSQL_NO_DATA ? n : -1;
+}
+
+int
+db_done_rows(struct db *db, int64_t since_ms, unsigned lookback_ms,
+    unsigned margin_ms, int64_t *db_now_ms, db_row_fn fn, void *arg)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+
+	db_p_i64(&p, since_ms);
+	db_p_u64(&p, (uint64_t)lookback_ms * 1000);
+	db_p_u64(&p, (uint64_t)margin_ms * 1000);
+	if ((st = db_stmt_exec(db, ST_DONE_ROWS, &p)) == NULL)
+		return -1;
+	return rows_each(db, st, db_now_ms, fn, arg);
+}
+
+int
+db_fetch_many(struct db *db, const char (*hash)[65], unsigned n,
+    db_row_fn fn, void *arg)
+{
+	struct params	 p = { .n = 0 };
+	MYSQL_STMT	*st;
+
+	for (unsigned i = 0; i < DB_FETCH_MANY; i++)
+		if (i < n)
+			db_p_str(&p, hash[i]);
+		else
+			db_p_null(&p);
+	if ((st = db_stmt_exec(db, ST_FETCH_MANY, &p)) == NULL)
+		return -1;
+	return rows_each(db, st, NULL, fn, arg);
 }
 
 int

@@ -8,6 +8,20 @@
 #define LEASE	"NOW(3) + INTERVAL ? MICROSECOND"
 /* Money is compared as the columns hold it, never in binary floats. */
 #define USD	"CAST(? AS DECIMAL(14,6))"
+/*
+ * What a waiting request reads of a row (dbrow.c's row_cols), however
+ * it is found: alone, a batch at a time, or as it finishes.
+ */
+#define ROW_COLS \
+	"status, COALESCE(generated_url, ''), COALESCE(file_name, '')," \
+	" COALESCE(content_type, ''), COALESCE(error_kind, '')," \
+	" COALESCE(error_message, ''), COALESCE(file_size, 0)," \
+	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0)," \
+	" lease_until IS NULL OR lease_until < NOW(3), attempts," \
+	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0)," \
+	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND," \
+	" NOW(3), COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0)," \
+	" similar_to IS NOT NULL"
 /* What the call ledger (dbcalls.c) reads of a row. */
 #define CALL_COLS \
 	"SELECT COALESCE(call_id, 0), COALESCE(call_state, ''),"	\
@@ -45,16 +59,12 @@ const char *const db_sql[ST__MAX] = {
 	" queue_class = IF(status = 'pending', LEAST(queue_class, ?),"
 	" queue_class)",
 	[ST_FETCH] =
-	"SELECT status, COALESCE(generated_url, ''), COALESCE(file_name, ''),"
-	" COALESCE(content_type, ''), COALESCE(error_kind, ''),"
-	" COALESCE(error_message, ''), COALESCE(file_size, 0),"
-	" COALESCE(ROUND(UNIX_TIMESTAMP(completed_at) * 1000), 0),"
-	" lease_until IS NULL OR lease_until < NOW(3), attempts,"
-	" retryable = 1 AND COALESCE(next_attempt_at <= NOW(3), 0),"
-	" IF(retryable = 1, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
-	" COALESCE(next_attempt_at, NOW(3))) / 1000000)), 0),"
-	" similar_to IS NOT NULL"
-	" FROM generation_status WHERE prompt_hash = ?",
+	"SELECT " ROW_COLS " FROM generation_status WHERE prompt_hash = ?",
+	/* Up to DB_FETCH_MANY rows at once (unused places: NULL). */
+	[ST_FETCH_MANY] =
+	"SELECT prompt_hash, " ROW_COLS " FROM generation_status"
+	" WHERE prompt_hash IN (?, ?, ?, ?, ?, ?, ?, ?,"
+	" ?, ?, ?, ?, ?, ?, ?, ?)",
 	/*
 	 * The next job: one whose owner's lease ran out first, else the
 	 * oldest queued in the highest class. Each half reads one end of
@@ -96,10 +106,20 @@ const char *const db_sql[ST__MAX] = {
 	[ST_JOB_LEASE] =
 	"UPDATE generation_status SET lease_until = " LEASE
 	" WHERE prompt_hash = ? AND status = 'generating' AND lease_token = ?",
-	/* What finished lately, for the waiters of this process. */
-	[ST_DONE_SINCE] =
-	"SELECT prompt_hash FROM generation_status"
-	" WHERE completed_at >= NOW(3) - INTERVAL ? MICROSECOND",
+	/*
+	 * What finished since the later of a database time (unix ms) and
+	 * a span before now, less a margin, for the waiters of the host:
+	 * the rows themselves, each beside the server's time of this poll.
+	 * The one-row table on the left gives that time when nothing
+	 * finished.
+	 */
+	[ST_DONE_ROWS] =
+	"SELECT ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000),"
+	" COALESCE(g.prompt_hash, ''), " ROW_COLS
+	" FROM (SELECT 1) one LEFT JOIN generation_status g"
+	" ON g.completed_at >= GREATEST(FROM_UNIXTIME(? / 1000),"
+	" NOW(3) - INTERVAL ? MICROSECOND) - INTERVAL ? MICROSECOND"
+	" AND g.status IN ('completed', 'failed')",
 	[ST_QUEUE] =
 	"SELECT"
 	" (SELECT COUNT(*) FROM generation_status WHERE status = 'pending'"

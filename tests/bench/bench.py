@@ -10,7 +10,8 @@ scenarios, and prints one table. Each wrk figure is the median of 3 runs.
 Scenarios 7-10 measure the generation queue: hits while hundreds of
 generations are queued, thousands of clients waiting on one host, the
 global cap across two hosts, and priority classes. 11 is fal's status
-stream (bench_fal.py), 12 similar prompts (bench_similar.py).
+stream (bench_fal.py), 12 similar prompts (bench_similar.py), 14 what
+waiting on another host's jobs costs the database.
 """
 
 import argparse
@@ -33,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from tests.bench import bench_fal, bench_similar  # noqa: E402
+from tests.e2e import test_hostwait  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 from tests.lib.swarm import Swarm  # noqa: E402
@@ -568,6 +570,58 @@ def priority(env):
     out()
 
 
+WAIT_PROMPTS, WAIT_EACH, WAIT_DELAY = 50, 20, 4
+
+
+def waiting_cost(env):
+    """14. The database statements of waiting, per host: host B's clients
+    wait on jobs host A runs; B reaches the database through a proxy
+    that counts its statements by text."""
+    n = WAIT_PROMPTS * WAIT_EACH
+    out("14. waiting's cost to the database: %d clients on host B wait on %d jobs host A runs (placeholder %d s,"
+        % (n, WAIT_PROMPTS, WAIT_DELAY))
+    out("    finishing 20 ms apart); B's waiting statements (the host's poll, the safety-net reads) counted at")
+    out("    a proxy, per layout of B")
+    out("    %-12s %14s %14s %12s %20s" % ("B processes", "waiting st./s", "idle st./s", "all of B /s",
+                                         "wake p50/p99/max ms"))
+    for procs in (1, 2, 4):
+        tag = "wait %d %d" % (procs, int(time.time()))
+        prompts = [q("%s %d" % (tag, i)) for i in range(WAIT_PROMPTS)]
+        a, b, proxy = test_hostwait.two_hosts(env, procs, WAIT_DELAY, WAIT_PROMPTS,
+                                              threads_b=n // procs + 100)
+        with a, b:
+            # One job started every 20 ms: they finish 20 ms apart too.
+            held = []
+            for p in prompts:
+                held.append(Swarm(a.port, ["/64x64.jpg?text=" + p], timeout=60).start())
+                time.sleep(0.02)
+            servers.wait_until(lambda: a.sql("SELECT COUNT(*) FROM generation_status WHERE status = 'generating'")
+                               == [[str(WAIT_PROMPTS)]], 10, "A running every job")
+            since = len(b.log())
+            w0, all0 = test_hostwait.waiting_statements(proxy), proxy.executed()
+            sw = Swarm(b.port, ["/64x64.jpg?text=" + p for _ in range(WAIT_EACH) for p in prompts],
+                       timeout=60).start()
+            sw.join()
+            spent = time.monotonic() - sw.t0
+            w1, all1 = test_hostwait.waiting_statements(proxy), proxy.executed()
+            # The idle rate: over 1 s, from 0.5 s after the last answer.
+            time.sleep(0.5)
+            i0 = test_hostwait.waiting_statements(proxy)
+            time.sleep(1)
+            idle = test_hostwait.waiting_statements(proxy) - i0
+            for h in held:
+                h.join()
+            ws = test_hostwait.wakes(b.log()[since:])
+            ok = answers(14, sw.statuses(), {302})
+            out("    %-12d %14.0f %14.0f %12.0f %20s %s"
+                % (procs, (w1 - w0) / spent, idle, (all1 - all0) / spent,
+                   "%d/%d/%d" % (pct(ws, 50), pct(ws, 99), max(ws)) if ws else "-",
+                   "" if ok else "answers %s" % sw.statuses()))
+    out("    goals: waiting <= 250 statements/s per host whatever its processes, 0 while nobody waits,"
+        " wake p99 <= 20 ms")
+    out()
+
+
 def layouts():
     """Cache hits under each processes x threads layout, to choose the
     shipped default from a measurement."""
@@ -718,6 +772,8 @@ server {
             out()
         if want(13):
             stats_load(env)
+        if want(14):
+            waiting_cost(env)
         if UNEXPECTED:
             out("cases whose clients got answers other than expected (their goals not met): %s"
                 % ", ".join(str(c) for c in sorted(set(UNEXPECTED))))
