@@ -33,12 +33,12 @@ BACKEND	?= placeholder
 PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
 	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
 	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
-	   warmlist.c progress.c html.c svg.c form.c
+	   warmlist.c progress.c html.c svg.c form.c s3sign.c
 SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
 	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
 	   dbsimilar.c dbcalls.c jsonout.c \
 	   dbpool.c runner.c calls.c leaser.c waker.c gen.c http.c page.c \
-	   access.c image.c \
+	   access.c image.c s3.c \
 	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c \
 	   rollup.c dbhistory.c history.c layout.c pageutil.c home.c \
 	   dashauth.c dashboard.c dashcharts.c
@@ -186,7 +186,7 @@ SAN_CC	?= clang
 # $(BUILD)/fuzz/work-<target>/, crashes to $(BUILD)/fuzz/crash-<target>-*.
 # `make test` replays the committed corpus through the same harnesses
 # linked with tests/fuzz/replay.c instead of libFuzzer ($(REPLAY)).
-FUZZ_TARGETS = req cfg fal
+FUZZ_TARGETS = req cfg fal s3
 FUZZ_SRCS = $(PURE)
 FUZZ_SECONDS ?= 60
 FUZZ_CC	?= clang

@@ -26,6 +26,7 @@ main(void)
 	test_warm();
 	test_html();
 	test_svg();
+	test_s3();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -38,5 +38,6 @@ void	test_similar(void);
 void	test_warm(void);
 void	test_html(void);
 void	test_svg(void);
+void	test_s3(void);
 
 #endif
