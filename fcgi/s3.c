@@ -20,6 +20,8 @@
 #define EMPTY_SHA256	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define PROBE_BODY	"promptpix store probe\n"
 #define HEADER_MAX	256		/* bytes of a header line we send */
+#define ANSWER_MAX	(64 * 1024)	/* bytes of an answer to a PUT, HEAD
+					   or DELETE: an error's XML */
 
 struct s3 {
 	const struct s3_cfg	*c;
@@ -220,24 +222,29 @@ header_ok(const char *v)
 	return 1;
 }
 
-int
-s3_head(struct s3 *s, const char *key, struct s3_res *r)
+/* A HEAD or a DELETE of key: nothing to send, little to read. */
+static int
+bodiless(struct s3 *s, const char *method, const char *key, struct s3_res *r)
 {
 	struct httpc_xfer	 x;
 	struct httpc_hdrs	*h = NULL;
 	char			 url[S3_URL_MAX];
 	int			 rc;
 
-	if ((rc = prepare(s, &x, url, sizeof(url), "HEAD", key, EMPTY_SHA256,
-	    &h, r)) != 0) {
-		httpc_hdrs_free(h);
-		return rc;
+	if ((rc = prepare(s, &x, url, sizeof(url), method, key, EMPTY_SHA256,
+	    &h, r)) == 0) {
+		x.max = ANSWER_MAX;
+		rc = run(s, &x, key, r);
+		httpc_xfer_free(&x);
 	}
-	x.max = 0;
-	rc = run(s, &x, key, r);
-	httpc_xfer_free(&x);
 	httpc_hdrs_free(h);
 	return rc;
+}
+
+int
+s3_head(struct s3 *s, const char *key, struct s3_res *r)
+{
+	return bodiless(s, "HEAD", key, r);
 }
 
 int
@@ -266,7 +273,7 @@ s3_put(struct s3 *s, const char *key, const void *data, size_t len,
 	/* An empty body is sent as one: body_len 0 would mean strlen(). */
 	x.body = len > 0 ? data : "";
 	x.body_len = len;
-	x.max = 64 * 1024;	/* the answer: headers, or an error's XML */
+	x.max = ANSWER_MAX;
 	rc = run(s, &x, key, r);
 	httpc_xfer_free(&x);
 	/* A PUT has no object to miss: a 404 is a failure like any. */
@@ -338,20 +345,8 @@ s3_get_stream(struct s3 *s, const char *key, size_t max,
 int
 s3_delete(struct s3 *s, const char *key, struct s3_res *r)
 {
-	struct httpc_xfer	 x;
-	struct httpc_hdrs	*h = NULL;
-	char			 url[S3_URL_MAX];
-	int			 rc;
+	int	 rc = bodiless(s, "DELETE", key, r);
 
-	if ((rc = prepare(s, &x, url, sizeof(url), "DELETE", key,
-	    EMPTY_SHA256, &h, r)) != 0) {
-		httpc_hdrs_free(h);
-		return rc;
-	}
-	x.max = 64 * 1024;
-	rc = run(s, &x, key, r);
-	httpc_xfer_free(&x);
-	httpc_hdrs_free(h);
 	return rc == S3_NOT_FOUND ? S3_OK : rc;
 }
 
