@@ -46,7 +46,7 @@ OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
 
-all: $(BUILD)/promptpix sql/install.sql
+all: $(BUILD)/promptpix sql/install.sql $(BUILD)/s3cli
 
 # The whole schema in one file for a hosting panel's import, made from
 # the numbered migrations by the same script that applies them
@@ -79,6 +79,13 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	    -Ifcgi -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
+# A test helper, not a command of the product: the S3 client driven
+# from the command line (tests/s3cli.c) by tests/e2e/test_s3client.py.
+S3CLI_OBJS = $(PURE_OBJS) $(BUILD)/obj/httpc.o $(BUILD)/obj/s3.o
+$(BUILD)/s3cli: tests/s3cli.c $(S3CLI_OBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Ifcgi -o $@ tests/s3cli.c \
+	    $(S3CLI_OBJS) $(LDFLAGS) $(LIBS)
+
 $(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj $(DEPS_FIRST)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
 
@@ -98,7 +105,7 @@ endif
 
 # One pass of the suite on $(BUILD): unit tests, fuzz corpus replay,
 # FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/).
-check: deps $(BUILD)/promptpix $(UNIT) fuzz-replay
+check: deps $(BUILD)/promptpix $(BUILD)/s3cli $(UNIT) fuzz-replay
 	python3 tests/run.py --build $(BUILD)
 
 # Figures and ratios measured in one run (a few minutes); see README.
