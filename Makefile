@@ -27,21 +27,38 @@ CONF	?=
 # against the local stand-in of the tests: no key, no network).
 BACKEND	?= placeholder
 
+# The sources under fcgi/, a family a folder (see the source layout in
+# HACKING.md): the request path and the generation workers at the top;
+# db/ the database; backend/ the image generators and what they fetch
+# and store; pages/ the pages for people and the stats; cli/ the
+# commands; lib/ the pure code below them all: helpers, and the tables
+# that threads and processes share in memory. Every folder is on the
+# include path, so a header is named by its file name alone.
+FAMILIES = . db backend pages cli lib
 # The pure modules: no network, no database, no threads of their own
 # (files, yes: cfg.c reads the config, store.c writes the image store),
 # so each is unit-tested on its own.
-PURE	 = util.c log.c text.c req.c hash.c cfg.c cfgcheck.c store.c \
-	   ratelimit.c metrics.c token.c falparse.c result.c outcome.c uri.c \
-	   flight.c hitcache.c urlpolicy.c sign.c statcache.c schema.c similar.c \
-	   warmlist.c progress.c html.c svg.c form.c s3sign.c
-SRCS	 = $(PURE) accept.c backend.c placeholder.c fal.c falwait.c httpc.c \
-	   db.c dbcheck.c dbsql.c dbrow.c dbstats.c dbqueue.c dbkeys.c dbbudget.c \
-	   dbsimilar.c dbcalls.c jsonout.c \
-	   dbpool.c runner.c calls.c leaser.c waker.c gen.c http.c page.c \
-	   access.c image.c s3.c \
-	   stats.c supervise.c counts.c cli.c keycmd.c simcmd.c warmcmd.c main.c \
-	   rollup.c dbhistory.c history.c layout.c pageutil.c home.c \
-	   dashauth.c dashboard.c dashcharts.c
+PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
+	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
+	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
+	   lib/similar.c lib/flight.c lib/hitcache.c lib/statcache.c \
+	   lib/counts.c lib/rollup.c backend/store.c backend/falparse.c \
+	   backend/urlpolicy.c backend/s3sign.c cli/warmlist.c cli/progress.c \
+	   pages/html.c pages/svg.c pages/form.c
+SRCS	 = $(PURE) \
+	   main.c accept.c supervise.c request.c page.c image.c access.c \
+	   gen.c alias.c runner.c calls.c leaser.c waker.c \
+	   db/db.c db/dbsql.c db/dbrow.c db/dbqueue.c db/dbstats.c \
+	   db/dbkeys.c db/dbbudget.c db/dbsimilar.c db/dbcalls.c \
+	   db/dbhistory.c db/dbcheck.c db/dbpool.c db/ballot.c \
+	   backend/backend.c backend/placeholder.c backend/fal.c \
+	   backend/falapi.c backend/falwait.c backend/httpc.c backend/s3.c \
+	   pages/home.c pages/dashboard.c pages/dashauth.c \
+	   pages/dashcharts.c pages/history.c pages/stats.c pages/layout.c \
+	   pages/pageutil.c pages/jsonout.c \
+	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c
+HDRS	 = $(wildcard $(FAMILIES:%=fcgi/%/*.h))
+CPPFLAGS += $(FAMILIES:%=-Ifcgi/%)
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
@@ -52,7 +69,8 @@ all: $(BUILD)/promptpix sql/install.sql $(BUILD)/s3cli
 # the numbered migrations by the same script that applies them
 # (tests/e2e/test_deploy.py checks the committed file is current).
 MIGRATIONS = $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
-sql/install.sql: sql/migrate.sh $(MIGRATIONS)
+ROUTINES = $(sort $(wildcard sql/R__*.sql))
+sql/install.sql: sql/migrate.sh $(MIGRATIONS) $(ROUTINES)
 	sh sql/migrate.sh --one-file > $@.tmp && mv $@.tmp $@
 
 # make test, check, run and start install what is missing first
@@ -65,28 +83,27 @@ ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 DEPS_FIRST = deps
 endif
 
-$(BUILD)/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/obj $(DEPS_FIRST)
+$(BUILD)/obj/%.o: fcgi/%.c $(HDRS) | $(DEPS_FIRST)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
-
-$(BUILD)/obj:
-	mkdir -p $@
 
 $(BUILD)/promptpix: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-field-initializers \
-	    -Ifcgi -o $@ tests/unit/*.c \
+	    -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
 # A test helper, not a command of the product: the S3 client driven
 # from the command line (tests/s3cli.c) by tests/e2e/test_s3client.py.
-S3CLI_OBJS = $(PURE_OBJS) $(BUILD)/obj/httpc.o $(BUILD)/obj/s3.o
+S3CLI_OBJS = $(PURE_OBJS) $(BUILD)/obj/backend/httpc.o $(BUILD)/obj/backend/s3.o
 $(BUILD)/s3cli: tests/s3cli.c $(S3CLI_OBJS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Ifcgi -o $@ tests/s3cli.c \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/s3cli.c \
 	    $(S3CLI_OBJS) $(LDFLAGS) $(LIBS)
 
-$(BUILD)/bare: tests/bench/bare.c | $(BUILD)/obj $(DEPS_FIRST)
+$(BUILD)/bare: tests/bench/bare.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
 
 unit: $(UNIT)
@@ -104,9 +121,11 @@ test: check
 endif
 
 # One pass of the suite on $(BUILD): unit tests, fuzz corpus replay,
-# FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/).
+# FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/), the
+# modules of the last two in TEST_JOBS worker processes at once.
+TEST_JOBS ?= 4
 check: deps $(BUILD)/promptpix $(BUILD)/s3cli $(UNIT) fuzz-replay
-	python3 tests/run.py --build $(BUILD)
+	python3 tests/run.py --build $(BUILD) -j $(TEST_JOBS)
 
 # Figures and ratios measured in one run (a few minutes); see README.
 bench: $(BUILD)/promptpix $(BUILD)/bare
@@ -136,33 +155,29 @@ deps:
 	@sh .ci/deps.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the program, the start
-# script, the schema, the config (kept if there is one), the systemd
-# unit and the web servers' files where the README says, and the state
-# and store directories owned by the service's account (when it exists:
-# conf/setup.sh user makes it).
+# script, the schema, the setup steps (setup.sh) and the web servers'
+# files under $(PREFIX) (install-program, which the Debian package uses
+# too); then the files the operator edits, each installed once and never
+# overwritten (conf/install-once.sh: a changed one goes beside it as
+# .dist, with a line that says so): the config, the systemd unit, the
+# nginx site and the Apache vhost; and the state and store directories
+# owned by the service's account (when it exists: setup.sh user makes
+# it). docs/operations.md has the upgrade that runs it again.
 PREFIX	?= /usr/local
 RUN_AS	?= promptpix
 SHARE	 = $(DESTDIR)$(PREFIX)/share/promptpix
-install: $(BUILD)/promptpix sql/install.sql
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/promptpix \
-	    $(SHARE)/sql $(DESTDIR)/etc/promptpix \
-	    $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/nginx/sites-available \
+ONCE	 = sh conf/install-once.sh
+install: install-program
+	install -d $(DESTDIR)/etc/promptpix $(DESTDIR)/etc/systemd/system \
+	    $(DESTDIR)/etc/nginx/sites-available \
 	    $(DESTDIR)/etc/apache2/sites-available
-	install -m 0755 $(BUILD)/promptpix $(DESTDIR)$(PREFIX)/bin/promptpix
-	sed 's|/usr/local/|$(PREFIX)/|g' conf/spawn-fcgi.sh \
-	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
-	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
-	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
-	install -m 0644 $(MIGRATIONS) sql/install.sql $(SHARE)/sql/
-	install -m 0644 apache/htaccess $(SHARE)/htaccess
-	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
-	    > $(DESTDIR)/etc/systemd/system/promptpix.service
-	install -m 0644 nginx/promptpix.conf \
+	$(ONCE) 0644 conf/promptpix.conf $(DESTDIR)/etc/promptpix/promptpix.conf
+	$(ONCE) 0644 $(SHARE)/promptpix.service \
+	    $(DESTDIR)/etc/systemd/system/promptpix.service
+	$(ONCE) 0644 nginx/promptpix.conf \
 	    $(DESTDIR)/etc/nginx/sites-available/promptpix
-	install -m 0644 apache/promptpix.conf \
+	$(ONCE) 0644 apache/promptpix.conf \
 	    $(DESTDIR)/etc/apache2/sites-available/promptpix.conf
-	test -e $(DESTDIR)/etc/promptpix/promptpix.conf || \
-	    install -m 0644 conf/promptpix.conf $(DESTDIR)/etc/promptpix/
 	install -d -m 0755 $(DESTDIR)/var/lib/promptpix \
 	    $(DESTDIR)/var/lib/promptpix/img
 	@if id -u $(RUN_AS) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -172,10 +187,44 @@ install: $(BUILD)/promptpix sql/install.sql
 	    echo "make install: chown $(RUN_AS) $(DESTDIR)/var/lib/promptpix and its img/"; \
 	fi
 
+# Everything but the files the operator edits, with $(PREFIX)'s paths.
+install-program: $(BUILD)/promptpix sql/install.sql
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/promptpix \
+	    $(SHARE)/sql $(SHARE)/nginx $(SHARE)/apache
+	install -m 0755 $(BUILD)/promptpix $(DESTDIR)$(PREFIX)/bin/promptpix
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/spawn-fcgi.sh \
+	    > $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	chmod 0755 $(DESTDIR)$(PREFIX)/lib/promptpix/spawn-fcgi.sh
+	sed 's|/usr/local|$(PREFIX)|g' conf/setup.sh > $(SHARE)/setup.sh
+	chmod 0755 $(SHARE)/setup.sh
+	install -m 0755 sql/migrate.sh $(SHARE)/sql/migrate.sh
+	install -m 0644 $(MIGRATIONS) $(ROUTINES) sql/install.sql $(SHARE)/sql/
+	install -m 0644 apache/htaccess $(SHARE)/htaccess
+	install -m 0644 nginx/promptpix.conf $(SHARE)/nginx/promptpix.conf
+	install -m 0644 apache/promptpix.conf $(SHARE)/apache/promptpix.conf
+	install -m 0644 conf/promptpix.conf $(SHARE)/promptpix.conf
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/promptpix.service \
+	    > $(SHARE)/promptpix.service
+
+# make deb: promptpix_$(VERSION)_amd64.deb here, built by Debian's own
+# tools (dpkg-buildpackage, debhelper: see debian/). The program is
+# compiled in $(DEB_BUILD); VERSION names the build, newer for every
+# commit, so that apt takes a newer build as an upgrade.
+DEB_BUILD ?= build-deb
+VERSION	?= $(shell git log -1 --format=1.0.0+git%cd.%h \
+	    --date=format-local:%Y%m%d%H%M%S 2>/dev/null || echo 1.0.0)
+DEB_ARCH = $(shell dpkg --print-architecture)
+deb:
+	PROMPTPIX_BUILD=$(DEB_BUILD) PROMPTPIX_VERSION=$(VERSION) \
+	    dpkg-buildpackage -b -us -uc
+	mv ../promptpix_$(VERSION)_$(DEB_ARCH).deb .
+	rm -f ../promptpix_*_$(DEB_ARCH).buildinfo ../promptpix_*_$(DEB_ARCH).changes
+	@echo "make deb: promptpix_$(VERSION)_$(DEB_ARCH).deb"
+
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
 
-.PHONY: all unit test check bench soak run start stop sql deps install clean fuzz fuzz-replay
+.PHONY: all unit test check bench soak run start stop sql deps install install-program deb clean fuzz fuzz-replay
 
 # Sanitizers: the second pass of `make test` builds everything with
 # clang -fsanitize=address,undefined into $(SAN_BUILD). tests/run.py
@@ -204,20 +253,18 @@ REPLAY	 = $(FUZZ_TARGETS:%=$(BUILD)/replay_%)
 
 $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
     $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Ifcgi -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 	    tests/fuzz/replay.c $(FUZZ_SRCS:%.c=$(BUILD)/obj/%.o) \
 	    $(LDFLAGS) $(LIBS)
 
-$(BUILD)/fuzz/obj/%.o: fcgi/%.c fcgi/*.h | $(BUILD)/fuzz/obj
+$(BUILD)/fuzz/obj/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 	    $(WARN) -c -o $@ $<
 
-$(BUILD)/fuzz/obj:
-	mkdir -p $@
-
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) \
-	    -Ifcgi -o $@ $< $(FUZZ_OBJS) $(LIBS)
+	    -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 # Not intermediate files: keep them between runs.
 .SECONDARY: $(FUZZ_OBJS)

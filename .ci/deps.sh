@@ -11,12 +11,18 @@ set -eu
 # python3-swift (OpenStack Swift with its s3api middleware) and
 # memcached (which s3api needs): a real S3-compatible object store for
 # the S3 client's tests (tests/lib/swift.py).
+# debhelper and dpkg-dev: make deb, and tests/e2e/test_deb.py, which
+# builds, installs, upgrades and purges the package. openssl and curl:
+# the install guides' own commands, which tests/e2e/test_deploy.py runs
+# (a self-signed certificate, the requests over TLS); git: make deb's
+# version and the package test's copy of the checkout.
 PKGS="build-essential pkg-config python3 libfcgi-dev spawn-fcgi
 default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
 libcurl4-openssl-dev fonts-dejavu-core mariadb-server mariadb-client nginx-light
 apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk
 clang libclang-rt-14-dev llvm galera-4 rsync iproute2
-chromium chromium-driver python3-swift memcached"
+chromium chromium-driver debhelper dpkg-dev openssl curl git
+python3-swift memcached"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The steps of the README's "Production on a VPS" after `make install`,
-# one per argument, as root, in this order:
+# The steps of docs/install-vps.md and docs/install-apache.md after
+# `make install` or the Debian package, one per argument, as root, in
+# this order (installed as PREFIX/share/promptpix/setup.sh):
 #
 #   sh conf/setup.sh user database check unit nginx   # nginx
 #   sh conf/setup.sh user database check unit apache  # the Apache vhost
@@ -12,13 +13,16 @@
 #   check     promptpix -t as the service's user: config, store,
 #             database, schema (exits 1 with the reason)
 #   unit      enable and start conf/promptpix.service
-#   nginx     enable nginx/promptpix.conf, disable Debian's default
-#             site, reload nginx
-#   apache    the same for apache/promptpix.conf
+#   nginx     enable the site /etc/nginx/sites-available/promptpix
+#             (copied there from PREFIX/share/promptpix/nginx/ when it
+#             is missing: the package ships it only there), disable
+#             Debian's default site, reload nginx
+#   apache    the same for the vhost and Apache
 #
-# tests/e2e/test_deploy.py runs these steps (user, database, check)
-# against a private MariaDB and a DESTDIR; what they change is named by
-# the variables below, and nothing else differs.
+# tests/e2e/test_deploy.py runs these steps against a private MariaDB
+# and a DESTDIR (with systemctl, nginx and a2en* noting their calls);
+# what they change is named by the variables below, and nothing else
+# differs.
 set -eu
 : "${PREFIX:=/usr/local}"          # as make install PREFIX=
 : "${DESTDIR:=}"                   # as make install DESTDIR= (tests)
@@ -58,13 +62,20 @@ for step in "$@"; do
 		systemctl enable --now promptpix
 		;;
 	nginx)
-		ln -sf /etc/nginx/sites-available/promptpix \
-		    /etc/nginx/sites-enabled/promptpix
-		rm -f /etc/nginx/sites-enabled/default
+		[ -e "$DESTDIR/etc/nginx/sites-available/promptpix" ] ||
+		    install -m 0644 "$DESTDIR$PREFIX/share/promptpix/nginx/promptpix.conf" \
+		    "$DESTDIR/etc/nginx/sites-available/promptpix"
+		mkdir -p "$DESTDIR/etc/nginx/sites-enabled"
+		ln -sf "$DESTDIR/etc/nginx/sites-available/promptpix" \
+		    "$DESTDIR/etc/nginx/sites-enabled/promptpix"
+		rm -f "$DESTDIR/etc/nginx/sites-enabled/default"
 		nginx -t
 		systemctl reload nginx
 		;;
 	apache)
+		[ -e "$DESTDIR/etc/apache2/sites-available/promptpix.conf" ] ||
+		    install -m 0644 "$DESTDIR$PREFIX/share/promptpix/apache/promptpix.conf" \
+		    "$DESTDIR/etc/apache2/sites-available/promptpix.conf"
 		a2enmod rewrite proxy proxy_fcgi headers
 		a2dissite 000-default
 		a2ensite promptpix

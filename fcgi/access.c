@@ -12,9 +12,9 @@
 #include "cfg.h"
 #include "db.h"
 #include "log.h"
+#include "request.h"
 #include "sign.h"
 #include "util.h"
-#include "worker.h"
 
 /* Keys remembered per process, and for how long they are trusted. */
 #define KEY_SLOTS	64

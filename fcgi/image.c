@@ -17,14 +17,13 @@
 #include "cfg.h"
 #include "gen.h"
 #include "hash.h"
-#include "http.h"
+#include "request.h"
 #include "log.h"
 #include "page.h"
 #include "similar.h"
 #include "store.h"
 #include "urlpolicy.h"
 #include "util.h"
-#include "worker.h"
 
 /* Did snprintf's result n fit a buffer of size sz? */
 static int

@@ -27,7 +27,7 @@ renew(struct db *db, const struct cfg *c)
 
 	for (unsigned i = 0; i < n; i++) {
 		if ((lease = db_job_lease(db, cl[i].hash, cl[i].token,
-		    c->queue_lease_ms)) == 0)
+		    c->queue_lease_ms)) == 0 && runner_claim_live(cl[i].token))
 			log_warn(NULL, "lease of %.12s was lost: another worker "
 			    "follows its job now", cl[i].hash);
 		if (lease == -1 ||

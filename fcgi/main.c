@@ -25,9 +25,9 @@
 #include "cli.h"
 #include "counts.h"
 #include "db.h"
+#include "dbhistory.h"
 #include "dbpool.h"
 #include "hitcache.h"
-#include "http.h"
 #include "httpc.h"
 #include "leaser.h"
 #include "log.h"
@@ -38,10 +38,9 @@
 #include "rollup.h"
 #include "runner.h"
 #include "supervise.h"
-#include "uri.h"
 #include "util.h"
 #include "waker.h"
-#include "worker.h"
+#include "request.h"
 
 /*
  * A request thread's stack. Threads are many and small: a waiting client
@@ -52,11 +51,9 @@
 #define REQUEST_STACK	(256 * 1024)
 
 static struct cfg	 config;
-static atomic_ulong	 request_seq;
 static atomic_int	 inflight;
 static atomic_int	 serving;	/* request threads not yet done */
 static const char	*conf_path;
-static atomic_flag	 conf_param_seen = ATOMIC_FLAG_INIT;
 
 /* The secrets that cfg_load() may take from the environment (cfg.h). */
 static const char *const secret_env[] = {
@@ -72,98 +69,6 @@ usage(void)
 	    "promptpix.conf beside the program)\n"
 	    "  -t       check the configuration and exit\n");
 	exit(2);
-}
-
-/*
- * "SetEnv PROMPTPIX_CONF" in an .htaccess reaches us as a request
- * parameter, long after the configuration was read: mod_fcgid gives the
- * process only FcgidInitialEnv variables. Say so once instead of
- * silently using another file.
- */
-static void
-check_conf_param(FCGX_ParamArray env)
-{
-	const char	*p = FCGX_GetParam("PROMPTPIX_CONF", env);
-
-	if (p == NULL || strcmp(p, conf_path) == 0 ||
-	    atomic_flag_test_and_set(&conf_param_seen))
-		return;
-	log_warn(NULL, "PROMPTPIX_CONF=%s from the web server is not used: "
-	    "the configuration was read from %s at start-up (use "
-	    "FcgidInitialEnv, or promptpix.conf beside the program)", p,
-	    conf_path);
-}
-
-static void
-handle(struct worker *w)
-{
-	FCGX_ParamArray		 env = w->fcgx.envp;
-	struct rq		 rq;
-	struct uri_parts	 u;
-	int			 rc;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.wake_ms = -1;
-	rq.w = w;
-	rq.out = w->fcgx.out;
-	rq.t0 = now_ms();
-	snprintf(rq.id, sizeof(rq.id), "%x-%lx", (unsigned)getpid(),
-	    atomic_fetch_add(&request_seq, 1) + 1);
-	if ((rq.method = FCGX_GetParam("REQUEST_METHOD", env)) == NULL)
-		rq.method = "GET";
-	rq.head = strcmp(rq.method, "HEAD") == 0;
-	check_conf_param(env);
-	uri_client(FCGX_GetParam("REMOTE_ADDR", env),
-	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", env),
-	    w->cfg->trusted_proxies, rq.client, sizeof(rq.client));
-	if ((rc = uri_split(FCGX_GetParam("REQUEST_URI", env),
-	    FCGX_GetParam("SCRIPT_NAME", env), w->cfg->base_path, &u)) != 0) {
-		rq.outcome = OUT_NOT_FOUND;
-		http_text(&rq, rc, NULL, NULL,
-		    rc == 414 ? "request URI too long" : "not found");
-	} else {
-		rq.path = u.path;
-		rq.query = u.query;
-		page_dispatch(&rq);
-	}
-	if (rq.woke_us > 0)
-		metrics_wakeup(now_us() - rq.woke_us);
-	metrics_request(rq.outcome);
-	log_info(rq.id, "request %s %.12s outcome=%s status=%d ms=%lld "
-	    "waited_ms=%lld wake_ms=%lld", rq.method,
-	    rq.hash[0] ? rq.hash : "-", outcome_name(rq.outcome),
-	    rq.status, (long long)(now_ms() - rq.t0), (long long)rq.waited_ms,
-	    (long long)rq.wake_ms);
-	rq_db_release(&rq);
-	free(rq.path);
-}
-
-struct db *
-rq_db(struct rq *rq)
-{
-	const struct cfg	*c = rq->w->cfg;
-	int64_t			 wait;
-
-	if (rq->db != NULL)
-		return rq->db;
-	/*
-	 * A burst of new clients can use up the pool for a moment: wait as
-	 * long as the client would wait for an image, not as long as for a
-	 * database that does not answer.
-	 */
-	wait = rq->t0 + c->max_wait_ms - now_ms();
-	if (wait < c->db_connect_timeout_ms)
-		wait = c->db_connect_timeout_ms;
-	if ((rq->db = dbpool_get(wait)) != NULL)
-		db_set_request(rq->db, rq->id);
-	return rq->db;
-}
-
-void
-rq_db_release(struct rq *rq)
-{
-	dbpool_put(rq->db);
-	rq->db = NULL;
 }
 
 /*
@@ -201,7 +106,7 @@ worker_main(void *arg)
 			continue;
 		atomic_fetch_add(&inflight, 1);
 		metrics_requests_in_flight(1);
-		handle(w);
+		page_serve(w, conf_path);
 		FCGX_Finish_r(&w->fcgx);
 		metrics_requests_in_flight(-1);
 		atomic_fetch_sub(&inflight, 1);
@@ -211,6 +116,19 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* The flushes' senders: each batch, on the flusher's connection. */
+static int
+send_counts(void *db, uint64_t batch, const struct hit_count *list)
+{
+	return db_add_requests(db, batch, list);
+}
+
+static int
+send_rollup(void *db, uint64_t batch, const struct rollup_delta *d, int n)
+{
+	return db_rollup_add(db, batch, d, n, config.cost_per_megapixel);
+}
+
 /*
  * Add the hits counted in memory to their rows, and what this process
  * served to the hourly rollup. Returns counts_flush()'s answer.
@@ -218,9 +136,9 @@ worker_main(void *arg)
 static int
 flush_counts(struct db *db)
 {
-	int	 n = counts_flush(db);
+	int	 n = counts_flush(send_counts, db);
 
-	if (rollup_flush(db, config.cost_per_megapixel) == -1 && n >= 0)
+	if (rollup_flush(send_rollup, db) == -1 && n >= 0)
 		n = -1;
 	return n;
 }
@@ -231,12 +149,17 @@ flusher_main(void *arg)
 {
 	struct db	*db;
 
+	int64_t		 pruned_ms = 0;
+
 	(void)arg;
 	db_thread_init();
 	db = db_new(&config);
 	for (;;) {
 		sleep_ms(config.count_flush_ms);
 		flush_counts(db);
+		/* Batch ids a flush sent again within a day, kept that long. */
+		if (now_ms() - pruned_ms > 600000 && db_prune_flushes(db) == 0)
+			pruned_ms = now_ms();
 	}
 	return NULL;
 }

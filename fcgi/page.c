@@ -4,10 +4,9 @@
  */
 #include <string.h>
 
-#include "http.h"
+#include "request.h"
 #include "page.h"
 #include "req.h"
-#include "worker.h"
 
 static const struct page_def pages[PAGE__MAX] = {
 	[PAGE_IMAGE] = { "image", page_image, NULL },
@@ -27,6 +26,16 @@ route(const char *path)
 	if (req_is_image_path(path))
 		return PAGE_IMAGE;
 	return -1;
+}
+
+void
+page_serve(struct worker *w, const char *conf_path)
+{
+	struct rq	 rq;
+
+	if (request_open(&rq, w, conf_path) == 0)
+		page_dispatch(&rq);
+	request_close(&rq);
 }
 
 void

@@ -1,11 +1,12 @@
 /*
  * page.h: the pages the responder serves, routed through one table.
- * Each handler answers exactly once through http.h.
+ * Each handler answers exactly once through request.h.
  */
 #ifndef PP_PAGE_H
 #define PP_PAGE_H
 
 struct rq;
+struct worker;
 
 enum page {
 	PAGE_IMAGE,		/* /{W}x{H}.{ext}?text=... */
@@ -23,6 +24,12 @@ struct page_def {
 	const char	*path;		/* exact path, or NULL (see route()) */
 	int		 post;		/* POST is allowed too */
 };
+
+/*
+ * Answer the request just accepted on w (request.h: set up, routed
+ * here, closed); the configuration was read from conf_path.
+ */
+void	page_serve(struct worker *w, const char *conf_path);
 
 /*
  * Route rq->path (already stripped of the configured base path) to a

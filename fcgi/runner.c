@@ -44,6 +44,7 @@ struct gen_worker {
 	struct db_job		 job;
 	int			 busy;		/* between taking and publishing */
 	int			 running;	/* claim below is live */
+	int			 recording;	/* ... and its end is being recorded */
 	struct runner_claim	 claim;
 	struct call_book	 book;		/* the job's paid calls */
 };
@@ -116,6 +117,19 @@ runner_write_fates(struct db *db)
 	return rc;
 }
 
+int
+runner_claim_live(uint64_t token)
+{
+	int	 live = 0;
+
+	pthread_mutex_lock(&mtx);
+	for (unsigned i = 0; i < nworkers && !live; i++)
+		live = workers[i].running && !workers[i].recording &&
+		    workers[i].claim.token == token;
+	pthread_mutex_unlock(&mtx);
+	return live;
+}
+
 unsigned
 runner_claims(struct runner_claim *out, unsigned max)
 {
@@ -150,6 +164,7 @@ set_running(struct gen_worker *gw, int on)
 {
 	pthread_mutex_lock(&mtx);
 	gw->running = on;
+	gw->recording = 0;
 	pthread_mutex_unlock(&mtx);
 }
 
@@ -269,6 +284,9 @@ record(struct gen_worker *gw, const struct gen_result *g)
 	int			 rc;
 
 	book_settle(&gw->book, 0);
+	pthread_mutex_lock(&mtx);
+	gw->recording = 1;
+	pthread_mutex_unlock(&mtx);
 	while ((rc = db_finish(gw->db, gw->job.hash, g, gw->claim.token,
 	    c->retry_backoff_ms, c->retry_backoff_max_ms)) == -1) {
 		if (pause == RECORD_PAUSE_MS) {

@@ -45,6 +45,13 @@ struct runner_claim {
 unsigned	runner_claims(struct runner_claim *out, unsigned max);
 
 /*
+ * Is the claim under token still running its job, not yet recording its
+ * end? (A lease that the database says is no longer ours is news only
+ * then: a recorded job's row is not generating.)
+ */
+int	runner_claim_live(uint64_t token);
+
+/*
  * Write, on db, the fates of paid calls that the workers could not write
  * (the database was away); see calls.h. 0 when none is left, -1.
  */

@@ -38,14 +38,3 @@ INSERT IGNORE INTO generation_slots (slot)
     (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
      UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6
      UNION ALL SELECT 7) b;
-
--- What operators watch: the queue by class, and the slots in use.
-CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_queue AS
-  SELECT CASE queue_class WHEN 0 THEN 'premium' WHEN 1 THEN 'standard'
-         ELSE 'batch' END AS class,
-         COUNT(*) AS queued,
-         MIN(queued_at) AS oldest_queued_at,
-         TIMESTAMPDIFF(MICROSECOND, MIN(queued_at), NOW(3)) / 1000000
-           AS oldest_age_s
-  FROM generation_status WHERE status = 'pending'
-  GROUP BY queue_class;

@@ -7,19 +7,8 @@
 -- 0, api_calls_made 1 until its first player comes.
 --
 -- What warm-ups asked for, today (by creation) and all time:
---   SELECT * FROM generation_warm;
+--   SELECT * FROM generation_warm;         -- sql/R__stats.sql
 
 ALTER TABLE generation_status
   ADD COLUMN warm_requests INT UNSIGNED NOT NULL DEFAULT 0
     AFTER total_requests;
-
-CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_warm AS
-  SELECT 'today' AS period,
-         COALESCE(SUM(warm_requests), 0) AS warm_requests,
-         COALESCE(SUM(warm_requests > 0), 0) AS warmed_images
-    FROM generation_status WHERE created_at >= UTC_DATE()
-  UNION ALL
-  SELECT 'all_time',
-         COALESCE(SUM(warm_requests), 0),
-         COALESCE(SUM(warm_requests > 0), 0)
-    FROM generation_status;

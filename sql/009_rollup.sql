@@ -2,7 +2,7 @@
 -- GET /api/generation/history. Every responder process adds what it
 -- served (requests, hits, paid calls, money, generation times, failures
 -- by kind) to the row of the current UTC hour when it flushes its hit
--- counts (fcgi/rollup.c), so a page view reads at most a few hundred
+-- counts (fcgi/lib/rollup.c), so a page view reads at most a few hundred
 -- small rows and never scans generation_status.
 --   SELECT * FROM generation_rollup ORDER BY hour DESC LIMIT 48;
 

@@ -79,18 +79,10 @@ CREATE TABLE IF NOT EXISTS image_cache (
 INSERT INTO schema_version (version, name) VALUES (1, '001_schema.sql');
 
 -- ---- 002_stats.sql ----
--- 002: monitoring and reporting. Runs on MariaDB 10.11 and MySQL 8 through
--- the command-line client (sql/migrate.sh), which handles DELIMITER.
---
---   CALL get_generation_stats();              -- today and all time
---   CALL cleanup_old_generation_status(7);    -- drop finished rows > 7 days
---   SELECT * FROM most_requested_prompts;     -- the top 10 prompts
---   SELECT * FROM stuck_generations;          -- generating for > 5 minutes
---
--- Every timestamp is stored in UTC (the responder's sessions run with
--- time_zone '+00:00'), so these objects use UTC_DATE()/UTC_TIMESTAMP()
--- and give the same answer whatever the caller's time zone. README.stats.md
--- defines every figure.
+-- 002: monitoring and reporting: the cache_hits column and the archive
+-- that keeps the all-time figures through the cleanup. The reporting
+-- routines (get_generation_stats(), the views, the cleanup and its
+-- event) are in sql/R__stats.sql and sql/R__cleanup.sql.
 
 -- Requests answered with an image that was already complete when they were
 -- counted (by the election, or from the image cache): the responder's
@@ -117,273 +109,6 @@ CREATE TABLE IF NOT EXISTS generation_stats_archive (
   cost_usd_saved      DECIMAL(20,6) NOT NULL,
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- The seed's "most requested prompts" query, with api_calls_saved computed
--- so that it can never go negative (a backend that retried may have made
--- more calls than there were requests; the unsigned subtraction of the
--- seed's own form would then fail with "BIGINT UNSIGNED value is out of
--- range").
-CREATE OR REPLACE SQL SECURITY INVOKER VIEW most_requested_prompts AS
-SELECT
-  prompt,
-  dimensions,
-  format,
-  total_requests,
-  api_calls_made,
-  CAST(GREATEST(CAST(total_requests AS SIGNED)
-                - CAST(api_calls_made AS SIGNED), 0) AS UNSIGNED)
-    AS api_calls_saved,
-  status,
-  created_at
-FROM generation_status
-ORDER BY total_requests DESC, created_at, prompt_hash
-LIMIT 10;
-
--- The seed's "Database Locks" check, written for MySQL (the Postgres
--- INTERVAL '5 minutes' is a syntax error there) and in UTC.
-CREATE OR REPLACE SQL SECURITY INVOKER VIEW stuck_generations AS
-SELECT *
-FROM generation_status
-WHERE status = 'generating'
-  AND started_at < UTC_TIMESTAMP(3) - INTERVAL 5 MINUTE;
-
-DROP PROCEDURE IF EXISTS get_generation_stats;
-DROP PROCEDURE IF EXISTS cleanup_old_generation_status;
-
-DELIMITER //
-
--- One result set of two rows, period 'today' (rows created since 00:00
--- UTC) and 'all_time' (every row, plus what cleanup archived). The
--- responder's GET /api/generation/stats reads exactly this.
-CREATE PROCEDURE get_generation_stats()
-  SQL SECURITY INVOKER
-  READS SQL DATA
-  COMMENT 'Generation and API-call savings figures, today and all time'
-BEGIN
-  DECLARE day_start DATETIME(3) DEFAULT UTC_DATE();
-  DECLARE avg_call_cost DECIMAL(30,12) DEFAULT 0;
-
-  -- The price of one call, for rows whose own price is unknown (rows
-  -- completed from the image cache made no call of their own).
-  SELECT COALESCE(SUM(cost_usd) / NULLIF(SUM(api_calls_made), 0), 0)
-    INTO avg_call_cost
-    FROM generation_status
-   WHERE status IN ('completed', 'failed');
-
-  WITH
-  periods AS (
-    SELECT 'today' AS period, 1 AS ord, day_start AS since
-    UNION ALL
-    SELECT 'all_time', 2, CAST('1000-01-01' AS DATETIME(3))
-  ),
-  per_row AS (
-    SELECT p.period, g.status, g.total_requests, g.api_calls_made,
-           g.cache_hits, g.cost_usd,
-           GREATEST(CAST(g.total_requests AS SIGNED)
-                    - CAST(g.api_calls_made AS SIGNED), 0) AS saved,
-           CASE WHEN g.status IN ('completed', 'failed')
-                 AND g.api_calls_made > 0
-                THEN g.cost_usd / g.api_calls_made
-                ELSE avg_call_cost END AS call_cost
-      FROM periods p
-      JOIN generation_status g ON g.created_at >= p.since
-  ),
-  sums AS (
-    SELECT period,
-           COUNT(*) AS unique_images,
-           SUM(status = 'pending') AS pending,
-           SUM(status = 'generating') AS generating,
-           SUM(status = 'completed') AS completed,
-           SUM(status = 'failed') AS failed,
-           SUM(total_requests) AS total_requests,
-           SUM(api_calls_made) AS api_calls_made,
-           SUM(saved) AS api_calls_saved,
-           SUM(cache_hits) AS cache_hits,
-           SUM(cost_usd) AS cost_usd_spent,
-           SUM(saved * call_cost) AS cost_usd_saved
-      FROM per_row
-     GROUP BY period
-  ),
-  archived AS (
-    SELECT 'all_time' AS period,
-           SUM(unique_images) AS unique_images,
-           SUM(completed) AS completed, SUM(failed) AS failed,
-           SUM(total_requests) AS total_requests,
-           SUM(api_calls_made) AS api_calls_made,
-           SUM(api_calls_saved) AS api_calls_saved,
-           SUM(cache_hits) AS cache_hits,
-           SUM(cost_usd_spent) AS cost_usd_spent,
-           SUM(cost_usd_saved) AS cost_usd_saved
-      FROM generation_stats_archive
-  ),
-  -- Generation time of the images that made a call: nearest-rank
-  -- percentiles (the smallest time with at least p% at or below it).
-  timed AS (
-    SELECT p.period,
-           TIMESTAMPDIFF(MICROSECOND, g.started_at, g.completed_at) DIV 1000
-             AS ms,
-           ROW_NUMBER() OVER (PARTITION BY p.period ORDER BY
-             TIMESTAMPDIFF(MICROSECOND, g.started_at, g.completed_at))
-             AS rn,
-           COUNT(*) OVER (PARTITION BY p.period) AS n
-      FROM periods p
-      JOIN generation_status g ON g.created_at >= p.since
-     WHERE g.status = 'completed' AND g.api_calls_made > 0
-       AND g.started_at IS NOT NULL AND g.completed_at >= g.started_at
-  ),
-  pct AS (
-    SELECT period,
-           MAX(CASE WHEN rn = CEIL(0.50 * n) THEN ms END) AS p50,
-           MAX(CASE WHEN rn = CEIL(0.95 * n) THEN ms END) AS p95
-      FROM timed
-     GROUP BY period
-  ),
-  totals AS (
-    SELECT p.period, p.ord,
-           COALESCE(s.unique_images, 0) + COALESCE(a.unique_images, 0)
-             AS unique_images,
-           COALESCE(s.pending, 0) AS pending,
-           COALESCE(s.generating, 0) AS generating,
-           COALESCE(s.completed, 0) + COALESCE(a.completed, 0) AS completed,
-           COALESCE(s.failed, 0) + COALESCE(a.failed, 0) AS failed,
-           COALESCE(s.total_requests, 0) + COALESCE(a.total_requests, 0)
-             AS total_requests,
-           COALESCE(s.api_calls_made, 0) + COALESCE(a.api_calls_made, 0)
-             AS api_calls_made,
-           COALESCE(s.api_calls_saved, 0) + COALESCE(a.api_calls_saved, 0)
-             AS api_calls_saved,
-           COALESCE(s.cache_hits, 0) + COALESCE(a.cache_hits, 0)
-             AS cache_hits,
-           COALESCE(s.cost_usd_spent, 0) + COALESCE(a.cost_usd_spent, 0)
-             AS cost_usd_spent,
-           COALESCE(s.cost_usd_saved, 0) + COALESCE(a.cost_usd_saved, 0)
-             AS cost_usd_saved,
-           q.p50, q.p95
-      FROM periods p
-      LEFT JOIN sums s ON s.period = p.period
-      LEFT JOIN archived a ON a.period = p.period
-      LEFT JOIN pct q ON q.period = p.period
-  )
-  SELECT period,
-         CAST(unique_images AS UNSIGNED) AS unique_images,
-         CAST(pending AS UNSIGNED) AS pending,
-         CAST(generating AS UNSIGNED) AS generating,
-         CAST(completed AS UNSIGNED) AS completed,
-         CAST(failed AS UNSIGNED) AS failed,
-         CAST(total_requests AS UNSIGNED) AS total_requests,
-         CAST(api_calls_made AS UNSIGNED) AS api_calls_made,
-         CAST(api_calls_saved AS UNSIGNED) AS api_calls_saved,
-         CAST(COALESCE(ROUND(100 * api_calls_saved
-                             / NULLIF(total_requests, 0), 2), 0)
-              AS DECIMAL(5,2)) AS savings_percent,
-         CAST(cost_usd_spent AS DECIMAL(20,6)) AS cost_usd_spent,
-         CAST(ROUND(cost_usd_saved, 6) AS DECIMAL(20,6)) AS cost_usd_saved,
-         CAST(cache_hits AS UNSIGNED) AS cache_hits,
-         CAST(p50 AS UNSIGNED) AS generation_ms_p50,
-         CAST(p95 AS UNSIGNED) AS generation_ms_p95,
-         CAST(pending + generating AS UNSIGNED) AS in_flight_generations,
-         -- Waiters live in the responders' memory, not in the database:
-         -- GET /api/generation/stats and /metrics report them.
-         CAST(NULL AS UNSIGNED) AS current_waiters
-    FROM totals
-   ORDER BY ord;
-END //
-
--- Remove finished (completed or failed) status rows that finished more
--- than `days` days ago (NULL: 7), first adding their figures to
--- generation_stats_archive. Completed images stay in image_cache, so a
--- later request for one is still answered without a generation; a
--- completed row whose image is missing from image_cache is kept. Returns
--- one row: deleted_rows.
-CREATE PROCEDURE cleanup_old_generation_status(IN days INT)
-  SQL SECURITY INVOKER
-  MODIFIES SQL DATA
-  COMMENT 'Delete finished generation_status rows older than days (7)'
-BEGIN
-  DECLARE cutoff DATETIME(3);
-  DECLARE avg_call_cost DECIMAL(30,12) DEFAULT 0;
-  DECLARE n BIGINT DEFAULT 0;
-  DECLARE EXIT HANDLER FOR SQLEXCEPTION
-  BEGIN
-    ROLLBACK;
-    RESIGNAL;
-  END;
-
-  IF days IS NULL THEN
-    SET days = 7;
-  END IF;
-  IF days < 0 THEN
-    SIGNAL SQLSTATE '45000'
-      SET MESSAGE_TEXT = 'cleanup_old_generation_status: days must be >= 0';
-  END IF;
-  SET cutoff = UTC_TIMESTAMP(3) - INTERVAL days DAY;
-
-  START TRANSACTION;
-  SELECT COALESCE(SUM(cost_usd) / NULLIF(SUM(api_calls_made), 0), 0)
-    INTO avg_call_cost
-    FROM generation_status
-   WHERE status IN ('completed', 'failed');
-
-  -- Lock the rows to go first, so that no request counts itself in one
-  -- of them between the archiving and the delete: the election waits,
-  -- then finds the row gone and starts a fresh one (from image_cache).
-  SELECT COUNT(*) INTO n
-    FROM generation_status g
-   WHERE g.status IN ('completed', 'failed')
-     AND COALESCE(g.completed_at, g.created_at) < cutoff
-     AND (g.status = 'failed'
-          OR EXISTS (SELECT 1 FROM image_cache c
-                      WHERE c.prompt_hash = g.prompt_hash))
-     FOR UPDATE;
-
-  IF n > 0 THEN
-    INSERT INTO generation_stats_archive (archived_at, older_than,
-      unique_images, completed, failed, total_requests, api_calls_made,
-      api_calls_saved, cache_hits, cost_usd_spent, cost_usd_saved)
-    SELECT UTC_TIMESTAMP(3), cutoff, COUNT(*),
-           SUM(g.status = 'completed'), SUM(g.status = 'failed'),
-           SUM(g.total_requests), SUM(g.api_calls_made),
-           SUM(GREATEST(CAST(g.total_requests AS SIGNED)
-                        - CAST(g.api_calls_made AS SIGNED), 0)),
-           SUM(g.cache_hits), SUM(g.cost_usd),
-           ROUND(SUM(GREATEST(CAST(g.total_requests AS SIGNED)
-                              - CAST(g.api_calls_made AS SIGNED), 0)
-                     * CASE WHEN g.api_calls_made > 0
-                            THEN g.cost_usd / g.api_calls_made
-                            ELSE avg_call_cost END), 6)
-      FROM generation_status g
-     WHERE g.status IN ('completed', 'failed')
-       AND COALESCE(g.completed_at, g.created_at) < cutoff
-       AND (g.status = 'failed'
-            OR EXISTS (SELECT 1 FROM image_cache c
-                        WHERE c.prompt_hash = g.prompt_hash));
-
-    DELETE FROM generation_status
-     WHERE status IN ('completed', 'failed')
-       AND COALESCE(completed_at, created_at) < cutoff
-       AND (status = 'failed'
-            OR EXISTS (SELECT 1 FROM image_cache c
-                        WHERE c.prompt_hash = generation_status.prompt_hash));
-    SET n = ROW_COUNT();
-  END IF;
-  COMMIT;
-  SELECT n AS deleted_rows;
-END //
-
-DELIMITER ;
-
--- Daily cleanup inside the server. Created DISABLED: turn it on with
---   ALTER EVENT cleanup_old_generation_status_daily ENABLE;
--- (and event_scheduler = ON in the server's configuration), or use the
--- cron line in README.stats.md instead. Creating it needs the EVENT
--- privilege; it runs as the user who ran this migration.
-CREATE EVENT IF NOT EXISTS cleanup_old_generation_status_daily
-  ON SCHEDULE EVERY 1 DAY
-  STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 4 HOUR
-  ON COMPLETION PRESERVE
-  DISABLE
-  COMMENT 'CALL cleanup_old_generation_status(7) daily at 04:00'
-  DO CALL cleanup_old_generation_status(7);
 INSERT INTO schema_version (version, name) VALUES (2, '002_stats.sql');
 
 -- ---- 003_retry.sql ----
@@ -439,6 +164,449 @@ INSERT IGNORE INTO generation_slots (slot)
     (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
      UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6
      UNION ALL SELECT 7) b;
+INSERT INTO schema_version (version, name) VALUES (4, '004_queue.sql');
+
+-- ---- 005_fal_timings.sql ----
+-- 005: the model's timings. generation_status.inference_ms (fal's
+-- timings.inference) is joined by queue_ms: how long the job waited in
+-- fal's queue, from the submit's answer to the first status past
+-- IN_QUEUE as our client saw it (NULL where the backend does not know:
+-- fal's sync API). get_generation_stats() (sql/R__stats.sql) reports
+-- their medians, inference_ms_p50 and queue_ms_p50, so that an operator
+-- sees whether a generation's time goes to fal's queue or to the model.
+
+ALTER TABLE generation_status
+  ADD COLUMN queue_ms INT UNSIGNED NULL AFTER inference_ms;
+INSERT INTO schema_version (version, name) VALUES (5, '005_fal_timings.sql');
+
+-- ---- 006_warm.sql ----
+-- 006: warm-ups (`promptpix warm`). A world's creator generates its
+-- whole list of image URLs before players arrive. A warm-up is elected
+-- by the same INSERT ... ON DUPLICATE KEY UPDATE as a request, but it is
+-- no player's request: it counts in warm_requests, never in
+-- total_requests, so api_calls_saved and the savings figures stay about
+-- players. An image that only a warm-up asked for shows total_requests
+-- 0, api_calls_made 1 until its first player comes.
+--
+-- What warm-ups asked for, today (by creation) and all time:
+--   SELECT * FROM generation_warm;         -- sql/R__stats.sql
+
+ALTER TABLE generation_status
+  ADD COLUMN warm_requests INT UNSIGNED NOT NULL DEFAULT 0
+    AFTER total_requests;
+INSERT INTO schema_version (version, name) VALUES (6, '006_warm.sql');
+
+-- ---- 007_access.sql ----
+-- 007: client keys. A key's id names it in signed URLs (kid=) and in
+-- bearer tokens; its secret is never stored: the responder derives it
+-- from the master secret in [access] secret_file, so a dump of this
+-- table cannot sign a URL or stand for a key. tier is the queue class
+-- of its images (0 premium, 1 standard, 2 batch).
+--   promptpix key add NAME --tier T [--daily-images N] [--daily-usd X]
+--   promptpix key list
+--   promptpix key disable ID
+
+CREATE TABLE IF NOT EXISTS client_keys (
+  id           VARCHAR(32)   NOT NULL,
+  name         VARCHAR(100)  NOT NULL,
+  tier         TINYINT UNSIGNED NOT NULL DEFAULT 1,
+  daily_images INT UNSIGNED  NULL,            -- NULL: no quota
+  daily_usd    DECIMAL(12,6) NULL,
+  enabled      TINYINT(1)    NOT NULL DEFAULT 1,
+  created_at   DATETIME(3)   NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  last_used_at DATETIME(3)   NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The key that started each image (NULL: anonymous, or the installation's
+-- own default key).
+ALTER TABLE generation_status
+  ADD COLUMN client_key VARCHAR(32) NULL AFTER queue_class;
+INSERT INTO schema_version (version, name) VALUES (7, '007_access.sql');
+
+-- ---- 008_budget.sql ----
+-- 008: the daily budget. Before a new image is queued, its estimated
+-- cost ([generation] cost_per_megapixel x megapixels) is reserved in
+-- budget_days (and in key_days for its client key) with one conditional
+-- UPDATE each, so that under any concurrency, on any number of hosts,
+-- spent + reserved never passes [budget] daily_usd or a key's quota.
+-- When the generation ends, the reservation becomes what was spent.
+--   SELECT * FROM budget_days ORDER BY day DESC LIMIT 7;
+
+CREATE TABLE IF NOT EXISTS budget_days (
+  day          DATE          NOT NULL,             -- UTC
+  images       INT UNSIGNED  NOT NULL DEFAULT 0,   -- reserved or spent
+  reserved_usd DECIMAL(14,6) NOT NULL DEFAULT 0,
+  spent_usd    DECIMAL(14,6) NOT NULL DEFAULT 0,
+  PRIMARY KEY (day)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS key_days (
+  key_id       VARCHAR(32)   NOT NULL,
+  day          DATE          NOT NULL,
+  images       INT UNSIGNED  NOT NULL DEFAULT 0,
+  reserved_usd DECIMAL(14,6) NOT NULL DEFAULT 0,
+  spent_usd    DECIMAL(14,6) NOT NULL DEFAULT 0,
+  PRIMARY KEY (key_id, day)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The reservation an unfinished row holds, and the day it counts on.
+ALTER TABLE generation_status
+  ADD COLUMN reserved_usd DECIMAL(12,6) NULL AFTER cost_usd,
+  ADD COLUMN budget_day   DATE NULL AFTER reserved_usd;
+INSERT INTO schema_version (version, name) VALUES (8, '008_budget.sql');
+
+-- ---- 009_rollup.sql ----
+-- 009: the hourly rollup behind the dashboard and
+-- GET /api/generation/history. Every responder process adds what it
+-- served (requests, hits, paid calls, money, generation times, failures
+-- by kind) to the row of the current UTC hour when it flushes its hit
+-- counts (fcgi/lib/rollup.c), so a page view reads at most a few hundred
+-- small rows and never scans generation_status.
+--   SELECT * FROM generation_rollup ORDER BY hour DESC LIMIT 48;
+
+CREATE TABLE IF NOT EXISTS generation_rollup (
+  hour         DATETIME        NOT NULL,            -- UTC, :00:00
+  requests     BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- counted in total_requests
+  cache_hits   BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  paid_calls   BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- calls the backend made
+  generations  BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- completed
+  failures     BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  spent_usd    DECIMAL(20,6)   NOT NULL DEFAULT 0,
+  -- What one call per request would have cost: saved = would - spent.
+  would_usd    DECIMAL(20,6)   NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour)
+) ENGINE=InnoDB;
+
+-- Generation times as a histogram: n generations took at most le_ms
+-- (and more than the bucket below). Percentiles are read as the bound
+-- of the bucket they fall in.
+CREATE TABLE IF NOT EXISTS generation_rollup_ms (
+  hour         DATETIME        NOT NULL,
+  le_ms        INT UNSIGNED    NOT NULL,
+  n            BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, le_ms)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS generation_rollup_failures (
+  hour         DATETIME        NOT NULL,
+  kind         VARCHAR(32)     NOT NULL,
+  failures     BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, kind)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The seed's top-prompts query (ORDER BY total_requests DESC LIMIT 10)
+-- reads ten index entries instead of sorting the table.
+ALTER TABLE generation_status
+  ADD KEY ix_generation_requests (total_requests, created_at);
+
+-- What the status table already holds, by the hour each image was
+-- created (once; the responders keep it from now on). Generation
+-- times and failure kinds start with this migration.
+INSERT INTO generation_rollup (hour, requests, cache_hits, paid_calls,
+  generations, failures, spent_usd, would_usd)
+SELECT DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'),
+       SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),
+       SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd),
+       -- the price of a row's call, once per request it served
+       ROUND(SUM(IF(api_calls_made > 0,
+                    cost_usd * total_requests / api_calls_made, 0)), 6)
+  FROM generation_status
+ GROUP BY DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00')
+ON DUPLICATE KEY UPDATE requests = generation_rollup.requests;
+INSERT INTO schema_version (version, name) VALUES (9, '009_rollup.sql');
+
+-- ---- 010_similar.sql ----
+-- 010: similar prompts ([similar] threshold; README "Similar prompts").
+-- similar_index files every generated image under one key: 64 bits of
+-- SHA-256 over its shape (size, format, seed, model) and the sorted set
+-- of its normalised words (fcgi/lib/similar.c). A lookup asks for a few
+-- keys at once (the request's set, and at low thresholds the set less
+-- each word), so it costs one indexed read however many images there
+-- are. The index follows image_cache: a deleted image takes its entry
+-- with it (ON DELETE CASCADE); the status cleanup never deletes images.
+--   promptpix similar-index     -- index images made before, or while off
+
+CREATE TABLE IF NOT EXISTS similar_index (
+  image_hash  CHAR(64)   NOT NULL,
+  set_key     BINARY(8)  NOT NULL,
+  PRIMARY KEY (image_hash),
+  KEY ix_similar_key (set_key),
+  CONSTRAINT fk_similar_image FOREIGN KEY (image_hash)
+    REFERENCES image_cache (prompt_hash) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- An alias: a request answered with the image of a similar prompt keeps
+-- its own row (its own prompt), pointing at the image it got, so the
+-- next identical request is an exact hit. similar_hits: the requests
+-- counted in that row before it became the alias (the one that matched
+-- and those that waited for it); later ones are cache_hits.
+ALTER TABLE generation_status
+  ADD COLUMN similar_to    CHAR(64)     NULL AFTER cache_hits,
+  ADD COLUMN similar_score DECIMAL(4,3) NULL AFTER similar_to,
+  ADD COLUMN similar_hits  BIGINT UNSIGNED NOT NULL DEFAULT 0
+    AFTER similar_score;
+ALTER TABLE image_cache
+  ADD COLUMN similar_to CHAR(64) NULL;
+ALTER TABLE generation_stats_archive
+  ADD COLUMN similar_hits BIGINT UNSIGNED NOT NULL DEFAULT 0;
+INSERT INTO schema_version (version, name) VALUES (10, '010_similar.sql');
+
+-- ---- 011_event_utc.sql ----
+-- 011: the daily cleanup event at 04:00 UTC, not 04:00 in the server's
+-- time zone. The event is defined in sql/R__cleanup.sql, which sets its
+-- schedule from a UTC session; this number records the change for
+-- databases that had it before.
+INSERT INTO schema_version (version, name) VALUES (11, '011_event_utc.sql');
+
+-- ---- 012_count_flushes.sql ----
+-- promptpix: each flush of in-memory hit counts, by its batch id.
+--
+-- A responder adds the hits it answered from memory in batches, each in
+-- one transaction that also records the batch's id here. When the
+-- answer to that transaction is lost (the connection cut after the
+-- commit), the responder sends the same batch again; finding its id
+-- here, the database adds nothing, so no hit is counted twice. The
+-- responders forget ids older than a day.
+CREATE TABLE IF NOT EXISTS count_flushes (
+  id         BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  applied_at DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  KEY count_flushes_applied (applied_at)
+) ENGINE=InnoDB;
+INSERT INTO schema_version (version, name) VALUES (12, '012_count_flushes.sql');
+
+-- ---- 013_paid_calls.sql ----
+-- 013: every paid call is recorded, so that no worker pays twice for an
+-- image. A row's current call to the backend (fal's queue submit, its
+-- sync POST, the placeholder's drawing) is written before it goes out
+-- ('sending', counted in api_calls_made) and again with what became of
+-- it: 'taken' with fal's request id and the URLs that follow the job,
+-- 'lost' (it went out, its answer never came: fal may run it),
+-- 'refused' (fal said no), 'unsent' (it never left). A worker that takes
+-- the job over, or queues it again after a failure that came after the
+-- payment (a download, the store), resumes a 'taken' job instead of
+-- sending a new one; 'done' and 'gone' say its result was used, or that
+-- fal no longer holds it.
+--
+-- Money moves with the call: its reservation (budget_days, key_days)
+-- becomes spent when the backend may bill it, and goes back to the row
+-- when it may not; the row keeps what the image cost in cost_usd.
+--   SELECT prompt, status, call_state, upstream_request_id, api_calls_made,
+--          cost_usd FROM generation_status WHERE call_state IS NOT NULL;
+
+ALTER TABLE generation_status
+  -- The current call: a random id chosen before it goes out, its state,
+  -- when it went out, the reservation it holds while its fate is not
+  -- known, and the claim token of the worker that wrote its fate.
+  ADD COLUMN call_id           BIGINT UNSIGNED NULL AFTER lease_token,
+  ADD COLUMN call_state        ENUM('sending','taken','lost','refused',
+                                    'unsent','done','gone') NULL
+                                 AFTER call_id,
+  ADD COLUMN call_sent_at      DATETIME(3)   NULL AFTER call_state,
+  ADD COLUMN call_reserved_usd DECIMAL(12,6) NULL AFTER call_sent_at,
+  ADD COLUMN call_closer       BIGINT UNSIGNED NULL AFTER call_reserved_usd,
+  -- How to follow the job fal took (the URLs its submit answered with),
+  -- and the image it made, once known.
+  ADD COLUMN upstream_status_url   VARCHAR(1024) NULL
+                                 AFTER upstream_request_id,
+  ADD COLUMN upstream_response_url VARCHAR(1024) NULL
+                                 AFTER upstream_status_url,
+  ADD COLUMN upstream_cancel_url   VARCHAR(1024) NULL
+                                 AFTER upstream_response_url,
+  ADD COLUMN upstream_image_url    VARCHAR(2048) NULL
+                                 AFTER upstream_cancel_url,
+  -- Who created the row or queued it again (a random id per election),
+  -- and which claim recorded its end: an answer lost on the way back is
+  -- recognised by reading these.
+  ADD COLUMN elect_id          BIGINT UNSIGNED NULL AFTER budget_day,
+  ADD COLUMN finish_token      BIGINT UNSIGNED NULL AFTER elect_id;
+INSERT INTO schema_version (version, name) VALUES (13, '013_paid_calls.sql');
+
+-- ---- 014_keep_refused.sql ----
+-- 014: the cleanup keeps refused prompts. A failed row that no retry
+-- can fix (retryable = 0: kinds rejected and nsfw, sql/003_retry.sql)
+-- is what answers the next request for that prompt at once, without
+-- paying for the same refusal again; it stays until an operator clears
+-- it. The cleanup is defined in sql/R__cleanup.sql; this number records
+-- the change for databases that had the cleanup before.
+INSERT INTO schema_version (version, name) VALUES (14, '014_keep_refused.sql');
+
+CREATE TABLE IF NOT EXISTS schema_routines (
+  name       VARCHAR(100) NOT NULL PRIMARY KEY,
+  version    INT          NOT NULL,
+  checksum   CHAR(64)     NOT NULL,
+  applied_at DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+    ON UPDATE CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB;
+
+-- ---- R__cleanup.sql ----
+-- R__cleanup: the cleanup of old status rows and its daily event,
+-- applied again by sql/migrate.sh whenever this file changes (see
+-- R__stats.sql).
+-- version: 1
+--
+--   CALL cleanup_old_generation_status(7);    -- drop finished rows > 7 days
+--
+-- Rows finished more than `days` days ago are archived into
+-- generation_stats_archive (so the all-time figures survive) and
+-- deleted; the images stay in image_cache (and the similar index). Kept:
+-- unfinished rows, and failed rows no retry can fix (retryable = 0:
+-- rejected, nsfw), which answer the next request for that prompt at once
+-- until an operator clears them.
+
+-- MySQL 8 has no CREATE OR REPLACE PROCEDURE: dropped, then created.
+DROP PROCEDURE IF EXISTS cleanup_old_generation_status;
+
+DELIMITER //
+
+CREATE PROCEDURE cleanup_old_generation_status(IN days INT)
+  SQL SECURITY INVOKER
+  MODIFIES SQL DATA
+  COMMENT 'Delete finished generation_status rows older than days (7)'
+BEGIN
+  DECLARE cutoff DATETIME(3);
+  DECLARE avg_call_cost DECIMAL(30,12) DEFAULT 0;
+  DECLARE n BIGINT DEFAULT 0;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+
+  IF days IS NULL THEN
+    SET days = 7;
+  END IF;
+  IF days < 0 THEN
+    SIGNAL SQLSTATE '45000'
+      SET MESSAGE_TEXT = 'cleanup_old_generation_status: days must be >= 0';
+  END IF;
+  SET cutoff = UTC_TIMESTAMP(3) - INTERVAL days DAY;
+
+  START TRANSACTION;
+  SELECT COALESCE(SUM(cost_usd) / NULLIF(SUM(api_calls_made), 0), 0)
+    INTO avg_call_cost
+    FROM generation_status
+   WHERE status IN ('completed', 'failed');
+
+  SELECT COUNT(*) INTO n
+    FROM generation_status g
+   WHERE g.status IN ('completed', 'failed')
+     AND COALESCE(g.completed_at, g.created_at) < cutoff
+     AND (g.status = 'failed'
+          OR EXISTS (SELECT 1 FROM image_cache c
+                      WHERE c.prompt_hash = g.prompt_hash))
+     AND NOT (g.status = 'failed' AND g.retryable = 0)
+     FOR UPDATE;
+
+  IF n > 0 THEN
+    INSERT INTO generation_stats_archive (archived_at, older_than,
+      unique_images, completed, failed, total_requests, api_calls_made,
+      api_calls_saved, cache_hits, cost_usd_spent, cost_usd_saved,
+      similar_hits)
+    SELECT UTC_TIMESTAMP(3), cutoff, COUNT(*),
+           SUM(g.status = 'completed'), SUM(g.status = 'failed'),
+           SUM(g.total_requests), SUM(g.api_calls_made),
+           SUM(GREATEST(CAST(g.total_requests AS SIGNED)
+                        - CAST(g.api_calls_made AS SIGNED), 0)),
+           SUM(g.cache_hits), SUM(g.cost_usd),
+           ROUND(SUM(GREATEST(CAST(g.total_requests AS SIGNED)
+                              - CAST(g.api_calls_made AS SIGNED), 0)
+                     * CASE WHEN g.api_calls_made > 0
+                            THEN g.cost_usd / g.api_calls_made
+                            ELSE avg_call_cost END), 6),
+           SUM(g.similar_hits)
+      FROM generation_status g
+     WHERE g.status IN ('completed', 'failed')
+       AND COALESCE(g.completed_at, g.created_at) < cutoff
+       AND (g.status = 'failed'
+            OR EXISTS (SELECT 1 FROM image_cache c
+                        WHERE c.prompt_hash = g.prompt_hash))
+       AND NOT (g.status = 'failed' AND g.retryable = 0);
+
+    DELETE FROM generation_status
+     WHERE status IN ('completed', 'failed')
+       AND COALESCE(completed_at, created_at) < cutoff
+       AND (status = 'failed'
+            OR EXISTS (SELECT 1 FROM image_cache c
+                        WHERE c.prompt_hash = generation_status.prompt_hash))
+       AND NOT (status = 'failed' AND retryable = 0);
+    SET n = ROW_COUNT();
+  END IF;
+  COMMIT;
+  SELECT n AS deleted_rows;
+END //
+
+DELIMITER ;
+
+-- Daily cleanup inside the server, at 04:00 UTC. Created DISABLED: turn
+-- it on with
+--   ALTER EVENT cleanup_old_generation_status_daily ENABLE;
+-- (and event_scheduler = ON in the server's configuration), or use the
+-- cron line in the README instead. Whether it is enabled is never
+-- changed here: the schedule is set again (from this UTC session: an
+-- event keeps the time zone of the session that set its schedule), the
+-- rest left as it was. Creating it needs the EVENT privilege; it runs
+-- as the user who ran this file.
+CREATE EVENT IF NOT EXISTS cleanup_old_generation_status_daily
+  ON SCHEDULE EVERY 1 DAY
+  STARTS UTC_DATE() + INTERVAL 1 DAY + INTERVAL 4 HOUR
+  ON COMPLETION PRESERVE
+  DISABLE
+  COMMENT 'CALL cleanup_old_generation_status(7) daily at 04:00 UTC'
+  DO CALL cleanup_old_generation_status(7);
+ALTER EVENT cleanup_old_generation_status_daily
+  ON SCHEDULE EVERY 1 DAY
+  STARTS UTC_DATE() + INTERVAL 1 DAY + INTERVAL 4 HOUR
+  COMMENT 'CALL cleanup_old_generation_status(7) daily at 04:00 UTC';
+REPLACE INTO schema_routines (name, version, checksum) VALUES ('R__cleanup.sql', 1, 'bd5d39ec6b26db2ce57b0ac43b6e1c28f4bdb3fee5c8f5740c8fbf449700fd37');
+
+-- ---- R__stats.sql ----
+-- R__stats: the reporting routines, one definition each, applied again
+-- by sql/migrate.sh whenever this file changes (schema_routines keeps
+-- its checksum). The numbered migrations hold tables and data only.
+-- Change a routine here, and raise the version below when the binary
+-- relies on the change (fcgi/lib/schema.c lists what it needs).
+-- version: 1
+--
+--   CALL get_generation_stats();              -- today and all time
+--   SELECT * FROM most_requested_prompts;     -- the top 10 prompts
+--   SELECT * FROM stuck_generations;          -- generating for > 5 minutes
+--   SELECT * FROM generation_queue;           -- queued jobs by class
+--   SELECT * FROM generation_warm;            -- what warm-ups asked for
+--
+-- Every timestamp is stored in UTC (the responder's sessions run with
+-- time_zone '+00:00'), so these objects use UTC_DATE()/UTC_TIMESTAMP()
+-- and give the same answer whatever the caller's time zone. The README's
+-- "Monitoring and reporting" defines every figure.
+
+-- The seed's "most requested prompts" query, with api_calls_saved computed
+-- so that it can never go negative (a backend that retried may have made
+-- more calls than there were requests; the unsigned subtraction of the
+-- seed's own form would then fail with "BIGINT UNSIGNED value is out of
+-- range").
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW most_requested_prompts AS
+SELECT
+  prompt,
+  dimensions,
+  format,
+  total_requests,
+  api_calls_made,
+  CAST(GREATEST(CAST(total_requests AS SIGNED)
+                - CAST(api_calls_made AS SIGNED), 0) AS UNSIGNED)
+    AS api_calls_saved,
+  status,
+  created_at
+FROM generation_status
+ORDER BY total_requests DESC, created_at, prompt_hash
+LIMIT 10;
+
+-- The seed's "Database Locks" check, written for MySQL (the Postgres
+-- INTERVAL '5 minutes' is a syntax error there) and in UTC.
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW stuck_generations AS
+SELECT *
+FROM generation_status
+WHERE status = 'generating'
+  AND started_at < UTC_TIMESTAMP(3) - INTERVAL 5 MINUTE;
 
 -- What operators watch: the queue by class, and the slots in use.
 CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_queue AS
@@ -450,22 +618,20 @@ CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_queue AS
            AS oldest_age_s
   FROM generation_status WHERE status = 'pending'
   GROUP BY queue_class;
-INSERT INTO schema_version (version, name) VALUES (4, '004_queue.sql');
 
--- ---- 005_fal_timings.sql ----
--- 005: the model's timings. generation_status.inference_ms (fal's
--- timings.inference) is joined by queue_ms: how long the job waited in
--- fal's queue, from the submit's answer to the first status past
--- IN_QUEUE as our client saw it (NULL where the backend does not know:
--- fal's sync API). get_generation_stats() gains their medians,
--- inference_ms_p50 and queue_ms_p50, after its other columns, so that an
--- operator sees whether a generation's time goes to fal's queue or to
--- the model. The procedure is 002's otherwise; it is dropped and created
--- again (MySQL 8 has no CREATE OR REPLACE PROCEDURE).
+-- Warm-ups (promptpix warm), today (by creation) and all time.
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_warm AS
+  SELECT 'today' AS period,
+         COALESCE(SUM(warm_requests), 0) AS warm_requests,
+         COALESCE(SUM(warm_requests > 0), 0) AS warmed_images
+    FROM generation_status WHERE created_at >= UTC_DATE()
+  UNION ALL
+  SELECT 'all_time',
+         COALESCE(SUM(warm_requests), 0),
+         COALESCE(SUM(warm_requests > 0), 0)
+    FROM generation_status;
 
-ALTER TABLE generation_status
-  ADD COLUMN queue_ms INT UNSIGNED NULL AFTER inference_ms;
-
+-- MySQL 8 has no CREATE OR REPLACE PROCEDURE: dropped, then created.
 DROP PROCEDURE IF EXISTS get_generation_stats;
 
 DELIMITER //
@@ -638,344 +804,4 @@ BEGIN
 END //
 
 DELIMITER ;
-INSERT INTO schema_version (version, name) VALUES (5, '005_fal_timings.sql');
-
--- ---- 006_warm.sql ----
--- 006: warm-ups (`promptpix warm`). A world's creator generates its
--- whole list of image URLs before players arrive. A warm-up is elected
--- by the same INSERT ... ON DUPLICATE KEY UPDATE as a request, but it is
--- no player's request: it counts in warm_requests, never in
--- total_requests, so api_calls_saved and the savings figures stay about
--- players. An image that only a warm-up asked for shows total_requests
--- 0, api_calls_made 1 until its first player comes.
---
--- What warm-ups asked for, today (by creation) and all time:
---   SELECT * FROM generation_warm;
-
-ALTER TABLE generation_status
-  ADD COLUMN warm_requests INT UNSIGNED NOT NULL DEFAULT 0
-    AFTER total_requests;
-
-CREATE OR REPLACE SQL SECURITY INVOKER VIEW generation_warm AS
-  SELECT 'today' AS period,
-         COALESCE(SUM(warm_requests), 0) AS warm_requests,
-         COALESCE(SUM(warm_requests > 0), 0) AS warmed_images
-    FROM generation_status WHERE created_at >= UTC_DATE()
-  UNION ALL
-  SELECT 'all_time',
-         COALESCE(SUM(warm_requests), 0),
-         COALESCE(SUM(warm_requests > 0), 0)
-    FROM generation_status;
-INSERT INTO schema_version (version, name) VALUES (6, '006_warm.sql');
-
--- ---- 007_access.sql ----
--- 007: client keys. A key's id names it in signed URLs (kid=) and in
--- bearer tokens; its secret is never stored: the responder derives it
--- from the master secret in [access] secret_file, so a dump of this
--- table cannot sign a URL or stand for a key. tier is the queue class
--- of its images (0 premium, 1 standard, 2 batch).
---   promptpix key add NAME --tier T [--daily-images N] [--daily-usd X]
---   promptpix key list
---   promptpix key disable ID
-
-CREATE TABLE IF NOT EXISTS client_keys (
-  id           VARCHAR(32)   NOT NULL,
-  name         VARCHAR(100)  NOT NULL,
-  tier         TINYINT UNSIGNED NOT NULL DEFAULT 1,
-  daily_images INT UNSIGNED  NULL,            -- NULL: no quota
-  daily_usd    DECIMAL(12,6) NULL,
-  enabled      TINYINT(1)    NOT NULL DEFAULT 1,
-  created_at   DATETIME(3)   NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  last_used_at DATETIME(3)   NULL,
-  PRIMARY KEY (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- The key that started each image (NULL: anonymous, or the installation's
--- own default key).
-ALTER TABLE generation_status
-  ADD COLUMN client_key VARCHAR(32) NULL AFTER queue_class;
-INSERT INTO schema_version (version, name) VALUES (7, '007_access.sql');
-
--- ---- 008_budget.sql ----
--- 008: the daily budget. Before a new image is queued, its estimated
--- cost ([generation] cost_per_megapixel x megapixels) is reserved in
--- budget_days (and in key_days for its client key) with one conditional
--- UPDATE each, so that under any concurrency, on any number of hosts,
--- spent + reserved never passes [budget] daily_usd or a key's quota.
--- When the generation ends, the reservation becomes what was spent.
---   SELECT * FROM budget_days ORDER BY day DESC LIMIT 7;
-
-CREATE TABLE IF NOT EXISTS budget_days (
-  day          DATE          NOT NULL,             -- UTC
-  images       INT UNSIGNED  NOT NULL DEFAULT 0,   -- reserved or spent
-  reserved_usd DECIMAL(14,6) NOT NULL DEFAULT 0,
-  spent_usd    DECIMAL(14,6) NOT NULL DEFAULT 0,
-  PRIMARY KEY (day)
-) ENGINE=InnoDB;
-
-CREATE TABLE IF NOT EXISTS key_days (
-  key_id       VARCHAR(32)   NOT NULL,
-  day          DATE          NOT NULL,
-  images       INT UNSIGNED  NOT NULL DEFAULT 0,
-  reserved_usd DECIMAL(14,6) NOT NULL DEFAULT 0,
-  spent_usd    DECIMAL(14,6) NOT NULL DEFAULT 0,
-  PRIMARY KEY (key_id, day)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- The reservation an unfinished row holds, and the day it counts on.
-ALTER TABLE generation_status
-  ADD COLUMN reserved_usd DECIMAL(12,6) NULL AFTER cost_usd,
-  ADD COLUMN budget_day   DATE NULL AFTER reserved_usd;
-INSERT INTO schema_version (version, name) VALUES (8, '008_budget.sql');
-
--- ---- 009_rollup.sql ----
--- 009: the hourly rollup behind the dashboard and
--- GET /api/generation/history. Every responder process adds what it
--- served (requests, hits, paid calls, money, generation times, failures
--- by kind) to the row of the current UTC hour when it flushes its hit
--- counts (fcgi/rollup.c), so a page view reads at most a few hundred
--- small rows and never scans generation_status.
---   SELECT * FROM generation_rollup ORDER BY hour DESC LIMIT 48;
-
-CREATE TABLE IF NOT EXISTS generation_rollup (
-  hour         DATETIME        NOT NULL,            -- UTC, :00:00
-  requests     BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- counted in total_requests
-  cache_hits   BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  paid_calls   BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- calls the backend made
-  generations  BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- completed
-  failures     BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  spent_usd    DECIMAL(20,6)   NOT NULL DEFAULT 0,
-  -- What one call per request would have cost: saved = would - spent.
-  would_usd    DECIMAL(20,6)   NOT NULL DEFAULT 0,
-  PRIMARY KEY (hour)
-) ENGINE=InnoDB;
-
--- Generation times as a histogram: n generations took at most le_ms
--- (and more than the bucket below). Percentiles are read as the bound
--- of the bucket they fall in.
-CREATE TABLE IF NOT EXISTS generation_rollup_ms (
-  hour         DATETIME        NOT NULL,
-  le_ms        INT UNSIGNED    NOT NULL,
-  n            BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  PRIMARY KEY (hour, le_ms)
-) ENGINE=InnoDB;
-
-CREATE TABLE IF NOT EXISTS generation_rollup_failures (
-  hour         DATETIME        NOT NULL,
-  kind         VARCHAR(32)     NOT NULL,
-  failures     BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  PRIMARY KEY (hour, kind)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- The seed's top-prompts query (ORDER BY total_requests DESC LIMIT 10)
--- reads ten index entries instead of sorting the table.
-ALTER TABLE generation_status
-  ADD KEY ix_generation_requests (total_requests, created_at);
-
--- What the status table already holds, by the hour each image was
--- created (once; the responders keep it from now on). Generation
--- times and failure kinds start with this migration.
-INSERT INTO generation_rollup (hour, requests, cache_hits, paid_calls,
-  generations, failures, spent_usd, would_usd)
-SELECT DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'),
-       SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),
-       SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd),
-       -- the price of a row's call, once per request it served
-       ROUND(SUM(IF(api_calls_made > 0,
-                    cost_usd * total_requests / api_calls_made, 0)), 6)
-  FROM generation_status
- GROUP BY DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00')
-ON DUPLICATE KEY UPDATE requests = generation_rollup.requests;
-INSERT INTO schema_version (version, name) VALUES (9, '009_rollup.sql');
-
--- ---- 010_similar.sql ----
--- 010: similar prompts ([similar] threshold; README "Similar prompts").
--- similar_index files every generated image under one key: 64 bits of
--- SHA-256 over its shape (size, format, seed, model) and the sorted set
--- of its normalised words (fcgi/similar.c). A lookup asks for a few
--- keys at once (the request's set, and at low thresholds the set less
--- each word), so it costs one indexed read however many images there
--- are. The index follows image_cache: a deleted image takes its entry
--- with it (ON DELETE CASCADE); the status cleanup never deletes images.
---   promptpix similar-index     -- index images made before, or while off
-
-CREATE TABLE IF NOT EXISTS similar_index (
-  image_hash  CHAR(64)   NOT NULL,
-  set_key     BINARY(8)  NOT NULL,
-  PRIMARY KEY (image_hash),
-  KEY ix_similar_key (set_key),
-  CONSTRAINT fk_similar_image FOREIGN KEY (image_hash)
-    REFERENCES image_cache (prompt_hash) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- An alias: a request answered with the image of a similar prompt keeps
--- its own row (its own prompt), pointing at the image it got, so the
--- next identical request is an exact hit. similar_hits: the requests
--- counted in that row before it became the alias (the one that matched
--- and those that waited for it); later ones are cache_hits.
-ALTER TABLE generation_status
-  ADD COLUMN similar_to    CHAR(64)     NULL AFTER cache_hits,
-  ADD COLUMN similar_score DECIMAL(4,3) NULL AFTER similar_to,
-  ADD COLUMN similar_hits  BIGINT UNSIGNED NOT NULL DEFAULT 0
-    AFTER similar_score;
-ALTER TABLE image_cache
-  ADD COLUMN similar_to CHAR(64) NULL;
-ALTER TABLE generation_stats_archive
-  ADD COLUMN similar_hits BIGINT UNSIGNED NOT NULL DEFAULT 0;
-
--- The cleanup of 002, archiving similar_hits as well.
-DROP PROCEDURE IF EXISTS cleanup_old_generation_status;
-
-DELIMITER //
-
-CREATE PROCEDURE cleanup_old_generation_status(IN days INT)
-  SQL SECURITY INVOKER
-  MODIFIES SQL DATA
-  COMMENT 'Delete finished generation_status rows older than days (7)'
-BEGIN
-  DECLARE cutoff DATETIME(3);
-  DECLARE avg_call_cost DECIMAL(30,12) DEFAULT 0;
-  DECLARE n BIGINT DEFAULT 0;
-  DECLARE EXIT HANDLER FOR SQLEXCEPTION
-  BEGIN
-    ROLLBACK;
-    RESIGNAL;
-  END;
-
-  IF days IS NULL THEN
-    SET days = 7;
-  END IF;
-  IF days < 0 THEN
-    SIGNAL SQLSTATE '45000'
-      SET MESSAGE_TEXT = 'cleanup_old_generation_status: days must be >= 0';
-  END IF;
-  SET cutoff = UTC_TIMESTAMP(3) - INTERVAL days DAY;
-
-  START TRANSACTION;
-  SELECT COALESCE(SUM(cost_usd) / NULLIF(SUM(api_calls_made), 0), 0)
-    INTO avg_call_cost
-    FROM generation_status
-   WHERE status IN ('completed', 'failed');
-
-  SELECT COUNT(*) INTO n
-    FROM generation_status g
-   WHERE g.status IN ('completed', 'failed')
-     AND COALESCE(g.completed_at, g.created_at) < cutoff
-     AND (g.status = 'failed'
-          OR EXISTS (SELECT 1 FROM image_cache c
-                      WHERE c.prompt_hash = g.prompt_hash))
-     FOR UPDATE;
-
-  IF n > 0 THEN
-    INSERT INTO generation_stats_archive (archived_at, older_than,
-      unique_images, completed, failed, total_requests, api_calls_made,
-      api_calls_saved, cache_hits, cost_usd_spent, cost_usd_saved,
-      similar_hits)
-    SELECT UTC_TIMESTAMP(3), cutoff, COUNT(*),
-           SUM(g.status = 'completed'), SUM(g.status = 'failed'),
-           SUM(g.total_requests), SUM(g.api_calls_made),
-           SUM(GREATEST(CAST(g.total_requests AS SIGNED)
-                        - CAST(g.api_calls_made AS SIGNED), 0)),
-           SUM(g.cache_hits), SUM(g.cost_usd),
-           ROUND(SUM(GREATEST(CAST(g.total_requests AS SIGNED)
-                              - CAST(g.api_calls_made AS SIGNED), 0)
-                     * CASE WHEN g.api_calls_made > 0
-                            THEN g.cost_usd / g.api_calls_made
-                            ELSE avg_call_cost END), 6),
-           SUM(g.similar_hits)
-      FROM generation_status g
-     WHERE g.status IN ('completed', 'failed')
-       AND COALESCE(g.completed_at, g.created_at) < cutoff
-       AND (g.status = 'failed'
-            OR EXISTS (SELECT 1 FROM image_cache c
-                        WHERE c.prompt_hash = g.prompt_hash));
-
-    DELETE FROM generation_status
-     WHERE status IN ('completed', 'failed')
-       AND COALESCE(completed_at, created_at) < cutoff
-       AND (status = 'failed'
-            OR EXISTS (SELECT 1 FROM image_cache c
-                        WHERE c.prompt_hash = generation_status.prompt_hash));
-    SET n = ROW_COUNT();
-  END IF;
-  COMMIT;
-  SELECT n AS deleted_rows;
-END //
-
-DELIMITER ;
-INSERT INTO schema_version (version, name) VALUES (10, '010_similar.sql');
-
--- ---- 011_event_utc.sql ----
--- 011: the daily cleanup event (002) at 04:00 UTC, not 04:00 in the
--- server's time zone. An event keeps the time zone of the session that
--- last set its schedule, so this one is set from a UTC session. Whether
--- it is enabled is left as it was (002 creates it DISABLED).
-SET time_zone = '+00:00';
-ALTER EVENT cleanup_old_generation_status_daily
-  ON SCHEDULE EVERY 1 DAY
-  STARTS UTC_DATE() + INTERVAL 1 DAY + INTERVAL 4 HOUR
-  COMMENT 'CALL cleanup_old_generation_status(7) daily at 04:00 UTC';
-INSERT INTO schema_version (version, name) VALUES (11, '011_event_utc.sql');
-
--- ---- 012_count_flushes.sql ----
--- promptpix: each flush of in-memory hit counts, by its batch id.
---
--- A responder adds the hits it answered from memory in batches, each in
--- one transaction that also records the batch's id here. When the
--- answer to that transaction is lost (the connection cut after the
--- commit), the responder sends the same batch again; finding its id
--- here, the database adds nothing, so no hit is counted twice. The
--- responders forget ids older than a day.
-CREATE TABLE IF NOT EXISTS count_flushes (
-  id         BIGINT UNSIGNED NOT NULL PRIMARY KEY,
-  applied_at DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  KEY count_flushes_applied (applied_at)
-) ENGINE=InnoDB;
-INSERT INTO schema_version (version, name) VALUES (12, '012_count_flushes.sql');
-
--- ---- 013_paid_calls.sql ----
--- 013: every paid call is recorded, so that no worker pays twice for an
--- image. A row's current call to the backend (fal's queue submit, its
--- sync POST, the placeholder's drawing) is written before it goes out
--- ('sending', counted in api_calls_made) and again with what became of
--- it: 'taken' with fal's request id and the URLs that follow the job,
--- 'lost' (it went out, its answer never came: fal may run it),
--- 'refused' (fal said no), 'unsent' (it never left). A worker that takes
--- the job over, or queues it again after a failure that came after the
--- payment (a download, the store), resumes a 'taken' job instead of
--- sending a new one; 'done' and 'gone' say its result was used, or that
--- fal no longer holds it.
---
--- Money moves with the call: its reservation (budget_days, key_days)
--- becomes spent when the backend may bill it, and goes back to the row
--- when it may not; the row keeps what the image cost in cost_usd.
---   SELECT prompt, status, call_state, upstream_request_id, api_calls_made,
---          cost_usd FROM generation_status WHERE call_state IS NOT NULL;
-
-ALTER TABLE generation_status
-  -- The current call: a random id chosen before it goes out, its state,
-  -- when it went out, the reservation it holds while its fate is not
-  -- known, and the claim token of the worker that wrote its fate.
-  ADD COLUMN call_id           BIGINT UNSIGNED NULL AFTER lease_token,
-  ADD COLUMN call_state        ENUM('sending','taken','lost','refused',
-                                    'unsent','done','gone') NULL
-                                 AFTER call_id,
-  ADD COLUMN call_sent_at      DATETIME(3)   NULL AFTER call_state,
-  ADD COLUMN call_reserved_usd DECIMAL(12,6) NULL AFTER call_sent_at,
-  ADD COLUMN call_closer       BIGINT UNSIGNED NULL AFTER call_reserved_usd,
-  -- How to follow the job fal took (the URLs its submit answered with),
-  -- and the image it made, once known.
-  ADD COLUMN upstream_status_url   VARCHAR(1024) NULL
-                                 AFTER upstream_request_id,
-  ADD COLUMN upstream_response_url VARCHAR(1024) NULL
-                                 AFTER upstream_status_url,
-  ADD COLUMN upstream_cancel_url   VARCHAR(1024) NULL
-                                 AFTER upstream_response_url,
-  ADD COLUMN upstream_image_url    VARCHAR(2048) NULL
-                                 AFTER upstream_cancel_url,
-  -- Who created the row or queued it again (a random id per election),
-  -- and which claim recorded its end: an answer lost on the way back is
-  -- recognised by reading these.
-  ADD COLUMN elect_id          BIGINT UNSIGNED NULL AFTER budget_day,
-  ADD COLUMN finish_token      BIGINT UNSIGNED NULL AFTER elect_id;
-INSERT INTO schema_version (version, name) VALUES (13, '013_paid_calls.sql');
+REPLACE INTO schema_routines (name, version, checksum) VALUES ('R__stats.sql', 1, 'd46f0546884e029e06b15c8e78cd1260a51d6194bcf0d75e336ce860ddbfae7f');

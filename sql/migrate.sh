@@ -1,6 +1,10 @@
 #!/bin/sh
 # Apply the numbered migrations in this directory that the database has
-# not seen yet, recording each in schema_version. Safe to run again.
+# not seen yet, recording each in schema_version; then the repeatable
+# ones (R__NAME.sql: the procedures, views and events, one definition
+# each) whose text changed since they were last applied, recording each
+# with its checksum and "-- version:" line in schema_routines. Safe to
+# run again.
 #
 #   sql/migrate.sh [mysql client options] DATABASE
 #   sql/migrate.sh --one-file > sql/install.sql
@@ -9,7 +13,7 @@
 # --defaults-extra-file, or MYSQL_PWD), never on the command line.
 #
 # --one-file prints every migration in one SQL file, each followed by
-# its schema_version row, for a hosting panel's import into an empty
+# the row that records it, for a hosting panel's import into an empty
 # database (make keeps sql/install.sql so; a test checks it is current).
 set -eu
 dir=$(dirname "$0")
@@ -23,12 +27,35 @@ table="CREATE TABLE IF NOT EXISTS schema_version (
   applied_at DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
 ) ENGINE=InnoDB;"
 
+routines="CREATE TABLE IF NOT EXISTS schema_routines (
+  name       VARCHAR(100) NOT NULL PRIMARY KEY,
+  version    INT          NOT NULL,
+  checksum   CHAR(64)     NOT NULL,
+  applied_at DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+    ON UPDATE CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB;"
+
 version_of() {
 	echo "$1" | cut -c1-3 | sed 's/^0*//'
 }
 
 record() {
 	echo "INSERT INTO schema_version (version, name) VALUES ($1, '$2');"
+}
+
+# A repeatable file's version (its "-- version: N" line) and checksum.
+routine_version() {
+	sed -n 's/^-- version: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+checksum() {
+	sha256sum < "$1" | cut -c1-64
+}
+
+record_routines() {
+	echo "REPLACE INTO schema_routines (name, version, checksum)" \
+	    "VALUES ('$(basename "$1")', $(routine_version "$1")," \
+	    "'$(checksum "$1")');"
 }
 
 if [ "${1:-}" = --one-file ]; then
@@ -47,6 +74,15 @@ if [ "${1:-}" = --one-file ]; then
 		[ -z "$(tail -c1 "$f")" ] || echo
 		record "$(version_of "$name")" "$name"
 	done
+	echo
+	echo "$routines"
+	for f in "$dir"/R__*.sql; do
+		echo
+		echo "-- ---- $(basename "$f") ----"
+		cat "$f"
+		[ -z "$(tail -c1 "$f")" ] || echo
+		record_routines "$f"
+	done
 	exit 0
 fi
 
@@ -62,5 +98,17 @@ for f in "$dir"/[0-9][0-9][0-9]_*.sql; do
 	[ "$seen" = 0 ] || continue
 	{ echo "$utc"; cat "$f"; } | "$client" "$@"
 	"$client" "$@" -e "$(record "$version" "$name")"
+	echo "applied $name"
+done
+
+"$client" "$@" -e "$routines"
+
+for f in "$dir"/R__*.sql; do
+	name=$(basename "$f")
+	seen=$("$client" "$@" -N -B -e \
+	    "SELECT checksum FROM schema_routines WHERE name = '$name'")
+	[ "$seen" != "$(checksum "$f")" ] || continue
+	{ echo "$utc"; cat "$f"; } | "$client" "$@"
+	"$client" "$@" -e "$(record_routines "$f")"
 	echo "applied $name"
 done

@@ -37,23 +37,29 @@ VAR = os.path.join(ROOT, "var")
 PIDFILE = os.path.join(VAR, "stack.pid")
 
 
-def db_password():
-    """The demo database password, kept in a file only root can read."""
-    path = os.path.join(VAR, "secrets", "db-password")
+def secret(name):
+    """A secret of the demo, made once and kept in var/secrets/name, a
+    file only root can read: its path and its value."""
+    path = os.path.join(VAR, "secrets", name)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         write_secret(path, secrets.token_urlsafe(24))
     return path, open(path).read().strip()
+
+
+def db_password():
+    """The demo database password."""
+    return secret("db-password")
 
 
 def stats_token():
-    """The demo's [stats] token (the dashboard's login), made once and
-    kept in a file only root can read."""
-    path = os.path.join(VAR, "secrets", "stats-token")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        write_secret(path, secrets.token_urlsafe(24))
-    return path, open(path).read().strip()
+    """The demo's [stats] token: the dashboard's login to look."""
+    return secret("stats-token")
+
+
+def operator_token():
+    """The demo's operator secret: the dashboard's login to mint too."""
+    return secret("operator-token")
 
 
 def fcgid_site(port, build, db, pw, store, overlay):
@@ -63,12 +69,14 @@ def fcgid_site(port, build, db, pw, store, overlay):
     docroot = os.path.join(VAR, "htdocs")
     os.makedirs(docroot, exist_ok=True)
     apache.install_app(docroot, os.path.join(os.path.abspath(build), "promptpix"))
-    # mod_fcgid's processes run as Apache's user: a copy of the password
-    # it can read, outside the document root.
+    # mod_fcgid's processes run as Apache's user: copies of the secret
+    # files it can read, outside the document root.
     private = os.path.join(VAR, "fcgid-private")
     os.makedirs(private, mode=0o700, exist_ok=True)
     pwfile = os.path.join(private, "db-password")
     write_secret(pwfile, pw)
+    opfile = os.path.join(private, "operator-token")
+    write_secret(opfile, operator_token()[1])
     write_conf(os.path.join(docroot, "promptpix.conf"), {
         ("server", "processes"): 1,
         ("server", "threads"): 1,
@@ -76,6 +84,7 @@ def fcgid_site(port, build, db, pw, store, overlay):
         ("database", "password_file"): pwfile,
         ("store", "dir"): store,
         **overlay,
+        ("pages", "operator_token_file"): opfile,
     })
     apache.share(docroot)
     apache.share(db.socket)
@@ -132,8 +141,10 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
     os.makedirs(store, exist_ok=True)
     pwfile, pw = db_password()
     tokfile, token = stats_token()
-    # The dashboard behind the token; the seed's stats JSON open to all.
-    overlay = {("stats", "token"): token, ("stats", "public"): "on"}
+    opfile = operator_token()[0]
+    # The dashboard behind its secrets; the seed's stats JSON open to all.
+    overlay = {("stats", "token"): token, ("stats", "public"): "on",
+               ("pages", "operator_token_file"): opfile}
     overlay.update(conf_overlay(conf_file))
     db = MariaDB(VAR)
     parts = []
@@ -198,7 +209,8 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
 promptpix is running behind %s (%s).
 
   home:       http://127.0.0.1:%d/  (try a prompt, copy its URL)
-  dashboard:  http://127.0.0.1:%d/dashboard  (log in with the token in %s)
+  dashboard:  http://127.0.0.1:%d/dashboard  (log in with the token in %s
+              to look, or the operator's secret in %s to mint too)
   try:        curl -i "%s"
   stats:      curl http://127.0.0.1:%d/api/generation/stats
   SQL:        echo 'SELECT prompt, status, total_requests, api_calls_made FROM generation_status' | make -s sql
@@ -209,7 +221,8 @@ Ctrl-C (or make stop) stops everything this started.""" % (
          "fcgid": "Apache (mod_fcgid)"}[front],
         "the fal backend against the local fal stand-in" if backend == "fal-standin"
         else "placeholder backend, 2 s per new image", port, port,
-        os.path.relpath(tokfile, ROOT), url, port, logname), flush=True)
+        os.path.relpath(tokfile, ROOT), os.path.relpath(opfile, ROOT), url, port,
+        logname), flush=True)
     while True:
         time.sleep(3600)
 
@@ -248,7 +261,8 @@ def start(port, build, front="nginx", conf_file=None, backend="placeholder"):
     if p.poll() is not None:
         sys.exit("could not start; see var/log/stack.log:\n" + open(log.name).read())
     print("promptpix is running in the background on http://127.0.0.1:%d/ (make stop)" % port)
-    print("dashboard: http://127.0.0.1:%d/dashboard (token in var/secrets/stats-token)" % port)
+    print("dashboard: http://127.0.0.1:%d/dashboard (token in var/secrets/stats-token;"
+          " operator's secret in var/secrets/operator-token)" % port)
     print("try: curl -i \"http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset\"" % port)
 
 

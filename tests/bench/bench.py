@@ -40,6 +40,13 @@ from tests.lib.env import Env  # noqa: E402
 
 PROCS, THREADS = 2, 8            # the hit cases' layout, for promptpix and the bare responder alike
 HIT = "/1024x1024.jpg?text=bench%20hit"
+
+
+def first_hit(f):
+    """The image every hit case asks for, made once: 302, or say why."""
+    r = f.get(HIT)
+    assert r.status == 302, (r, f.log()[-3000:])
+
 ROWS = []
 
 
@@ -137,6 +144,46 @@ def fire(port, target, n):
         return list(ex.map(one, range(n)))
 
 
+# The cases whose clients got an answer other than the one expected.
+UNEXPECTED = []
+
+
+def answers(case, got, want):
+    """Whether every answer case's clients got was one of want (statuses):
+    got is {status: count} (a socket failure counts as a word: "reset",
+    "timeout", ...). If not, a line says so and the case is named again at
+    the end: its goals are not met, whatever its figures."""
+    bad = {k: v for k, v in got.items() if k not in want}
+    if bad:
+        out("   answers NOT as expected: %s, expected only %s" % (bad, sorted(want)))
+        UNEXPECTED.append(case)
+    return not bad
+
+
+def wrk_answers(case, *runs):
+    """answers() for wrk runs: each must have had no socket error and no
+    answer other than 2xx or 3xx."""
+    bad = "; ".join(r["errors"] for r in runs if r["errors"])
+    if bad:
+        out("   answers NOT as expected (wrk): %s" % bad)
+        UNEXPECTED.append(case)
+    return not bad
+
+
+def goal(ok, answered=True):
+    """How a goal line ends: met only if the figure is and every client
+    got the answer expected."""
+    return "met" if ok and answered else "NOT met"
+
+
+def counts(statuses):
+    """{status: count} of a list of statuses."""
+    c = {}
+    for st in statuses:
+        c[st] = c.get(st, 0) + 1
+    return c
+
+
 def pct(xs, p):
     xs = sorted(xs)
     if not xs:
@@ -153,7 +200,7 @@ def coalesce(f, port, delay_tag, n=200):
                  " FROM generation_status WHERE prompt LIKE 'coalesce %s %%'" % delay_tag)
     done_ms, calls, total = float(rows[0][0]), int(rows[0][1]), int(rows[0][2])
     late = [t - done_ms for t, st in res]
-    statuses = sorted({st for _, st in res})
+    statuses = counts(st for _, st in res)
     return {"calls": calls, "passed_upstream": total, "statuses": statuses,
             "client_p50": pct(late, 50), "client_p99": pct(late, 99), "client_max": max(late)}
 
@@ -331,7 +378,8 @@ def fal_front(env, stub, overrides=None, **kw):
         ("fal", "mode"): "sync",
         ("fal", "queue_base"): stub.queue_base,
         ("fal", "run_base"): stub.run_base,
-        ("fal", "allowed_hosts"): "127.0.0.1",
+        # The stand-in's image host and its port: the allowlist checks both.
+        ("fal", "allowed_hosts"): urllib.parse.urlsplit(stub.files_base).netloc,
         ("fal", "allow_http"): "true",
         ("fal", "request_timeout"): "5",
         ("fal", "connect_timeout"): "1",
@@ -358,7 +406,7 @@ def storm(env):
                              ("queue", "max_concurrent"): STORM_CAP,
                              ("limits", "new_images_per_minute"): 0}).start()
     try:
-        assert f.get(HIT).status == 302
+        first_hit(f)
         url = "http://127.0.0.1:%d%s" % (f.port, HIT)
         idle = median_wrk(url, 32, secs)
         tag = int(time.time())
@@ -377,16 +425,20 @@ def storm(env):
         for name, r in (("hit, idle (before the storm)", idle), ("hit, during the storm", busy)):
             out("   %-34s %10.0f %9.2f %9.2f %9.1f %s" % (name, r["rps"], r["p50"], r["p99"], r["max"],
                                                       ("errors: " + r["errors"]) if r["errors"] else ""))
+        sw.join()
+        done = f.sql("SELECT COUNT(*) FROM generation_status WHERE prompt LIKE 'storm %' AND status = 'completed'")[0][0]
+        # Hits answer 302; the storm's own clients 302, or 504 after
+        # max_wait (30 s) for those still queued.
+        ok = wrk_answers(7, idle, busy)
+        ok = answers(7, sw.statuses(), {302, 504}) and ok
         ratio = busy["p99"] / idle["p99"]
         out("   storm/idle: p99 %.2fx (goal <= 2x: %s), req/s %.2fx; slowest hit %.0f ms %s a generation (%d ms)"
-            % (ratio, "met" if ratio <= 2 else "NOT met", busy["rps"] / idle["rps"], busy["max"],
+            % (ratio, goal(ratio <= 2, ok), busy["rps"] / idle["rps"], busy["max"],
                "LONGER than" if busy["max"] > STORM_DELAY * 1000 else "shorter than", STORM_DELAY * 1000))
         out("   all %d jobs queued %.2f s after the first request; unfinished jobs while hits were measured: %d -> %d"
             % (STORM_N, queued_s, before, after))
         out("   database statements while hits were measured: %.0f/s (hits need none: waker polls, workers, flusher)"
             % qps)
-        sw.join()
-        done = f.sql("SELECT COUNT(*) FROM generation_status WHERE prompt LIKE 'storm %' AND status = 'completed'")[0][0]
         out("   the storm's own answers (504 after max_wait, 30 s, for those still queued): %s; %s images done by then"
             % (sw.statuses(), done))
         out("   " + log_health(f.log()))
@@ -437,13 +489,14 @@ def capacity():
                         " WHERE prompt LIKE 'capacity %'")[0]
             ws = waits_from_log(f.log()[since:])
             lat = [ms for s, ms in sw.results if s == 302]
+            ok = answers(8, st, {302})
             out("   all %d requests sent in %.2f s; answered in %.1f s: %s (goal: all %d answered: %s)"
-                % (n, sent_s, wall, st, n, "met" if st.get(302) == n else "NOT met"))
+                % (n, sent_s, wall, st, n, goal(st.get(302) == n, ok)))
             out("   peak waiting clients (promptpix_waiters) %d, peak requests in flight %d"
                 % (smp.waiters, smp.in_flight))
             out("   rows %s, paid calls %s, requests counted %s" % tuple(row))
             out("   MariaDB Max_used_connections %d (goal <= 64: %s); %.0f statements/s over the case"
-                % (maxconn, "met" if maxconn <= 64 else "NOT met", qps))
+                % (maxconn, goal(maxconn <= 64, ok), qps))
             out("   VmRSS per responder process: idle %s MB, peak %s MB, after %s MB"
                 % (", ".join("%.1f" % x for x in rss0), ", ".join("%.1f" % x for x in smp.rss.values()),
                    ", ".join("%.1f" % x for x in rss1)))
@@ -474,6 +527,7 @@ def capacity():
                 % n)
             out("   answered in %.1f s: %s; outcomes %s" % (time.monotonic() - sw.t0, sw.statuses(),
                                                       outcomes(f.log()[since:])))
+            answers(8, sw.statuses(), {302})
             out("   nginx connects refused by the responders' socket backlog: %d; %s"
                 % (nginx_refused(f), log_health(f.log())))
         finally:
@@ -513,10 +567,11 @@ def across_hosts(env):
                     st[k] = st.get(k, 0) + v
             calls = a.sql("SELECT SUM(api_calls_made) FROM generation_status")[0][0]
             out("   answers %s in %.1f s (ideal %.1f s at the cap)" % (st, wall, n / cap * delay))
+            ok = answers(9, st, {302})
             out("   most runs at fal at once (stub.max_running) %d (goal <= %d: %s); paid calls: fal saw %d, rows say %s"
                 " (goal %d: %s)"
-                % (stub.max_running, cap, "met" if stub.max_running <= cap else "NOT met",
-                   stub.count("run"), calls, n, "met" if stub.count("run") == n and calls == str(n) else "NOT met"))
+                % (stub.max_running, cap, goal(stub.max_running <= cap, ok),
+                   stub.count("run"), calls, n, goal(stub.count("run") == n and calls == str(n), ok)))
     out()
 
 
@@ -552,9 +607,10 @@ def priority(env):
             pos = stub.started.index("premium") + 1 if "premium" in stub.started else -1
             fifo = [p for p in stub.started if p.startswith("standard")] == names[1:-1]
             out("    all queued while the first still ran: %s; answers %s" % (blocked, st))
+            ok = answers(10, st, {302})
             out("    premium started at position %d of %d (goal 2: next after the running one: %s);"
                 " standard jobs first come first served: %s; most at once %d"
-                % (pos, len(stub.started), "met" if pos == 2 else "NOT met", fifo, stub.max_running))
+                % (pos, len(stub.started), goal(pos == 2, ok), fifo, stub.max_running))
     out()
 
 
@@ -567,7 +623,7 @@ def layouts():
         for procs, threads in ((1, 8), (2, 4), (2, 8), (2, 16), (4, 8)):
             f = env.front(processes=procs, threads=threads,
                           overrides={("placeholder", "delay"): "0"}).start()
-            assert f.get(HIT).status == 302
+            first_hit(f)
             url = "http://127.0.0.1:%d%s" % (f.port, HIT)
             r32, r256 = median_wrk(url, 32, ARGS.seconds), median_wrk(url, 256, ARGS.seconds)
             out("   %d x %2d: c32 %6.0f req/s p99 %6.2f ms | c256 %6.0f req/s p99 %6.2f ms"
@@ -604,14 +660,18 @@ def stats_load(env):
         stop = threading.Event()
         done = [0]
 
+        stats_answers = []
+
         def hammer(k):
             nxt = time.monotonic()
             while not stop.is_set():
                 nxt += 8 / 200.0
                 c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=60)
                 c.request("GET", "/api/generation/stats")
-                c.getresponse().read()
+                r = c.getresponse()
+                r.read()
                 c.close()
+                stats_answers.append(r.status)
                 done[0] += 1
                 time.sleep(max(0, nxt - time.monotonic()))
 
@@ -627,10 +687,11 @@ def stats_load(env):
         took = time.monotonic() - t0
         calls = int(env.db.query("SHOW GLOBAL STATUS LIKE 'Com_call_procedure'")[0][1]) - calls0
         ratio = pct(busy, 99) / pct(idle, 99)
+        ok = answers(13, counts(stats_answers), {200})
         out("    [stats] cache = %s: election p50/p99 idle %.2f/%.2f ms, under stats load %.2f/%.2f ms"
             " (p99 ratio %.2f, goal <= 2: %s); %d stats calls in %.1f s (%.0f/s), %d aggregations"
             % (cache, pct(idle, 50), pct(idle, 99), pct(busy, 50), pct(busy, 99), ratio,
-               "met" if ratio <= 2 else "NOT met", done[0], took, done[0] / took, calls))
+               goal(ratio <= 2, ok), done[0], took, done[0] / took, calls))
         f.stop()
     out()
 
@@ -640,6 +701,8 @@ def want(n):
 
 
 def main():
+    # Whatever it started, kill_all() ends at the end (servers.py).
+    servers.mark_run()
     if ARGS.layouts:
         return layouts()
     env = Env(ARGS.build)
@@ -701,6 +764,11 @@ server {
             out()
         if want(13):
             stats_load(env)
+        if UNEXPECTED:
+            out("cases whose clients got answers other than expected (their goals not met): %s"
+                % ", ".join(str(c) for c in sorted(set(UNEXPECTED))))
+        else:
+            out("every client got the answer expected")
         out("whole run: %.0f s; load average at the end: %s" % (time.monotonic() - T0, loadavg()))
     finally:
         stop_bare(bare_pids)
@@ -712,7 +780,7 @@ def hits_redirect(env, extra, bare_port):
     secs = ARGS.seconds
     f = env.front(processes=PROCS, threads=THREADS, nginx_extra=extra,
                   overrides={("placeholder", "delay"): "0"}).start()
-    assert f.get(HIT).status == 302
+    first_hit(f)
     out("1. cache hit, redirect (302), through nginx")
     out("   %-34s %6s %10s %9s %9s" % ("", "conns", "req/s", "p50 ms", "p99 ms"))
     res = {}
@@ -727,6 +795,7 @@ def hits_redirect(env, extra, bare_port):
             out("   %-34s %6d %10.0f %9.2f %9.2f %s" % (name, conns, r["rps"], r["p50"], r["p99"],
                                                       ("errors: " + r["errors"]) if r["errors"] else ""))
         a, b, c = res["a", conns], res["b", conns], res["c", conns]
+        wrk_answers(1, a, b, c)
         out("   ratios at %d: a/b req/s %.2f, a/b p99 %.2f, a/c req/s %.2f"
             % (conns, a["rps"] / b["rps"], a["p99"] / b["p99"], a["rps"] / c["rps"]))
     f.stop()
@@ -737,6 +806,7 @@ def hits_redirect(env, extra, bare_port):
     r0 = median_wrk("http://127.0.0.1:%d%s" % (f0.port, HIT), 32, secs)
     out("   %-34s %6d %10.0f %9.2f %9.2f  (before: hit cache off, %.2fx bare)"
         % ("(a0) promptpix hit, no hit cache", 32, r0["rps"], r0["p50"], r0["p99"], r0["rps"] / res["b", 32]["rps"]))
+    wrk_answers(1, r0)
     f0.stop()
     out()
 
@@ -763,6 +833,7 @@ def hits_inline(env):
     rx = median_wrk("http://127.0.0.1:%d%s" % (fx.port, HIT), 32, secs)
     out("   %-34s %10.0f req/s  p99 %.2f ms" % ("promptpix inline (X-Accel-Redirect)", rx["rps"], rx["p99"]))
     out("   ratios: stream/static %.2f, x-accel/static %.2f" % (ri["rps"] / rs["rps"], rx["rps"] / rs["rps"]))
+    wrk_answers(2, ri, rs, rx)
     fx.stop()
     out()
 
@@ -795,6 +866,7 @@ server {
         c = coalesce(fc, fc.port, "pp%s" % delay)
         ws = wake_from_log(fc, since)
         out("   promptpix, %ss generation: calls %d, statuses %s, requests %d" % (delay, c["calls"], c["statuses"], c["passed_upstream"]))
+        answers(3, c["statuses"], {302})
         out("      waiter wake (server side, %d waiters): p50 %d ms, p99 %d ms, max %d ms"
             % (len(ws), pct(ws, 50), pct(ws, 99), max(ws) if ws else -1))
         out("      client answer delay (all 200): p50 %.0f ms, p99 %.0f ms, max %.0f ms"
@@ -802,6 +874,7 @@ server {
         n = coalesce(fc, cache_port, "ngx%s" % delay)
         out("   nginx fastcgi_cache_lock in front, %ss: requests nginx passed upstream %d, paid calls %d, statuses %s"
             % (delay, n["passed_upstream"], n["calls"], n["statuses"]))
+        answers(4, n["statuses"], {302})
         out("      client answer delay (all 200): p50 %.0f ms, p99 %.0f ms, max %.0f ms"
             % (n["client_p50"], n["client_p99"], n["client_max"]))
         if delay == "2":
@@ -835,7 +908,8 @@ def distinct(env):
         back = {h[:12]: int(ms) for h, ms, _ in rows}
         queue = [int(qms) for _, _, qms in rows if qms is not None]
         over = [int(ms) - back[h] for h, ms in reqs.items() if h in back]
-        out("   %d at concurrency %d: %.0f generations/s, statuses %s" % (n, conc, n / wall, sorted(set(sts))))
+        out("   %d at concurrency %d: %.0f generations/s, statuses %s" % (n, conc, n / wall, counts(sts)))
+        answers(5, counts(sts), {302})
         out("      overhead (request time minus backend time, %d requests): p50 %d ms, p99 %d ms; backend p50 %d ms"
             % (len(over), pct(over, 50), pct(over, 99), pct(list(back.values()), 50)))
         out("      of which queued for a slot (started_at - queued_at; [queue] max_concurrent 2): p50 %d ms, p99 %d ms"

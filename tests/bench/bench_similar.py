@@ -2,7 +2,7 @@
 """Similar prompts ([similar] threshold 0.8): the lookup's time with 10k
 and with 1M completed images in the table, and what it adds to a miss
 against threshold = 0, in one run. The images are made in SQL (the
-SEQUENCE engine), filed under the key fcgi/similar.c computes: for the
+SEQUENCE engine), filed under the key fcgi/lib/similar.c computes: for the
 prompt "k<n> lake view" the words are already sorted, so SQL's SHA2()
 builds the same key (checked against promptpix similar-index first).
 

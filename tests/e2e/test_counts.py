@@ -61,7 +61,8 @@ def test_flush_whose_answer_is_lost_counts_once(env):
         f.flush()                       # the lost batch again, then the new one
         assert f.sql("SELECT total_requests, cache_hits FROM generation_status") \
             == [["16", "15"]]
-        assert f.sql("SELECT COUNT(*) FROM count_flushes") == [["2"]]
+        # Two batches of hit counts, and each flush's batch of the rollup.
+        assert f.sql("SELECT COUNT(*) FROM count_flushes") == [["4"]]
 
 
 def test_flush_cut_before_commit_is_sent_again(env):
@@ -113,3 +114,72 @@ def test_claim_whose_answer_is_lost_counts_one_call(env):
         assert f.sql("SELECT status, attempts, api_calls_made FROM generation_status") \
             == [["completed", "1", "1"]]
         assert f.log().count(" generating") == 1, f.log()      # one backend run
+
+
+# The hourly rollup's flush: one batch under an id, in one transaction,
+# sent again unchanged until it is known to be added.
+
+def rollup_front(env):
+    """One process flushing only when told (SIGUSR1), no hits from
+    memory (so the only transaction of a flush is the rollup's), over the
+    proxy."""
+    from tests.e2e.test_stats import conf
+    ov = conf("0.3")
+    ov.update({("server", "count_flush_interval"): "30",
+               ("server", "hit_cache_entries"): "0"})
+    return proxied_front(env, processes=1, threads=4, overrides=ov)
+
+
+def rollup_exact(f):
+    """Once flushed: the status table's figures if the rollup adds up to
+    them exactly, else None."""
+    from decimal import Decimal
+
+    from tests.e2e.test_pages import rollup_sums
+    got, want = rollup_sums(f)
+    return want if got[:5] == want[:5] and Decimal(got[5]) == Decimal(want[5]) else None
+
+
+def traffic_counted(f):
+    """Wait until the rollup holds the known traffic (each generation is
+    counted once its worker has recorded it)."""
+    from tests.lib import servers
+    servers.wait_until(lambda: (rollup_exact(f) or [])[:5] == ["7", "3", "3", "2", "1"],
+                       10, "the rollup of the traffic")
+
+
+def test_rollup_flush_whose_answer_is_lost_adds_once(env):
+    """The rollup's flush commits, its answer is lost, the flush is sent
+    again: its hour is added once, not twice."""
+    from tests.e2e.test_pages import known_traffic, rollup_sums
+    from tests.e2e.test_stats import url
+    proxy, f = rollup_front(env)
+    with f:
+        known_traffic(f)
+        traffic_counted(f)
+        for _ in range(3):
+            assert f.get(url("rollup busy world")).status == 302
+        proxy.cut_reply("COMMIT")
+        f.flush()                       # committed; the answer is lost
+        assert proxy.cuts_made() == 1
+        assert (rollup_exact(f) or [])[:2] == ["10", "6"], rollup_sums(f)
+        assert f.get(url("rollup quiet lake")).status == 302
+        f.flush()                       # the lost batch again, then the new one
+        assert (rollup_exact(f) or [])[:2] == ["11", "7"], rollup_sums(f)
+
+
+def test_rollup_flush_cut_before_commit_is_sent_again(env):
+    """The answer lost to a statement of the rollup's flush before its
+    commit: the batch is rolled back, and sent again whole."""
+    from tests.e2e.test_pages import known_traffic, rollup_sums
+    proxy, f = rollup_front(env)
+    with f:
+        known_traffic(f)
+        proxy.cut_reply("INSERT INTO generation_rollup (")
+        f.flush()
+        assert proxy.cuts_made() == 1
+        assert f.sql("SELECT COUNT(*) FROM generation_rollup") == [["0"]]
+        traffic_counted(f)
+        # Exactly: more flushes add nothing more.
+        assert (rollup_exact(f) or [])[:5] == ["7", "3", "3", "2", "1"], rollup_sums(f)
+        assert f.sql("SELECT SUM(n) FROM generation_rollup_ms") == [["2"]]

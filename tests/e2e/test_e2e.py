@@ -208,7 +208,7 @@ def block_store(f, prompt="A beautiful sunset"):
     """Make the store unable to keep the 1024x1024 jpg of prompt (its
     subdirectory a regular file) while it passes the start-up check.
     Returns the blocking file: remove it and the store works again."""
-    canon = "promptpix-v1\n%s\n1024\n1024\njpg\n-\nfal-ai/flux/schnell" % prompt
+    canon = "promptpix-v1\n%s\n1024\n1024\njpg\n-\nplaceholder" % prompt
     path = os.path.join(f.store, hashlib.sha256(canon.encode()).hexdigest()[:2])
     open(path, "w").close()
     return path

@@ -8,8 +8,10 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import zlib
 
 from tests.lib import config, falstub, httpclient, images, servers
+from tests.lib.env import run_alone
 from tests.lib.httpclient import fire
 
 KEY = "fal-test-key-5e1f0c:9c0ffee42d"      # grepped for everywhere below
@@ -192,6 +194,7 @@ def check_failure(f, stub, r, prompt, status, kind, calls, billed):
     assert stub.billed(prompt) <= billed, (prompt, stub.billed(prompt))
 
 
+@run_alone("16 failing generations at once, each within the 8 s generation timeout")
 def test_fal_failures_answer_everyone_at_once(env):
     with falstub.FalStub(KEY) as stub, \
             fal_front(env, stub, processes=2, threads=24,
@@ -287,6 +290,32 @@ def test_fal_sync_store_local_inline_and_blocked_image(env):
         assert r.status == 502 and r.body == b"generation failed: rejected\n", r
         assert stub.count("not_found") == 0
         assert_no_key(f, KEY)
+
+
+def test_placeholder_images_give_way_to_fal(env):
+    """An image the placeholder drew is its own (model "placeholder" in
+    its hash and row), so turning fal on for the same database and store
+    makes the real picture on the next request for the same URL: one
+    call at fal, and fal's bytes answered."""
+    prompt = "a castle drawn twice"
+    target = "/320x240.jpg?text=" + q(prompt)
+    first = env.front(processes=1)
+    with first:
+        r = first.get(target)
+        assert r.status == 302, r
+        drawn = first.get(r.header("location")).body
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub, share_with=first) as f:
+        r = f.get(target)
+        assert r.status == 302, r
+        assert stub.calls(prompt) == 1
+        body = f.get(r.header("location")).body
+        gray = 40 + zlib.crc32(prompt.encode()) % 160
+        assert body == falstub.make_jpeg(320, 240, gray) and body != drawn
+        assert f.get(target).header("location") == r.header("location")
+        assert stub.calls(prompt) == 1
+        assert f.sql("SELECT model, api_calls_made, upstream_request_id IS NULL"
+                     " FROM generation_status ORDER BY model") \
+            == [["fal-ai/flux/schnell", "1", "0"], ["placeholder", "1", "1"]]
 
 
 def test_fal_store_remote_redirect(env):
@@ -438,6 +467,7 @@ def test_fal_cut_submit_is_not_sent_again(env):
             assert_no_key(f, KEY)
 
 
+@run_alone("the queue time within 30 ms, answers within 50 ms")
 def test_fal_stream_answers_at_once(env):
     """Followed on the status stream, a client gets its image within 50 ms
     of fal marking the job COMPLETED, while a poll every 2 s would be up

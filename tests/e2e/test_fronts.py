@@ -150,7 +150,8 @@ def scenario_pages_reach_the_responder(env, front):
         assert f.get(f.url("/dashboard")).status == 401
         r = f.get(f.url("/dashboard"), method="POST",
                   body=("action=login&token=" + token).encode(),
-                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+                  headers={"Content-Type": "application/x-www-form-urlencoded",
+                           "Origin": "http://127.0.0.1:%d" % f.port})
         assert r.status == 303 and r.header("location") == f.url("/dashboard"), r
         assert "Path=%s;" % f.url("/dashboard") in r.header("set-cookie"), r
         cookie = r.header("set-cookie").split(";")[0]

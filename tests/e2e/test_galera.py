@@ -61,7 +61,7 @@ def test_galera_one_generation_for_both_nodes(env):
         # wsrep_retry_autocommit: 1 (the default) has the node run a
         # statement that lost a certification conflict once more itself;
         # with 0 every conflict reaches the responder as error 1213, and
-        # its own retry (fcgi/db.c) must carry it.
+        # its own retry (fcgi/db/db.c) must carry it.
         for retry in (1, 0):
             for n in cluster.nodes:
                 n.query("SET GLOBAL wsrep_retry_autocommit = %d" % retry)

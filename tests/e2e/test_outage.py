@@ -117,10 +117,52 @@ def test_hung_database_answers_503_within_the_read_timeout(env):
             took = time.monotonic() - t0
         finally:
             os.kill(env.db.proc.pid, signal.SIGCONT)
-        assert r.status == 503 and r.header("retry-after"), r
+        assert r.status == 503 and r.header("retry-after"), (r, f.log()[-4000:])
         # read_timeout, once or twice (a ping, then the statement), and a connect.
         assert 1.5 < took < 9, took
         servers.wait_until(lambda: f.get("/64x64.jpg?text=after%20the%20hang").status == 302,
                            20, "answers after the hang")
         assert f.get("/64x64.jpg?text=during%20the%20hang").status == 302
         assert f.get("/64x64.jpg?text=before%20the%20hang").status == 302
+
+
+
+def test_a_server_that_cannot_write_is_left(env):
+    """The server turns read-only (a primary demoted behind a load
+    balancer, or a virtual IP moved to a writable one): the connection
+    that meets the refusal is dropped, and with it the process's others,
+    so the next statements reach the writable server: the generation
+    workers' too, which only read until they find a job. The
+    responders' user has only its database's rights, so read_only holds
+    for it."""
+    from tests.lib.dbproxy import DbProxy
+    first = servers.MariaDB(os.path.join(env.base, "read-only-db"))
+    first.start()
+    try:
+        proxy = DbProxy(first)
+        f = env.front(db=proxy, processes=1, threads=4,
+                      overrides={("server", "max_wait"): "8"})
+        env.db.create_database(f.dbname, hosts=("127.0.0.1",))
+        with f:
+            assert f.get("/64x64.jpg?text=before%20the%20switch").status == 302
+            # Its worker done with it: every connection is idle or reading.
+            servers.wait_until(lambda: first.query(
+                "SELECT COUNT(*) FROM generation_slots WHERE owner IS NOT NULL",
+                f.dbname) == [["0"]], 5, "the slot given back")
+            first.query("SET GLOBAL read_only = 1")
+            proxy.switch(env.db)
+            # At most the request on the refused connection fails.
+            got = []
+            while len(got) < 6 and 302 not in got:
+                got.append(f.get("/64x64.jpg?text=after%%20%d" % len(got)).status)
+            assert got in ([302], [503, 302]), got
+            for i in range(4):
+                r = f.get("/64x64.jpg?text=then%%20%d" % i)
+                assert r.status == 302, r
+            made = f.sql("SELECT prompt FROM generation_status WHERE status = 'completed'")
+            assert sorted(p for (p,) in made) == ["after %d" % (len(got) - 1)] + \
+                ["then %d" % i for i in range(4)], made
+            assert "the server cannot take writes now (read-only server, 1290)" \
+                in f.log(), f.log()[-3000:]
+    finally:
+        first.stop()

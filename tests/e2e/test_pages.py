@@ -16,23 +16,48 @@ import re
 import shutil
 import urllib.parse
 
-from tests.lib import ROOT, browser, images
+from tests.lib import ROOT, browser, images, servers
 from tests.lib.config import write_secret
+from tests.lib.env import plain_pass_only
 
-TOKEN = "pages-test-token-5b1e0c"
+TOKEN = "pages-test-token-5b1e0c"             # [stats]: may look
+OPERATOR = "pages-operator-secret-7d2e41c9"    # [pages] operator_token_file: may mint
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HOSTILE = ["<script>alert(1)</script>",
            "a \"quoted\" 'prompt' & <b>bold</b>",
            "\"><img src=x onerror=alert(2)>"]
 CSP_PAGES = ["/", "/?text=a&width=64&height=64&format=jpg", "/dashboard"]
 
 
+def operator_file(env, secret=OPERATOR):
+    """The operator's secret in a file only its owner reads."""
+    path = os.path.join(env.base, "operator-token")
+    write_secret(path, secret)
+    return path
+
+
 def demo_front(env, over=None):
-    """The demo's settings (tools/demo.py): a token for the dashboard,
-    the seed's stats JSON open to all."""
+    """The demo's settings (tools/demo.py): a [stats] token and an
+    operator's secret for the dashboard, the seed's stats JSON open to
+    all."""
     ov = {("stats", "token"): TOKEN, ("stats", "public"): "on",
+          ("pages", "operator_token_file"): operator_file(env),
           ("placeholder", "delay"): "0.5"}
     ov.update(over or {})
     return env.front(overrides=ov)
+
+
+def same_origin(f, **more):
+    """The headers of a form a page of this host posts."""
+    return dict(FORM, Origin="http://127.0.0.1:%d" % f.port, **more)
+
+
+def session(f, secret):
+    """Log in over HTTP as a browser would; the cookie (name=value)."""
+    r = f.get("/dashboard", method="POST", body=b"action=login&token=" + secret.encode(),
+              headers=same_origin(f))
+    assert r.status == 303, r
+    return r.header("set-cookie").split(";")[0]
 
 
 def shot(b, env, name, full=False):
@@ -67,9 +92,9 @@ def no_csp_violation(b):
     assert not bad, bad
 
 
-def login(b, f):
+def login(b, f, secret=TOKEN):
     b.get("http://127.0.0.1:%d/dashboard" % f.port)
-    b.type("#login input[name=token]", TOKEN)
+    b.type("#login input[name=token]", secret)
     b.click("#login button")
     b.wait("return document.getElementById('live') !== null", 20, "the dashboard")
 
@@ -91,6 +116,8 @@ def generate(b, prompt, w, h, fmt):
     return b.js("return document.getElementById('url').value")
 
 
+@plain_pass_only("the page's script in a browser; its C paths run in "
+                 "test_home_without_javascript and test_e2e")
 def test_home_form_shows_image_and_url(env):
     if not browser.available():
         raise AssertionError("chromium and chromium-driver are needed (make deps)")
@@ -189,7 +216,21 @@ def rollup_rows(f):
     return hours, days
 
 
+def clear_of_the_hour_turn(seconds=120):
+    """If the UTC hour turns within seconds, wait until it has: the
+    charts' windows are whole hours, and a test that counts their rows
+    and then what the pages drew must see one hour throughout."""
+    def left():
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
+    if left() < seconds:
+        hour = datetime.datetime.now(datetime.timezone.utc).hour
+        servers.wait_until(lambda: datetime.datetime.now(datetime.timezone.utc).hour != hour,
+                           seconds + 5, "the hour to turn")
+
+
 def test_dashboard_login_charts_and_top_prompts(env):
+    clear_of_the_hour_turn()
     with demo_front(env) as f, browser.Browser(env.base) as b:
         base = "http://127.0.0.1:%d" % f.port
         prompt = "dashboard test prompt %d" % f.port
@@ -267,7 +308,7 @@ def test_dashboard_http_contract(env):
         r = f.get("/dashboard")
         assert r.status == 401 and b'id="login"' in r.body, r
         check_csp(r)
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        form = same_origin(f)
         r = f.get("/dashboard", method="POST", body=b"action=login&token=" + TOKEN.encode(),
                   headers=form)
         assert r.status == 303 and r.header("location") == "/dashboard", r
@@ -286,9 +327,12 @@ def test_dashboard_http_contract(env):
         r = f.get("/dashboard", method="POST", body=b"action=login&token=nope", headers=form)
         assert r.status == 403 and "set-cookie" not in r.headers, r
         check_csp(r)
-        # Another site's form is refused.
+        # Another site's form is refused, and so is a form of no site.
         r = f.get("/dashboard", method="POST", body=b"action=login&token=" + TOKEN.encode(),
                   headers=dict(form, Origin="http://evil.example"))
+        assert r.status == 403 and "set-cookie" not in r.headers, r
+        r = f.get("/dashboard", method="POST", body=b"action=login&token=" + TOKEN.encode(),
+                  headers=FORM)
         assert r.status == 403 and "set-cookie" not in r.headers, r
         assert f.get("/dashboard", method="PUT").status == 405
         r = f.get("/dashboard", method="POST", body=b"action=login&token=" + b"x" * 20000,
@@ -364,7 +408,13 @@ def test_signed_mode_mints_on_the_dashboard(env):
         base = "http://127.0.0.1:%d" % f.port
         b.get(base + "/")
         assert "cannot make one" in b.text("main") and not b.find_all("#try")
+        # The [stats] token's session may look, not mint.
         login(b, f)
+        assert not b.find_all("#mint") and b.find_all("#mintoff")
+        b.click("form button.plain")
+        b.wait("return document.getElementById('login') !== null", 10, "the login form")
+        login(b, f, OPERATOR)
+        assert not b.find_all("#mintoff")
         b.type("#mint input[name=text]", "a signed castle")
         b.type("#mint input[name=width]", "320")
         b.type("#mint input[name=height]", "240")
@@ -379,6 +429,132 @@ def test_signed_mode_mints_on_the_dashboard(env):
             check_csp(f.get(path))
 
 
+def rollup_sums(f):
+    """The rollup's requests, cache hits, paid calls, completed and
+    failed generations and money spent, and the status table's own
+    figures for the same, as strings (both flushed first)."""
+    f.flush()
+    got = f.sql("SELECT SUM(requests), SUM(cache_hits), SUM(paid_calls),"
+                " SUM(generations), SUM(failures), SUM(spent_usd) FROM generation_rollup")[0]
+    want = f.sql("SELECT SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),"
+                 " SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd)"
+                 " FROM generation_status")[0]
+    return got, want
+
+
+def known_traffic(f):
+    """Seven requests of three images, one failing: 7 requests, 3 cache
+    hits, 3 paid calls, 2 completed, 1 failed (test_stats.conf())."""
+    from tests.e2e.test_stats import alone, block_store, url
+    a, b, bad = "rollup busy world", "rollup quiet lake", "rollup broken pipe"
+    assert alone(bad, [a, b])
+    block_store(f, bad)
+    for target, want in [(a, 302), (a, 302), (b, 302), (a, 302), (bad, 502),
+                         (bad, 502), (b, 302)]:
+        assert f.get(url(target)).status == want
+
+
+MINT = b"action=mint&text=a+minted+tower&width=320&height=240&format=jpg"
+
+
+def minted(r):
+    """Whether the answer holds a signed URL."""
+    return b"sig=" in r.body
+
+
+def signed_front(env, over=None):
+    secret = os.path.join(env.base, "pages-access-secret")
+    write_secret(secret, "pages-master-secret-0123456789abcdef0123")
+    ov = {("access", "mode"): "signed", ("access", "secret_file"): secret}
+    ov.update(over or {})
+    return demo_front(env, ov)
+
+
+def test_monitoring_token_cannot_mint(env):
+    """The [stats] token, which a scraper holds, reads and never mints:
+    not as a header, not in the query, not as a session made with it,
+    nor with that session's cookie made to claim the operator's."""
+    with signed_front(env) as f:
+        bearer = same_origin(f, Authorization="Bearer " + TOKEN)
+        assert f.get("/dashboard", headers=bearer).status == 200      # it may look
+        r = f.get("/dashboard", method="POST", body=MINT, headers=bearer)
+        assert r.status == 403 and not minted(r), r
+        r = f.get("/dashboard?token=" + TOKEN, method="POST", body=MINT, headers=same_origin(f))
+        assert r.status == 401 and not minted(r), r
+        reader = session(f, TOKEN)
+        assert reader.startswith("pp_dashboard=r."), reader
+        page = f.get("/dashboard", headers={"Cookie": reader})
+        assert page.status == 200 and b'id="mint"' not in page.body, page
+        assert b'id="mintoff"' in page.body
+        r = f.get("/dashboard", method="POST", body=MINT,
+                  headers=same_origin(f, Cookie=reader))
+        assert r.status == 403 and not minted(r), r
+        forged = "pp_dashboard=o." + reader[len("pp_dashboard=r."):]
+        r = f.get("/dashboard", method="POST", body=MINT,
+                  headers=same_origin(f, Cookie=forged))
+        assert r.status == 401 and not minted(r), r
+        assert f.get("/dashboard", headers={"Cookie": forged}).status == 401
+        # The history reads with either.
+        assert f.get("/api/generation/history", headers={"Cookie": reader}).status == 200
+        assert f.get("/api/generation/history?token=" + TOKEN).status == 200
+        # The operator mints, from a page of this host only.
+        op = session(f, OPERATOR)
+        assert op.startswith("pp_dashboard=o."), op
+        page = f.get("/dashboard", headers={"Cookie": op})
+        assert page.status == 200 and b'id="mint"' in page.body, page
+        for headers in (dict(FORM, Cookie=op),
+                        dict(FORM, Cookie=op, Origin="http://evil.example"),
+                        dict(FORM, Cookie=op, Origin="null"),
+                        dict(FORM, Cookie=op, Referer="http://evil.example/dashboard"),
+                        dict(FORM, Cookie=op, Referer="http://127.0.0.1:%d.evil.example/"
+                             % f.port)):
+            r = f.get("/dashboard", method="POST", body=MINT, headers=headers)
+            assert r.status == 403 and not minted(r), (headers, r)
+        r = f.get("/dashboard", method="POST", body=MINT, headers=same_origin(f, Cookie=op))
+        assert r.status == 200 and minted(r), r
+        url = re.search(rb'id="url" readonly aria-label="Signed URL" value="http://[^/"]+([^"]+)"',
+                        r.body).group(1).decode().replace("&amp;", "&")
+        assert f.get(url).status == 302
+        # No Origin, but this host's Referer (as an older browser sends).
+        r = f.get("/dashboard", method="POST", body=MINT,
+                  headers=dict(FORM, Cookie=op,
+                               Referer="http://127.0.0.1:%d/dashboard" % f.port))
+        assert r.status == 200 and minted(r), r
+        # Nothing logged the secrets.
+        assert OPERATOR not in f.log() and TOKEN not in f.log()
+
+
+def test_rotating_a_secret_voids_its_sessions(env):
+    """A new operator's secret (its file) ends every operator's session
+    and no reader's; a new [stats] token ends every reader's and no
+    operator's. Each takes a restart."""
+    with signed_front(env) as f:
+        reader, op = session(f, TOKEN), session(f, OPERATOR)
+
+        def restart():
+            f.pp.stop()
+            f.pp.start()
+
+        def who(cookie):
+            r = f.get("/dashboard", headers={"Cookie": cookie})
+            return r.status, b'id="mint"' in r.body
+        assert who(reader) == (200, False) and who(op) == (200, True)
+        write_secret(os.path.join(env.base, "operator-token"), "a-new-operator-secret-5551")
+        restart()
+        assert who(op) == (401, False) and who(reader) == (200, False)
+        r = f.get("/dashboard", method="POST", body=b"action=login&token=" + OPERATOR.encode(),
+                  headers=same_origin(f))
+        assert r.status == 403, r
+        op = session(f, "a-new-operator-secret-5551")
+        assert who(op) == (200, True)
+        conf = open(f.conf).read()
+        with open(f.conf, "w") as fh:
+            fh.write(conf.replace("token = " + TOKEN, "token = a-new-stats-token"))
+        restart()
+        assert who(reader) == (401, False) and who(op) == (200, True)
+        assert who(session(f, "a-new-stats-token")) == (200, False)
+
+
 def test_rollup_exact_for_known_traffic(env):
     """The rollup the flush maintains adds up to the status table's own
     figures: requests, cache hits, paid calls, money, completed and
@@ -386,30 +562,17 @@ def test_rollup_exact_for_known_traffic(env):
     megapixel: 0.05 a call, so every sum is exact.)"""
     from decimal import Decimal
 
-    from tests.e2e.test_stats import alone, block_store, conf, url
+    from tests.e2e.test_stats import conf
     from tests.lib import servers
-    a, b, bad = "rollup busy world", "rollup quiet lake", "rollup broken pipe"
-    assert alone(bad, [a, b])
     with env.front(overrides=conf("0.3")) as f:
-        block_store(f, bad)
-        for target, want in [(a, 302), (a, 302), (b, 302), (a, 302), (bad, 502),
-                             (bad, 502), (b, 302)]:
-            assert f.get(url(target)).status == want
-
-        def sums():
-            f.flush()
-            return f.sql("SELECT SUM(requests), SUM(cache_hits), SUM(paid_calls),"
-                         " SUM(generations), SUM(failures), SUM(spent_usd), SUM(would_usd)"
-                         " FROM generation_rollup")[0]
-        f.flush()
-        want = f.sql("SELECT SUM(total_requests), SUM(cache_hits), SUM(api_calls_made),"
-                     " SUM(status = 'completed'), SUM(status = 'failed'), SUM(cost_usd)"
-                     " FROM generation_status")[0]
+        known_traffic(f)
+        want = rollup_sums(f)[1]
         assert want[:5] == ["7", "3", "3", "2", "1"], want
-        servers.wait_until(lambda: sums()[:5] == want[:5], 10, "the rollup")
-        got = sums()
+        servers.wait_until(lambda: rollup_sums(f)[0][:5] == want[:5], 10, "the rollup")
+        got = rollup_sums(f)[0]
         assert Decimal(got[5]) == Decimal(want[5]) == Decimal("0.15"), (got, want)
-        assert Decimal(got[6]) == Decimal("0.35"), got      # 7 requests x 0.05
+        would = f.sql("SELECT SUM(would_usd) FROM generation_rollup")[0][0]
+        assert Decimal(would) == Decimal("0.35"), would      # 7 requests x 0.05
         assert f.sql("SELECT kind, failures FROM generation_rollup_failures") == [
             ["store", "1"]]
         assert int(f.sql("SELECT SUM(n) FROM generation_rollup_ms")[0][0]) == 2

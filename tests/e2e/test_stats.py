@@ -12,7 +12,8 @@ import time
 
 from tests.lib import servers
 
-MODEL = "fal-ai/flux/schnell"
+# The placeholder backend identifies its images by a model of its own.
+MODEL = "placeholder"
 # 500x200 is 0.1 megapixel: at 0.5 USD per megapixel (conf()) one call
 # costs 0.05, the seed's price, and every money figure is exact.
 SIZE = (500, 200)
@@ -339,6 +340,40 @@ def test_cleanup_removes_exactly_old_finished_rows(env):
                    " FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()")
         assert ev == [["DISABLED", "1", "DAY", "CALL cleanup_old_generation_status(7)"]], ev
 
+
+
+def test_cleanup_keeps_refused_prompts(env):
+    """A prompt fal refused (retryable = 0) outlives the cleanup, so the
+    next request for it is answered from its row and pays nothing; a
+    failure a retry may fix, as old, is cleaned as before."""
+    from tests.e2e.test_fal import KEY, fal_front
+    from tests.lib import falstub
+    refused, flaky = "cleanup refused castle", "cleanup flaky castle"
+    with falstub.FalStub(KEY) as stub, fal_front(env, stub) as f:
+        stub.script(refused, {"status": 422, "detail": "prompt is not allowed"})
+        stub.script(flaky, {"status": 500, "detail": "boom"})
+        assert f.get(url(refused)).status == 502
+        assert f.get(url(flaky)).status == 502
+        assert f.sql("SELECT prompt, error_kind, retryable FROM generation_status"
+                     " ORDER BY prompt") == [[flaky, "upstream_error", "1"],
+                                             [refused, "rejected", "0"]]
+        calls = stub.calls(refused)
+        assert calls == 1
+        f.sql("UPDATE generation_status SET created_at = created_at - INTERVAL 10 DAY,"
+              " started_at = started_at - INTERVAL 10 DAY,"
+              " completed_at = completed_at - INTERVAL 10 DAY,"
+              " next_attempt_at = next_attempt_at - INTERVAL 10 DAY")
+        assert f.sql("CALL cleanup_old_generation_status(7)") == [["1"]]
+        assert f.sql("SELECT prompt FROM generation_status") == [[refused]]
+        assert f.sql("SELECT failed FROM generation_stats_archive") == [["1"]]
+        # Still refused, at once, with no new call.
+        r = f.get(url(refused))
+        assert r.status == 502 and r.body == b"generation failed: rejected\n", r
+        assert stub.calls(refused) == calls
+        assert f.sql("SELECT total_requests, api_calls_made FROM generation_status") \
+            == [["2", "1"]]
+        # The event's daily call keeps it too.
+        assert f.sql("CALL cleanup_old_generation_status(NULL)") == [["0"]]
 
 def test_token_401_403_200(env):
     token = "stats-tok-8c1e"

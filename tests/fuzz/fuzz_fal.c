@@ -1,7 +1,7 @@
 /*
  * fuzz_fal.c: libFuzzer target for the fal.ai answer parsers of the
- * fal.ai backend (fcgi/fal.h; the pure half, falparse.c), and the URL
- * policy (fcgi/urlpolicy.h) on the image URLs they return:
+ * fal.ai backend (fcgi/backend/falparse.h, its pure half), and the URL
+ * policy (fcgi/backend/urlpolicy.h) on the image URLs they return:
  *
  *   fal_parse_result(const char *json, size_t len, struct gen_result *)
  *   fal_parse_submit(), fal_parse_status(), fal_parse_error()
@@ -15,7 +15,7 @@
  * The input is an answer body exactly as received: not NUL-terminated
  * (each parser is given the length), so ASan reports any read past its
  * end. Whatever the body, the parsers must return, and keep the
- * promises of fal.h that the rest of the responder relies on: every
+ * promises of falparse.h that the rest of the responder relies on: every
  * string they fill is terminated inside its array; an error message is
  * one line of printable ASCII (it is logged and stored); a successful
  * result has a URL, and a URL that passes url_check() is printable
@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "fal.h"
+#include "falparse.h"
 #include "urlpolicy.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
+from . import servers
 from .servers import free_port, wait_until
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"   # the W3C element key
@@ -60,10 +60,11 @@ class Browser:
     def _start(self):
         self._exit_on_sigterm()
         log = open(os.path.join(self.dir, "chromedriver.log"), "w")
-        self.proc = subprocess.Popen(
+        # chromedriver and the Chromium it starts: one group, tracked.
+        self.proc = servers.popen(
             [shutil.which("chromedriver"), "--port=%d" % self.port,
              "--allowed-ips=127.0.0.1", "--log-path=" + os.path.join(self.dir, "driver.log")],
-            stdout=log, stderr=log, start_new_session=True)
+            stdout=log, stderr=log)
         atexit.register(self.close)
         try:
             wait_until(lambda: self._status_ready(), 20, "chromedriver")
@@ -92,17 +93,10 @@ class Browser:
             except (OSError, WebDriverError):
                 pass
             self.session = None
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None:
             # chromedriver and the Chromium it started share its group.
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                self.proc.wait()
+            servers.kill_group(self.proc.pid)
+            self.proc.wait()
         self.proc = None
 
     def __enter__(self):

@@ -2,6 +2,8 @@
 server's reply to one chosen statement after the server has run it: the
 fault "the statement committed, the answer never came back" (a cut
 cable, a proxy's restart), which no real server can be told to make.
+It can also send new connections to another server, as a load balancer
+or a moved virtual IP does, leaving open ones where they are.
 
 It reads the MySQL client/server protocol only as far as it must: each
 packet is a 3-byte length, a sequence number and a payload; a command's
@@ -43,7 +45,7 @@ class Conn:
     def __init__(self, proxy, client):
         self.proxy = proxy
         self.client = client
-        self.server = socket.create_connection(proxy.upstream)
+        self.server = socket.create_connection(proxy.where())
         self.prepared = {}          # statement id -> SQL text
         self.preparing = None       # text of the COM_STMT_PREPARE in flight
         self.lose_reply = False     # drop the next answer and cut
@@ -109,6 +111,9 @@ class DbProxy:
     """Listens on a free loopback port; forwards to db (a servers.MariaDB)
     over TCP. A front made with db=DbProxy(...) reaches MariaDB through it.
 
+    switch(db): new connections go to db (another servers.MariaDB) from
+    now on; query() and create_database() too. Open ones stay.
+
     cut_reply(substring): the next execution of a prepared statement (or
     a plain query, such as the COMMIT of mysql_commit()) whose text holds
     substring runs on the server, but its answer is lost and both
@@ -148,6 +153,15 @@ class DbProxy:
                 Conn(self, client)
             except OSError:
                 client.close()
+
+    def where(self):
+        with self.lock:
+            return self.upstream
+
+    def switch(self, db):
+        with self.lock:
+            self.db = db
+            self.upstream = (db.host, db.port)
 
     def cut_reply(self, substring):
         with self.lock:

@@ -13,6 +13,32 @@ from .servers import DB_PASSWORD, MariaDB, Nginx, Responders, free_port, wait_un
 _seq = itertools.count(1)
 
 
+def plain_pass_only(why):
+    """Mark a test to run in make test's first pass only, not again on
+    the sanitizer build (tests/run.py skips it there, saying why).
+
+    The rule: the sanitizer pass runs every test that drives promptpix's
+    C code along a path of its own. A test is marked only when what it
+    checks is outside that code -- the installed files and the README's
+    deployment steps, the harness and the bench leaving no process, a
+    file kept in step -- and the C paths it passes through (a new image,
+    a hit, the stats) are run under the sanitizers by other tests."""
+    def mark(fn):
+        fn.plain_only = why
+        return fn
+    return mark
+
+
+def run_alone(why):
+    """Mark a test whose assertions bound latencies too tightly for a
+    loaded machine: tests/run.py runs it after the others, while no
+    other test runs."""
+    def mark(fn):
+        fn.alone = why
+        return fn
+    return mark
+
+
 class Front:
     """A web server + promptpix on free ports, with a fresh database.
     front: "nginx" (nginx + spawn-fcgi), "apache" (Apache with the
@@ -214,9 +240,18 @@ class Env:
 
     @property
     def db(self):
+        """The session's MariaDB, started on first use. One that fails to
+        start is stopped and its directory removed: the next test starts
+        a new one instead of failing on this one."""
         if self._db is None:
-            self._db = MariaDB(self.base)
-            self._db.start()
+            db = MariaDB(self.base)
+            try:
+                db.start()
+            except BaseException:
+                db.stop()
+                shutil.rmtree(db.dir, ignore_errors=True)
+                raise
+            self._db = db
         return self._db
 
     def front(self, **kw):

@@ -4,11 +4,13 @@ from a private directory on free loopback ports and is stopped by
 stop(). Nothing here is a mock: only the paid image API is ever replaced
 (tests/lib/falstub.py)."""
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 from . import ROOT
@@ -45,19 +47,37 @@ def can_connect(addr):
 
 
 # The process groups this run started (each server is the leader of a
-# session of its own) and has not stopped yet: kill_all() ends them when
-# the run ends any other way (tests/run.py: SIGTERM, SIGHUP, SIGINT, an
-# exception, atexit).
-_groups = set()
+# session of its own) and has not seen end yet, with the leader's Popen
+# when there is one: kill_all() ends them when the run ends any other way
+# (tests/run.py: SIGTERM, SIGHUP, SIGINT, an exception, atexit).
+_groups = {}
+
+# Every process a run starts carries its marks in its environment (the
+# run's, and each enclosing run's: a suite started by a test of another
+# suite), so that kill_all() also finds what was never tracked: a server
+# whose start a signal cut short, a daemon that left its parent.
+RUN_MARK = "PROMPTPIX_TEST_RUN"
+_marks = []
 
 
-def track(pgid):
-    """Remember process group pgid until stop_process() or kill_all()."""
-    _groups.add(pgid)
+def mark_run():
+    """Mark this process's environment, and so every process started
+    from now on, as this run's (tests/run.py, at its start)."""
+    mark = "%d-%d" % (os.getpid(), time.time_ns())
+    os.environ[RUN_MARK] = (os.environ.get(RUN_MARK, "") + " " + mark).strip()
+    _marks.append(mark)
+
+
+def track(pgid, proc=None):
+    """Remember process group pgid (led by proc, a Popen, if given)
+    until it has ended."""
+    _groups[pgid] = proc
     return pgid
 
 
 def group_alive(pgid):
+    """Whether a process of group pgid is left. A leader that is this
+    process's child counts until it is reaped: kill_group() reaps it."""
     try:
         os.killpg(pgid, 0)
         return True
@@ -65,51 +85,149 @@ def group_alive(pgid):
         return False
 
 
+def term_then_kill(send, alive, timeout):
+    """send(SIGTERM) and wait up to timeout while alive(); then the same
+    with SIGKILL. send returns False when there was nothing to signal."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not send(sig):
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and alive():
+            time.sleep(0.02)
+        if not alive():
+            return
+
+
 def kill_group(pgid, timeout=5):
     """SIGTERM every process of group pgid, SIGKILL what outlives
     timeout (a bare libfcgi responder ignores SIGTERM)."""
-    _groups.discard(pgid)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    proc = _groups.get(pgid)
+
+    def send(sig):
         try:
             os.killpg(pgid, sig)
+            return True
         except OSError:
-            return
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and group_alive(pgid):
-            time.sleep(0.02)
-        if not group_alive(pgid):
-            return
+            return False
+
+    def alive():
+        if proc is not None:
+            proc.poll()         # reap the leader once it has exited
+        return group_alive(pgid)
+    term_then_kill(send, alive, timeout)
+    _groups.pop(pgid, None)
+
+
+def _stat(pid):
+    """(state, session) of process pid (see proc(5))."""
+    with open("/proc/%d/stat" % pid) as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return f[0], int(f[3])
+
+
+def marked():
+    """The live processes, other than this one, that this run started:
+    those whose environment holds one of its marks, and every process in
+    a session one of them leads (mod_fcgid's processes get an
+    environment of their own from Apache, but stay in its session)."""
+    if not _marks:
+        return []
+    want = [m.encode() for m in _marks]
+    procs, leaders = {}, set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        pid = int(d)
+        try:
+            state, sid = _stat(pid)
+            if state == "Z":
+                continue        # dead, not yet reaped
+            procs[pid] = sid
+            with open("/proc/%d/environ" % pid, "rb") as fh:
+                env = fh.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        for v in env:
+            if v.startswith(RUN_MARK.encode() + b"=") and \
+                    any(m in v.split(b"=", 1)[1].split() for m in want):
+                leaders.add(pid)
+    return [p for p, sid in procs.items() if p in leaders or sid in leaders]
+
+
+def sweep(timeout=5):
+    """SIGTERM what marked() finds, SIGKILL what outlives timeout."""
+    def send(sig):
+        pids = marked()
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        return bool(pids)
+    term_then_kill(send, lambda: bool(marked()), timeout)
 
 
 def kill_all():
-    """Every process group still tracked, ended."""
+    """Every process group still tracked, then anything else this run
+    started, ended."""
     for pgid in list(_groups):
         kill_group(pgid)
+    sweep()
+
+
+@contextlib.contextmanager
+def signals_held():
+    """The body runs to its end before SIGTERM, SIGHUP or SIGINT is
+    handled: one that arrives meanwhile is raised again after it. A
+    handler that unwound the run from inside subprocess.Popen would
+    leave a process started but not tracked. Only the main thread
+    handles signals; elsewhere this holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = {}
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        h = signal.getsignal(s)
+        if h is None:           # a handler not set from Python: leave it
+            continue
+        old[s] = h
+        signal.signal(s, lambda n, f: got.append(n))
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if got:
+            signal.raise_signal(got[0])
 
 
 def popen(args, **kw):
-    """subprocess.Popen in a session of its own, tracked for kill_all()."""
-    proc = subprocess.Popen(args, start_new_session=True, **kw)
-    track(proc.pid)
+    """subprocess.Popen in a session of its own, tracked for kill_all()
+    before any signal can unwind the caller."""
+    with signals_held():
+        proc = subprocess.Popen(args, start_new_session=True, **kw)
+        track(proc.pid, proc)
     return proc
 
 
 def stop_process(proc, timeout=10):
-    """SIGTERM proc; SIGKILL its process group if it outlives timeout."""
+    """SIGTERM proc; SIGKILL its process group if it outlives timeout.
+    What is left of its group after it exits (a child that outlived
+    it) is ended too. The group stays tracked until it has ended."""
     if proc is None:
         return
-    _groups.discard(proc.pid)
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
+    if proc.poll() is None:
+        proc.terminate()
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-        proc.wait()
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+            proc.wait()
+    kill_group(proc.pid)
 
 
 def read_text(path):
@@ -140,6 +258,9 @@ class MariaDB:
         self.dir = os.path.join(base, "mysql")
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
+        # Temporary tables in a directory of its own: a MariaDB starting
+        # up removes every #sql* file in its tmpdir, another server's too.
+        self.tmpdir = os.path.join(self.dir, "tmp")
         self.host = "127.0.0.1"
         self.port = free_port()
         self.proc = None
@@ -147,11 +268,14 @@ class MariaDB:
 
     def install(self, log):
         """Make the datadir of a new server (its system tables)."""
-        subprocess.run(
+        out = subprocess.run(
             [which("mariadb-install-db", "mysql_install_db"), "--no-defaults",
              "--datadir=" + self.datadir, "--user=root", "--skip-test-db",
              "--auth-root-authentication-method=socket"],
-            stdout=log, stderr=log, check=True)
+            stdout=log, stderr=log, env=dict(os.environ, TMPDIR=self.tmpdir))
+        if out.returncode != 0:
+            raise RuntimeError("mariadb-install-db in %s exited with %d:\n%s" % (
+                self.dir, out.returncode, read_text(log.name)[-3000:]))
 
     def server_args(self):
         """mariadbd options beyond the ones every private server has."""
@@ -165,7 +289,7 @@ class MariaDB:
         return read_text(os.path.join(self.dir, "error.log"))
 
     def start(self):
-        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(self.tmpdir, exist_ok=True)
         log = open(os.path.join(self.dir, "install.log"), "w")
         if not os.path.isdir(os.path.join(self.datadir, "mysql")):
             self.install(log)
@@ -173,6 +297,7 @@ class MariaDB:
                 "--datadir=" + self.datadir, "--socket=" + self.socket,
                 "--port=%d" % self.port, "--bind-address=" + self.host,
                 "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
+                "--tmpdir=" + self.tmpdir,
                 "--log-error=" + os.path.join(self.dir, "error.log"),
                 "--skip-name-resolve", "--skip-log-bin",
                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
@@ -212,15 +337,30 @@ class MariaDB:
 
     def create_database(self, name, user="promptpix", password=DB_PASSWORD,
                         hosts=("localhost",)):
-        """The database name, migrated, and user at each of hosts
-        ("localhost": over the socket, "127.0.0.1": over TCP) with all
-        rights on it."""
-        self.query("CREATE DATABASE IF NOT EXISTS `%s`" % name)
+        """The database name with the whole schema, and user at each of
+        hosts ("localhost": over the socket, "127.0.0.1": over TCP) with
+        all rights on it. A new database gets the schema in one client
+        session, as sql/migrate.sh --one-file writes it (a test makes a
+        database for each front: one client, not one per statement); an
+        existing one is brought up to date by sql/migrate.sh."""
+        new = not self.query("SELECT 1 FROM information_schema.SCHEMATA"
+                             " WHERE SCHEMA_NAME = '%s'" % name)
+        q = ["CREATE DATABASE IF NOT EXISTS `%s`;" % name]
         for h in hosts:
-            self.query("CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s'"
-                       % (user, h, password))
-            self.query("GRANT ALL ON `%s`.* TO '%s'@'%s'" % (name, user, h))
-        self.migrate(name)
+            q.append("CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s';"
+                     % (user, h, password))
+            q.append("GRANT ALL ON `%s`.* TO '%s'@'%s';" % (name, user, h))
+        if new:
+            q += ["USE `%s`;" % name, whole_schema()]
+        self.query_script("\n".join(q))
+        if not new:
+            self.migrate(name)
+
+    def query_script(self, sql):
+        """Run the statements of sql (DELIMITER and all) as root."""
+        out = subprocess.run(self.client(), input=sql, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("SQL failed: %s" % out.stderr.strip())
 
     def migrate(self, name):
         env = dict(os.environ)
@@ -235,6 +375,19 @@ class MariaDB:
     def stop(self):
         stop_process(self.proc, 30)
         self.proc = None
+
+
+_schema = []
+
+
+def whole_schema():
+    """Every migration in one SQL text (sql/migrate.sh --one-file), made
+    once a run."""
+    if not _schema:
+        out = subprocess.run(["sh", os.path.join(ROOT, "sql", "migrate.sh"), "--one-file"],
+                             capture_output=True, text=True, check=True)
+        _schema.append(out.stdout)
+    return _schema[0]
 
 
 class Responders:

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,70 @@ wipe_env(void)
 	    strcmp(getenv("PROMPTPIX_OTHER"), "kept") == 0, "others kept");
 	unsetenv("PROMPTPIX_OTHER");
 	env_wipe("PROMPTPIX_DB_PASSWORD");	/* not set: nothing happens */
+}
+
+/* Write line into a new temporary file of mode; its path into path. */
+static void
+secret_file(char *path, const char *line, mode_t mode)
+{
+	int	 fd = mkstemp(path);
+
+	if (fd == -1 ||
+	    write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fchmod(fd, mode) == -1)
+		abort();
+	close(fd);
+}
+
+/* [pages] operator_token_file: its own, long enough, private. */
+static void
+operator_token(void)
+{
+	static const struct {
+		const char	*line;
+		mode_t		 mode;
+		const char	*stats;		/* [stats] token, or NULL */
+		const char	*err;		/* in the error; "" = loads */
+	} cases[] = {
+		{ "operator-secret-0123456789\n", 0600, "reader", "" },
+		{ "operator-secret-0123456789\n", 0640, NULL, "" },
+		{ "short\n", 0600, NULL, "fewer than 16 characters" },
+		{ "operator-secret-0123456789\n", 0644, NULL,
+		    "readable or writable by every user" },
+		{ "operator-secret-0123456789\n", 0602, NULL,
+		    "readable or writable by every user" },
+		{ "operator-secret-0123456789\n", 0600,
+		    "operator-secret-0123456789", "holds the [stats] token" },
+	};
+	struct cfg	 c;
+	const char	*e;
+	char		 path[] = "/tmp/pp-op-XXXXXX", text[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strlcpy_chk(path, "/tmp/pp-op-XXXXXX", sizeof(path));
+		secret_file(path, cases[i].line, cases[i].mode);
+		snprintf(text, sizeof(text), "[pages]\n"
+		    "operator_token_file = %s\n%s%s\n", path,
+		    cases[i].stats ? "[stats]\ntoken = " : "",
+		    cases[i].stats ? cases[i].stats : "");
+		e = load(text, &c);
+		T_CHECK(cases[i].err[0] == '\0' ? e[0] == '\0' &&
+		    c.operator_token != NULL && strcmp(c.operator_token,
+		    "operator-secret-0123456789") == 0 :
+		    strstr(e, cases[i].err) != NULL, "operator case %zu: %s",
+		    i, e);
+		T_CHECK(strstr(e, "operator-secret") == NULL && strstr(e,
+		    "short") == NULL, "operator case %zu names no secret", i);
+		cfg_free(&c);
+		unlink(path);
+	}
+	e = load("[pages]\noperator_token_file = /nonexistent/op\n", &c);
+	T_CHECK(strstr(e, "cannot read [pages] operator_token_file") != NULL,
+	    "missing operator file: %s", e);
+	cfg_free(&c);
+	load("", &c);
+	T_CHECK(c.operator_token == NULL, "no operator secret by default");
+	cfg_free(&c);
 }
 
 void
@@ -183,6 +249,11 @@ test_cfg(void)
 	e = load(text, &c);
 	T_CHECK(e[0] == '\0' && c.fal_key &&
 	    strcmp(c.fal_key, "file-key:123") == 0, "key_file: %s", e);
+	T_CHECK(strcmp(c.model, "fal-ai/flux/schnell") == 0, "fal's model");
+	cfg_free(&c);
+	/* The placeholder's images are its own, whatever model is set. */
+	load("[generation]\nmodel = fal-ai/flux/dev\n", &c);
+	T_CHECK(strcmp(c.model, PLACEHOLDER_MODEL) == 0, "placeholder's model");
 	cfg_free(&c);
 	setenv("FAL_KEY_ID", "id", 1);
 	setenv("FAL_KEY_SECRET", "secret", 1);
@@ -205,6 +276,8 @@ test_cfg(void)
 	unsetenv("FAL_KEY_SECRET");
 	unlink(keyfile);
 	wipe_env();
+
+	operator_token();
 
 	load("[database]\nread_timeout = 2.5\n", &c);
 	T_CHECK(c.db_read_timeout_ms == 2500, "read_timeout");

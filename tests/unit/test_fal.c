@@ -5,7 +5,7 @@
 #include <json.h>
 
 #include "backend.h"
-#include "fal.h"
+#include "falparse.h"
 #include "t.h"
 
 static int

@@ -442,7 +442,7 @@ all_waiters(void)
 {
 	char			 h[HASH_HEX_LEN + 1], other[HASH_HEX_LEN + 1];
 	char			 list[4][HASH_HEX_LEN + 1];
-	struct flight		*a, *b, *c;
+	struct flight		*a = NULL, *b = NULL, *c = NULL;
 	struct flight_result	 fr;
 	unsigned		 from;
 

@@ -135,27 +135,51 @@ forms(void)
 static void
 cookies(void)
 {
-	char	 c[128], bad[128];
+	const char	*keys[TOKEN__MAX] = { "s3cret", "op-secret" };
+	const char	*none[TOKEN__MAX] = { NULL, "" };
+	const char	*same[TOKEN__MAX] = { "s3cret", "s3cret" };
+	char		 c[128], o[128], bad[160];
 
-	token_cookie("s3cret", 2000000000, c, sizeof(c));
-	T_CHECK(strncmp(c, "2000000000.", 11) == 0 && strlen(c) == 11 + 64,
+	token_cookie(TOKEN_READ, "s3cret", 2000000000, c, sizeof(c));
+	T_CHECK(strncmp(c, "r.2000000000.", 13) == 0 && strlen(c) == 13 + 64,
 	    "cookie shape: %s", c);
 	T_CHECK(strstr(c, "s3cret") == NULL, "the token is not in it");
-	T_CHECK(token_cookie_check("s3cret", c, 1999999999), "valid");
-	T_CHECK(!token_cookie_check("s3cret", c, 2000000000), "expired");
-	T_CHECK(!token_cookie_check("other", c, 1), "another token's");
-	T_CHECK(!token_cookie_check("", c, 1) && !token_cookie_check(NULL, c, 1),
-	    "no token configured");
-	snprintf(bad, sizeof(bad), "2100000000%s", c + 10);
-	T_CHECK(!token_cookie_check("s3cret", bad, 1), "expiry moved");
+	T_CHECK(token_cookie_role(keys, c, 1999999999) == TOKEN_READ, "valid");
+	T_CHECK(token_cookie_role(keys, c, 2000000000) == -1, "expired");
+	keys[TOKEN_READ] = "other";
+	T_CHECK(token_cookie_role(keys, c, 1) == -1, "another token's");
+	keys[TOKEN_READ] = "s3cret";
+	T_CHECK(token_cookie_role(none, c, 1) == -1, "no token configured");
+	snprintf(bad, sizeof(bad), "r.2100000000%s", c + 12);
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1, "expiry moved");
+	snprintf(bad, sizeof(bad), "r. 2000000000%s", c + 12);
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1, "expiry padded");
 	snprintf(bad, sizeof(bad), "%s", c);
 	bad[20] = bad[20] == 'a' ? 'b' : 'a';
-	T_CHECK(!token_cookie_check("s3cret", bad, 1), "mac changed");
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1, "mac changed");
 	bad[strlen(bad) - 1] = '\0';
-	T_CHECK(!token_cookie_check("s3cret", bad, 1), "mac cut");
-	T_CHECK(!token_cookie_check("s3cret", "", 1) &&
-	    !token_cookie_check("s3cret", ".", 1) &&
-	    !token_cookie_check("s3cret", "x.y", 1), "junk");
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1, "mac cut");
+	T_CHECK(token_cookie_role(keys, "", 1) == -1 &&
+	    token_cookie_role(keys, ".", 1) == -1 &&
+	    token_cookie_role(keys, "r.x.y", 1) == -1 &&
+	    token_cookie_role(keys, NULL, 1) == -1, "junk");
+
+	/* The operator's: only its secret makes one; a read one never is. */
+	token_cookie(TOKEN_OPERATOR, "op-secret", 2000000000, o, sizeof(o));
+	T_CHECK(strncmp(o, "o.2000000000.", 13) == 0, "operator shape: %s", o);
+	T_CHECK(token_cookie_role(keys, o, 1) == TOKEN_OPERATOR, "operator");
+	snprintf(bad, sizeof(bad), "o%s", c + 1);
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1,
+	    "read claiming operator");
+	T_CHECK(token_cookie_role(same, bad, 1) == -1,
+	    "read claiming operator, one secret for both");
+	snprintf(bad, sizeof(bad), "r%s", o + 1);
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1, "operator as read");
+	token_cookie(TOKEN_OPERATOR, "s3cret", 2000000000, bad, sizeof(bad));
+	T_CHECK(token_cookie_role(keys, bad, 1) == -1,
+	    "operator cookie made with the read token");
+	keys[TOKEN_OPERATOR] = NULL;
+	T_CHECK(token_cookie_role(keys, o, 1) == -1, "no operator secret");
 	T_CHECK(token_equal("abc", "abc") && !token_equal("abc", "abcd") &&
 	    !token_equal("abc", ""), "token_equal");
 }

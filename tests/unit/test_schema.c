@@ -42,6 +42,40 @@ test_first_missing(void)
 	T_CHECK(m == NULL && fault == 1, "a fault is not a missing migration");
 }
 
+/* A database whose routines are all at version *arg or newer. */
+static int
+routines_at(const char *file, unsigned version, void *arg)
+{
+	(void)file;
+	return version <= *(unsigned *)arg;
+}
+
+static int
+routines_fault(const char *file, unsigned version, void *arg)
+{
+	(void)file;
+	(void)version;
+	(void)arg;
+	return -1;
+}
+
+static void
+test_first_stale(void)
+{
+	const struct schema_routines	*r;
+	unsigned			 at = 1000;
+	int				 fault = 7;
+
+	r = schema_first_stale(routines_at, &at, &fault);
+	T_CHECK(r == NULL && fault == 0, "routines new enough");
+	at = 0;
+	r = schema_first_stale(routines_at, &at, &fault);
+	T_CHECK(r != NULL && strncmp(r->file, "R__", 3) == 0 &&
+	    r->version >= 1 && fault == 0, "the first stale one is named");
+	r = schema_first_stale(routines_fault, NULL, &fault);
+	T_CHECK(r == NULL && fault == 1, "a fault is not a stale routine");
+}
+
 /* The store must exist and be writable; a missing font only warns. */
 static void
 test_host(void)
@@ -72,5 +106,6 @@ void
 test_schema(void)
 {
 	test_first_missing();
+	test_first_stale();
 	test_host();
 }

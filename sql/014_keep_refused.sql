@@ -1,0 +1,6 @@
+-- 014: the cleanup keeps refused prompts. A failed row that no retry
+-- can fix (retryable = 0: kinds rejected and nsfw, sql/003_retry.sql)
+-- is what answers the next request for that prompt at once, without
+-- paying for the same refusal again; it stays until an operator clears
+-- it. The cleanup is defined in sql/R__cleanup.sql; this number records
+-- the change for databases that had the cleanup before.
