@@ -40,11 +40,11 @@ FAMILIES = . db backend pages cli lib
 # so each is unit-tested on its own.
 PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
 	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
-	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
-	   lib/similar.c lib/flight.c lib/hitcache.c lib/statcache.c \
-	   lib/counts.c lib/rollup.c backend/store.c backend/falparse.c \
-	   backend/urlpolicy.c backend/s3sign.c cli/warmlist.c cli/progress.c \
-	   pages/html.c pages/svg.c pages/form.c
+	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/s3sign.c \
+	   lib/hbuf.c lib/schema.c lib/similar.c lib/flight.c lib/hitcache.c \
+	   lib/statcache.c lib/counts.c lib/rollup.c backend/store.c \
+	   backend/falparse.c backend/urlpolicy.c cli/warmlist.c \
+	   cli/progress.c pages/html.c pages/svg.c pages/form.c
 SRCS	 = $(PURE) \
 	   main.c accept.c supervise.c request.c page.c image.c access.c \
 	   gen.c alias.c runner.c calls.c leaser.c waker.c \

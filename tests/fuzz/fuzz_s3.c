@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3.h"
+#include "s3sign.h"
 #include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

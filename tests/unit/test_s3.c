@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "s3.h"
+#include "s3sign.h"
 #include "t.h"
 #include "util.h"
 

@@ -20,8 +20,8 @@
 #include <openssl/hmac.h>
 
 #include "hash.h"
-#include "html.h"
-#include "s3.h"
+#include "hbuf.h"
+#include "s3sign.h"
 #include "util.h"
 
 #define CREDS_MAX	65536		/* bytes of a credentials file */
@@ -492,9 +492,9 @@ canonical_query(struct qparam *q, size_t n, struct hbuf *b)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			hbuf_puts(b, "&");
-		html_url_arg(b, q[i].name);
+		hbuf_pct(b, q[i].name);
 		hbuf_puts(b, "=");
-		html_url_arg(b, q[i].value);
+		hbuf_pct(b, q[i].value);
 	}
 }
 
