@@ -53,6 +53,7 @@ SRCS	 = $(PURE) \
 	   db/dbhistory.c db/dbcheck.c db/dbpool.c db/ballot.c \
 	   backend/backend.c backend/placeholder.c backend/fal.c \
 	   backend/falapi.c backend/falwait.c backend/httpc.c backend/s3.c \
+	   backend/imgstore.c \
 	   pages/home.c pages/dashboard.c pages/dashauth.c \
 	   pages/dashcharts.c pages/history.c pages/stats.c pages/layout.c \
 	   pages/pageutil.c pages/jsonout.c \

@@ -176,7 +176,7 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "delete") == 0 && argc == 3)
 		rc = report(s3_delete(s, argv[2], &r), &r);
 	else if (strcmp(argv[1], "probe") == 0 && argc == 2) {
-		rc = s3_probe(s, why, sizeof(why)) == 0 ? 0 : 3;
+		rc = s3_probe(s, "", why, sizeof(why)) == 0 ? 0 : 3;
 		printf("rc=%s\nerror=%s\n", rc == 0 ? "ok" : "fail",
 		    rc == 0 ? "" : why);
 	} else if (strcmp(argv[1], "url") == 0 && argc == 3) {

@@ -27,6 +27,7 @@ struct s3 {
 	const struct s3_cfg	*c;
 	struct httpc		*http;
 	char			 sigv4[64];	/* "aws:amz:REGION:s3" */
+	int64_t			 deadline_ms;	/* of every exchange; 0: none */
 };
 
 struct s3 *
@@ -60,6 +61,12 @@ s3_free(struct s3 *s)
 		return;
 	httpc_free(s->http);
 	free(s);
+}
+
+void
+s3_deadline(struct s3 *s, int64_t deadline_ms)
+{
+	s->deadline_ms = deadline_ms;
 }
 
 void
@@ -153,6 +160,7 @@ run(struct s3 *s, struct httpc_xfer *x, const char *key, struct s3_res *r)
 	x->user = s->c->key_id;
 	x->password = s->c->secret;
 	x->timeout_ms = s->c->timeout_ms;
+	x->deadline_ms = s->deadline_ms;
 	httpc_run(s->http, x);
 	r->status = x->status;
 	if (x->code == 0 && ((x->status >= 200 && x->status < 300) ||
@@ -351,16 +359,16 @@ s3_delete(struct s3 *s, const char *key, struct s3_res *r)
 }
 
 int
-s3_probe(struct s3 *s, char *why, size_t whysz)
+s3_probe(struct s3 *s, const char *prefix, char *why, size_t whysz)
 {
 	struct s3_res	 r;
-	char		 key[64];
+	char		 key[S3_KEY_MAX];
 	const size_t	 len = strlen(PROBE_BODY);
 	int		 rc;
 
 	/* A key of its own: hosts sharing the bucket may probe at once. */
-	snprintf(key, sizeof(key), "promptpix-probe/%016llx",
-	    (unsigned long long)random_u64());
+	snprintf(key, sizeof(key), "%s%spromptpix-probe/%016llx", prefix,
+	    prefix[0] != '\0' ? "/" : "", (unsigned long long)random_u64());
 	if (s3_put(s, key, PROBE_BODY, len, "text/plain", &r) != S3_OK) {
 		snprintf(why, whysz, "%s", r.error);
 		return -1;

@@ -56,6 +56,12 @@ struct s3	*s3_new(const struct s3_cfg *c);
 /* Release s and its connections; NULL is a no-op. */
 void		 s3_free(struct s3 *s);
 
+/*
+ * Cut every exchange of s from now on at deadline_ms (now_ms()), as well
+ * as at the settings' timeout; 0: the timeout alone.
+ */
+void		 s3_deadline(struct s3 *s, int64_t deadline_ms);
+
 /* Free r's body; r may be used again. */
 void		 s3_res_free(struct s3_res *r);
 
@@ -113,12 +119,14 @@ int		 s3_delete(struct s3 *s, const char *key, struct s3_res *r);
 
 /*
  * The start-up self-check: write a small object under a random key
- * (promptpix-probe/HEX), read it back, delete it. Returns 0; or -1 with
+ * (PREFIX/promptpix-probe/HEX; prefix may be ""), read it back, delete
+ * it. Returns 0; or -1 with
  * a one-line reason in why (whysz bytes) that tells a wrong secret, key
  * id, region or bucket apart where the store's answer does
  * (SignatureDoesNotMatch, InvalidAccessKeyId,
  * AuthorizationHeaderMalformed, NoSuchBucket).
  */
-int		 s3_probe(struct s3 *s, char *why, size_t whysz);
+int		 s3_probe(struct s3 *s, const char *prefix, char *why,
+		    size_t whysz);
 
 #endif

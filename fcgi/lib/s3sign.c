@@ -1,5 +1,5 @@
 /*
- * s3sign.c: the pure half of the S3 client (see s3.h): its settings and
+ * s3sign.c: the pure half of the S3 client (see s3sign.h): its settings and
  * their check, the AWS shared-credentials file, keys, object URLs,
  * S3's error answers, and presigned GET URLs signed with SigV4's
  * query-string form (HMAC-SHA256, OpenSSL).
@@ -134,6 +134,13 @@ s3_cfg_check(const struct s3_cfg *c, char *err, size_t errlen)
 	if (c->endpoint == NULL || endpoint_split(c->endpoint, &e, &why) != 0) {
 		snprintf(err, errlen, "s3 endpoint: %s",
 		    c->endpoint == NULL ? "not set" : why);
+		return -1;
+	}
+	/* BUCKET.127.0.0.1 names no host: an address needs path-style. */
+	if (c->vhost && strspn(e.host, "0123456789.") >= strcspn(e.host, ":/")) {
+		snprintf(err, errlen, "s3 endpoint: virtual-hosted URLs "
+		    "(BUCKET.HOST) need a host name, not an address: use "
+		    "path-style");
 		return -1;
 	}
 	if (c->bucket == NULL || !bucket_ok(c->bucket)) {
