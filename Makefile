@@ -57,7 +57,7 @@ SRCS	 = $(PURE) \
 	   pages/home.c pages/dashboard.c pages/dashauth.c \
 	   pages/dashcharts.c pages/history.c pages/stats.c pages/layout.c \
 	   pages/pageutil.c pages/jsonout.c \
-	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c
+	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c cli/storecmd.c
 HDRS	 = $(wildcard $(FAMILIES:%=fcgi/%/*.h))
 CPPFLAGS += $(FAMILIES:%=-Ifcgi/%)
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
