@@ -18,6 +18,7 @@ another python3 on the PATH may not see Debian's packages.
 import itertools
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -228,9 +229,15 @@ class Swift:
                                str(p["account"])], stdout=log, stderr=log,
                               timeout=60).returncode != 0:
                 raise RuntimeError("Swift's rings: " + self.log_text("rings")[-2000:])
+        self.launch = {}
         for kind in ("account", "container", "object", "proxy"):
-            self._spawn(kind, [SWIFT_PYTHON, "-c", LAUNCHER, confs[kind],
-                               kind + "-server", swift_conf])
+            self.launch[kind] = [SWIFT_PYTHON, "-c", LAUNCHER, confs[kind],
+                                 kind + "-server", swift_conf]
+            self._spawn(kind, self.launch[kind])
+        self._wait_up()
+
+    def _wait_up(self):
+        p = self.ports
 
         def up():
             for name, proc in self.procs.items():
@@ -242,6 +249,27 @@ class Swift:
             with urllib.request.urlopen(self.endpoint + "/healthcheck", timeout=2) as r:
                 return r.status == 200
         wait_until(up, self.start_timeout, "Swift's /healthcheck")
+
+    def stop_proxy(self):
+        """The S3 endpoint goes away (connections refused) while the
+        storage servers keep what they hold: an outage of the store."""
+        stop_process(self.procs.pop("proxy"), 10)
+
+    def start_proxy(self):
+        """The endpoint back, on its port, once it answers."""
+        log = os.path.join(self.dir, "proxy.log")
+        with open(log, "a") as f:
+            self.procs["proxy"] = popen(self.launch["proxy"], stdout=f, stderr=f,
+                                        stdin=subprocess.DEVNULL, cwd=self.dir)
+        self._wait_up()
+
+    def requests(self, method, path):
+        """How many METHOD requests for path (an S3 path: /bucket/key, or a
+        prefix of one ending in '/') the endpoint answered, by its log."""
+        pat = re.compile(r" %s (%s\S*) HTTP/1\.[01] (\d+) " % (
+            re.escape(method), re.escape(path)))
+        return sum(1 for line in self.log_text("proxy").splitlines()
+                   if (m := pat.search(line)) and (path.endswith("/") or m.group(1) == path))
 
     def stop(self):
         """SIGTERM every server (SIGKILL what outlives 10 s)."""
@@ -280,6 +308,20 @@ class Swift:
         """Where an object of a public_read bucket is read without
         credentials (tempauth's account of the test user)."""
         return "%s/v1/AUTH_test/%s/%s" % (self.endpoint, bucket, key)
+
+    def new_bucket(self, public_read=False):
+        """A bucket of its own for a test, so that tests share one Swift."""
+        name = "pics%d" % next(_seq)
+        self.create_bucket(name, public_read)
+        return name
+
+    def credentials(self, path, secret=None):
+        """An AWS shared-credentials file at path for the test user (with
+        secret instead of the right one, if given). Returns path."""
+        from .config import write_secret
+        write_secret(path, "[default]\naws_access_key_id = %s\n"
+                     "aws_secret_access_key = %s" % (self.access_key, secret or self.secret))
+        return path
 
     def objects(self, bucket):
         """The keys in bucket, through Swift's API."""
