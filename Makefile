@@ -26,6 +26,9 @@ CONF	?=
 # The demo's backend: placeholder, or fal-standin (the fal.ai code path
 # against the local stand-in of the tests: no key, no network).
 BACKEND	?= placeholder
+# Where the demo keeps images: local ([store] dir), or s3 (a bucket of
+# the local S3 server the tests use, Swift with s3api, under var/).
+STORE	?= local
 
 # The sources under fcgi/, a family a folder (see the source layout in
 # HACKING.md): the request path and the generation workers at the top;
@@ -140,11 +143,11 @@ soak: $(BUILD)/promptpix
 # responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
 	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --backend $(BACKEND) --conf "$(CONF)"
+	    --backend $(BACKEND) --store $(STORE) --conf "$(CONF)"
 
 start: deps $(BUILD)/promptpix
 	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --backend $(BACKEND) --conf "$(CONF)"
+	    --backend $(BACKEND) --store $(STORE) --conf "$(CONF)"
 
 stop:
 	python3 tools/demo.py stop
