@@ -10,7 +10,8 @@ scenarios, and prints one table. Each wrk figure is the median of 3 runs.
 Scenarios 7-10 measure the generation queue: hits while hundreds of
 generations are queued, thousands of clients waiting on one host, the
 global cap across two hosts, and priority classes. 11 is fal's status
-stream (bench_fal.py), 12 similar prompts (bench_similar.py).
+stream (bench_fal.py), 12 similar prompts (bench_similar.py), 14 an S3
+bucket as the store against a local one (bench_s3.py).
 """
 
 import argparse
@@ -34,7 +35,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from tests.bench import bench_fal, bench_similar  # noqa: E402
+from tests.bench import bench_fal, bench_s3, bench_similar  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
 
@@ -764,6 +765,8 @@ server {
             out()
         if want(13):
             stats_load(env)
+        if want(14):
+            bench_s3.run(out, env, median_wrk, secs, wrk_answers)
         if UNEXPECTED:
             out("cases whose clients got answers other than expected (their goals not met): %s"
                 % ", ".join(str(c) for c in sorted(set(UNEXPECTED))))
