@@ -301,6 +301,19 @@ finish_s3(struct cfg *c, const char *path, char *err, size_t errlen)
 		    "2 to %d seconds", path, S3_EXPIRES_MAX);
 		return -1;
 	}
+	/*
+	 * A redirect without presigning goes to url + key: a path would
+	 * send clients to this host's directory, which holds no images.
+	 */
+	if (c->delivery == DELIVERY_REDIRECT && c->s3_presign == 0 &&
+	    strncmp(c->store_url, "http://", 7) != 0 &&
+	    strncmp(c->store_url, "https://", 8) != 0) {
+		snprintf(err, errlen, "%s: [store] mode = s3 redirects to url "
+		    "followed by the key: set url to the bucket's public URL "
+		    "(or its CDN's), or presign to redirect to presigned URLs",
+		    path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -186,7 +186,7 @@ def test_s3_self_check_refuses_a_wrong_secret_region_or_bucket(env):
         ({("store", "s3_bucket"): "no-such-bucket"}, "HTTP 404: NoSuchBucket"),
     ]
     for n, (change, reason) in enumerate(cases):
-        ov = s3_settings(s, bucket, creds_file(env, s))
+        ov = s3_settings(s, bucket, creds_file(env, s), url=s.public_url(bucket, ""))
         ov.update(change)
         ov[("database", "socket")] = env.db.socket
         ov[("database", "name")] = f.dbname

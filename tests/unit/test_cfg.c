@@ -125,7 +125,7 @@ s3_store(void)
 		const char	*err;		/* in the error; "" = loads */
 	} cases[] = {
 		{ "s3_endpoint = https://s3.eu-west-1.amazonaws.com\n"
-		    "s3_bucket = pics\n", "" },
+		    "s3_bucket = pics\nurl = https://cdn.example/\n", "" },
 		{ "s3_endpoint = http://127.0.0.1:8080\ns3_bucket = pics\n"
 		    "s3_path_style = true\npresign = 3600\ns3_prefix = a/b\n",
 		    "" },
@@ -148,6 +148,12 @@ s3_store(void)
 		    "presign = 1\n", "presign must be 0 (off) or 2" },
 		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
 		    "presign = 604801\n", "presign: out of range" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n",
+		    "set url to the bucket's public URL" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "url = /img/\n", "set url to the bucket's public URL" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "delivery = inline\n", "" },
 	};
 	struct cfg	 c;
 	const char	*e;
