@@ -14,17 +14,12 @@ calls it as case 14 with its wrk runner (measure(url, conns, seconds) ->
 import os
 import time
 
+from tests.bench.bench_fal import pct
 from tests.lib.swift import Swift
 
 HIT = "/1024x1024.jpg?text=bench%20s3%20hit"
 PROCS, THREADS = 2, 8
 NEW = 30            # new images timed per store mode
-
-
-def pct(xs, p):
-    """Nearest-rank percentile: the smallest x with p% at or below it."""
-    xs = sorted(xs)
-    return xs[max(0, min(len(xs) - 1, -(-len(xs) * p // 100) - 1))]
 
 
 def front(env, swift, bucket, store, share_with=None, **settings):
