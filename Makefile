@@ -26,6 +26,9 @@ CONF	?=
 # The demo's backend: placeholder, or fal-standin (the fal.ai code path
 # against the local stand-in of the tests: no key, no network).
 BACKEND	?= placeholder
+# Where the demo keeps images: local ([store] dir), or s3 (a bucket of
+# the local S3 server the tests use, Swift with s3api, under var/).
+STORE	?= local
 
 # The sources under fcgi/, a family a folder (see the source layout in
 # HACKING.md): the request path and the generation workers at the top;
@@ -40,11 +43,12 @@ FAMILIES = . db backend pages cli lib
 # writes the image store), so each is unit-tested on its own.
 PURE	 = lib/util.c lib/log.c lib/text.c lib/req.c lib/hash.c lib/cfg.c \
 	   lib/cfgcheck.c lib/ratelimit.c lib/metrics.c lib/token.c \
-	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/schema.c \
-	   lib/similar.c lib/flight.c lib/park.c lib/hitcache.c \
-	   lib/statcache.c lib/counts.c lib/rollup.c lib/hostwait.c \
-	   backend/store.c backend/falparse.c backend/urlpolicy.c \
-	   cli/warmlist.c cli/progress.c pages/html.c pages/svg.c pages/form.c
+	   lib/result.c lib/outcome.c lib/uri.c lib/sign.c lib/s3sign.c \
+	   lib/hbuf.c lib/schema.c lib/similar.c lib/flight.c lib/park.c \
+	   lib/hitcache.c lib/statcache.c lib/counts.c lib/rollup.c \
+	   lib/hostwait.c backend/store.c backend/falparse.c \
+	   backend/urlpolicy.c cli/warmlist.c cli/progress.c pages/html.c \
+	   pages/svg.c pages/form.c
 SRCS	 = $(PURE) \
 	   main.c accept.c supervise.c request.c page.c image.c access.c \
 	   gen.c alias.c runner.c calls.c leaser.c waker.c \
@@ -52,18 +56,19 @@ SRCS	 = $(PURE) \
 	   db/dbkeys.c db/dbbudget.c db/dbsimilar.c db/dbcalls.c \
 	   db/dbhistory.c db/dbcheck.c db/dbpool.c db/ballot.c \
 	   backend/backend.c backend/placeholder.c backend/fal.c \
-	   backend/falapi.c backend/falwait.c backend/httpc.c \
+	   backend/falapi.c backend/falwait.c backend/httpc.c backend/s3.c \
+	   backend/imgstore.c \
 	   pages/home.c pages/dashboard.c pages/dashauth.c \
 	   pages/dashcharts.c pages/history.c pages/stats.c pages/layout.c \
 	   pages/pageutil.c pages/jsonout.c \
-	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c
+	   cli/cli.c cli/keycmd.c cli/warmcmd.c cli/simcmd.c cli/storecmd.c
 HDRS	 = $(wildcard $(FAMILIES:%=fcgi/%/*.h))
 CPPFLAGS += $(FAMILIES:%=-Ifcgi/%)
 OBJS	 = $(SRCS:%.c=$(BUILD)/obj/%.o)
 PURE_OBJS = $(PURE:%.c=$(BUILD)/obj/%.o)
 UNIT	 = $(BUILD)/unit_tests
 
-all: $(BUILD)/promptpix sql/install.sql
+all: $(BUILD)/promptpix sql/install.sql $(BUILD)/s3cli
 
 # The whole schema in one file for a hosting panel's import, made from
 # the numbered migrations by the same script that applies them
@@ -95,6 +100,13 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(PURE_OBJS)
 	    -o $@ tests/unit/*.c \
 	    $(PURE_OBJS) $(LDFLAGS) $(LIBS)
 
+# A test helper, not a command of the product: the S3 client driven
+# from the command line (tests/s3cli.c) by tests/e2e/test_s3client.py.
+S3CLI_OBJS = $(PURE_OBJS) $(BUILD)/obj/backend/httpc.o $(BUILD)/obj/backend/s3.o
+$(BUILD)/s3cli: tests/s3cli.c $(S3CLI_OBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/s3cli.c \
+	    $(S3CLI_OBJS) $(LDFLAGS) $(LIBS)
+
 $(BUILD)/bare: tests/bench/bare.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ tests/bench/bare.c -lfcgi -lpthread
@@ -117,7 +129,7 @@ endif
 # FastCGI-wire tests (tests/wire/), end-to-end tests (tests/e2e/), the
 # modules of the last two in TEST_JOBS worker processes at once.
 TEST_JOBS ?= 4
-check: deps $(BUILD)/promptpix $(UNIT) fuzz-replay
+check: deps $(BUILD)/promptpix $(BUILD)/s3cli $(UNIT) fuzz-replay
 	python3 tests/run.py --build $(BUILD) -j $(TEST_JOBS)
 
 # Figures and ratios measured in one run (a few minutes); see README.
@@ -132,11 +144,11 @@ soak: $(BUILD)/promptpix
 # responders and FRONT on 127.0.0.1:$(PORT).
 run: deps $(BUILD)/promptpix
 	python3 tools/demo.py run --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --backend $(BACKEND) --conf "$(CONF)"
+	    --backend $(BACKEND) --store $(STORE) --conf "$(CONF)"
 
 start: deps $(BUILD)/promptpix
 	python3 tools/demo.py start --port $(PORT) --build $(BUILD) --front $(FRONT) \
-	    --backend $(BACKEND) --conf "$(CONF)"
+	    --backend $(BACKEND) --store $(STORE) --conf "$(CONF)"
 
 stop:
 	python3 tools/demo.py stop
@@ -235,7 +247,7 @@ SAN_CC	?= clang
 # $(BUILD)/fuzz/work-<target>/, crashes to $(BUILD)/fuzz/crash-<target>-*.
 # `make test` replays the committed corpus through the same harnesses
 # linked with tests/fuzz/replay.c instead of libFuzzer ($(REPLAY)).
-FUZZ_TARGETS = req cfg fal
+FUZZ_TARGETS = req cfg fal s3
 FUZZ_SRCS = $(PURE)
 FUZZ_SECONDS ?= 60
 FUZZ_CC	?= clang

@@ -8,6 +8,9 @@ set -eu
 # from iproute2): the two-node cluster of tests/e2e/test_galera.py.
 # chromium and chromium-driver: the pages' tests in a real browser
 # (tests/e2e/test_pages.py, through tests/lib/browser.py).
+# python3-swift (OpenStack Swift with its s3api middleware) and
+# memcached (which s3api needs): a real S3-compatible object store for
+# the S3 client's tests (tests/lib/swift.py).
 # debhelper and dpkg-dev: make deb, and tests/e2e/test_deb.py, which
 # builds, installs, upgrades and purges the package. openssl and curl:
 # the install guides' own commands, which tests/e2e/test_deploy.py runs
@@ -18,7 +21,8 @@ default-libmysqlclient-dev libssl-dev libjson-c-dev libinih-dev libgd-dev
 libcurl4-openssl-dev fonts-dejavu-core mariadb-server mariadb-client nginx-light
 apache2 libapache2-mod-fcgid libapache2-mod-xsendfile wrk
 clang libclang-rt-14-dev llvm galera-4 rsync iproute2
-chromium chromium-driver debhelper dpkg-dev openssl curl git"
+chromium chromium-driver debhelper dpkg-dev openssl curl git
+python3-swift memcached"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

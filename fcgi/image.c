@@ -17,9 +17,11 @@
 #include "cfg.h"
 #include "gen.h"
 #include "hash.h"
+#include "imgstore.h"
 #include "request.h"
 #include "log.h"
 #include "page.h"
+#include "s3sign.h"
 #include "similar.h"
 #include "store.h"
 #include "urlpolicy.h"
@@ -49,16 +51,18 @@ similar_header(struct rq *rq, const struct similar_match *m)
 		http_header(rq, "X-Promptpix-Similar", v);
 }
 
-/* Headers common to both ways of answering with a finished image. */
+/*
+ * Headers common to both ways of answering with a finished image; the
+ * answer may be cached for max_age seconds.
+ */
 static void
 image_headers(struct rq *rq, const struct gen_row *row, const char *etag,
-    const struct similar_match *sim)
+    const struct similar_match *sim, unsigned max_age)
 {
-	const struct cfg	*c = rq->cfg;
 	char			 v[64];
 
 	similar_header(rq, sim);
-	snprintf(v, sizeof(v), "public, max-age=%u", c->cache_max_age);
+	snprintf(v, sizeof(v), "public, max-age=%u", max_age);
 	http_header(rq, "Cache-Control", v);
 	http_header(rq, "ETag", etag);
 	if (row->res.completed_ms > 0) {
@@ -81,11 +85,13 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag,
     const struct similar_match *sim)
 {
 	const char	*why;
-	char		 url[2048];
+	char		 url[S3_PRESIGN_MAX];
+	unsigned	 max_age = rq->cfg->cache_max_age;
 
 	if (row->res.file[0] != '\0') {
 		if (!store_name_valid(row->res.file) ||
-		    store_public_url(rq->cfg, row->res.file, url, sizeof(url))) {
+		    imgstore_url(rq->cfg, row->res.file, wall_ms() / 1000,
+		    url, sizeof(url), &max_age)) {
 			http_text(rq, 500, NULL, NULL, "bad image record");
 			return;
 		}
@@ -103,7 +109,7 @@ answer_redirect(struct rq *rq, const struct gen_row *row, const char *etag,
 	}
 	http_begin(rq, 302);
 	http_header(rq, "Location", url);
-	image_headers(rq, row, etag, sim);
+	image_headers(rq, row, etag, sim, max_age);
 	http_header(rq, "Content-Type", "text/plain; charset=utf-8");
 	http_end_headers(rq);
 	if (!rq->head)
@@ -129,18 +135,24 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag,
 	const struct cfg	*c = rq->cfg;
 	char			 path[4096], accel[4096], v[32];
 	struct stat		 st;
-	int			 fd = -1;
+	int			 fd = -1, rc;
 
 	if (!store_name_valid(row->res.file)) {
 		http_text(rq, 502, NULL, NULL,
 		    "image is not in the local store");
 		return;
 	}
-	if (!fits(snprintf(path, sizeof(path), "%s/%s", c->store_dir,
-	    row->res.file), sizeof(path)) || !fits(snprintf(accel,
-	    sizeof(accel), "%s%s", c->x_accel_prefix, row->res.file),
-	    sizeof(accel))) {
+	if (!fits(snprintf(accel, sizeof(accel), "%s%s", c->x_accel_prefix,
+	    row->res.file), sizeof(accel))) {
 		http_text(rq, 500, NULL, NULL, "image path too long");
+		return;
+	}
+	/* A bucket's image is sent from this host's copy of it. */
+	if ((rc = imgstore_local(c, row->res.file, rq->id, path,
+	    sizeof(path))) != 0) {
+		http_text(rq, rc == 503 ? 503 : 500, rc == 503 ? "Retry-After" :
+		    NULL, rc == 503 ? "5" : NULL, rc == 503 ? "image store "
+		    "unavailable; retry shortly" : "image file missing");
 		return;
 	}
 	if (c->inline_send == SEND_STREAM || c->inline_send == SEND_X_SENDFILE) {
@@ -156,7 +168,7 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag,
 	}
 	if (not_modified(rq, etag)) {
 		http_begin(rq, 304);
-		image_headers(rq, row, etag, sim);
+		image_headers(rq, row, etag, sim, c->cache_max_age);
 		http_end_headers(rq);
 		if (fd >= 0)
 			close(fd);
@@ -165,7 +177,7 @@ answer_inline(struct rq *rq, const struct gen_row *row, const char *etag,
 	http_begin(rq, 200);
 	http_header(rq, "Content-Type", row->res.content_type[0] ?
 	    row->res.content_type : "application/octet-stream");
-	image_headers(rq, row, etag, sim);
+	image_headers(rq, row, etag, sim, c->cache_max_age);
 	switch (c->inline_send) {
 	case SEND_X_ACCEL:
 		http_header(rq, "X-Accel-Redirect", accel);

@@ -31,6 +31,7 @@
 #include "dbpool.h"
 #include "hitcache.h"
 #include "httpc.h"
+#include "imgstore.h"
 #include "leaser.h"
 #include "log.h"
 #include "metrics.h"
@@ -277,7 +278,8 @@ raise_fd_limit(void)
 
 /*
  * The start-up self-check, once before any child, and all of
- * promptpix -t beyond the file itself: the store, the font, the
+ * promptpix -t beyond the file itself: the store (its directory, or a
+ * probe object written, read and deleted in its bucket), the font, the
  * database (dbcheck.c). A responder that would pay for images it cannot
  * store or record does not start. strict (-t): an unreachable database
  * fails too. Returns 0, or -1 after a one-line reason on stderr.
@@ -296,6 +298,11 @@ start_check(const char *path, int strict)
 		fprintf(stderr, "promptpix: warning: %s\n", warn);
 	log_set_level(config.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	httpc_global_init();
+	if (imgstore_check(&config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "promptpix: %s: %s\n", path, err);
+		return -1;
+	}
 	if (db_library_init() != 0) {
 		fprintf(stderr, "promptpix: library initialisation failed\n");
 		return -1;

@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "flight.h"
+#include "imgstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "rollup.h"
@@ -47,6 +48,7 @@ struct gen_worker {
 	int			 recording;	/* ... and its end is being recorded */
 	struct runner_claim	 claim;
 	struct call_book	 book;		/* the job's paid calls */
+	struct imgstore		*store;		/* where images are kept */
 };
 
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -381,6 +383,7 @@ generate(struct gen_worker *gw, struct gen_result *g)
 	job.low_priority = gw->job.qc == QC_BATCH;
 	job.calls = &gw->book.hooks;
 	job.resume = NULL;
+	job.store = gw->store;
 	/*
 	 * Never pay for an image that cannot be kept: a store that became
 	 * unwritable since start-up (its owner or mount changed) fails the
@@ -472,6 +475,7 @@ worker_main(void *arg)
 	gw->db = db_new(gw->cfg);
 	gw->book.db = gw->db;
 	gw->ctx = gw->backend->init(gw->cfg);
+	gw->store = imgstore_open(gw->cfg);
 	for (;;) {
 		seen = kicks_now();
 		if ((rc = set_busy(gw, 1) ? take(gw) : 0) == 1)

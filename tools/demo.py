@@ -7,12 +7,17 @@ same responders; FRONT=fcgid has Apache's mod_fcgid run promptpix.fcgi
 from var/htdocs/ with apache/htaccess, as on a shared host.
 
     python3 tools/demo.py run|start [--port N] [--build DIR] [--front nginx|apache|fcgid]
-                                    [--backend placeholder|fal-standin]
+                                    [--backend placeholder|fal-standin] [--store local|s3]
     python3 tools/demo.py stop|sql
 
 --backend fal-standin (make run BACKEND=fal-standin) runs the real fal.ai
 code path against tests/lib/falstub.py, the stand-in the tests use, on
 loopback: no key, no network, no money.
+
+--store s3 (make run STORE=s3) keeps the images in a bucket of a local
+S3 server, the one the tests start (OpenStack Swift with s3api,
+tests/lib/swift.py), under var/swift1: [store] mode = s3, redirects to
+the bucket's public URL.
 
 The servers are the test harness's (tests/lib/)."""
 
@@ -132,7 +137,29 @@ def fal_standin(parts):
     }
 
 
-def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
+def s3_store(parts):
+    """The tests' S3 server under var/, a public bucket "promptpix" on
+    it, and the settings that keep the images there."""
+    from tests.lib.swift import Swift
+    print("starting the S3 server (Swift) under var/swift1 ...", flush=True)
+    s = Swift(VAR)
+    parts.append(s)
+    s.start()
+    s.create_bucket("promptpix", public_read=True)
+    creds = s.credentials(os.path.join(VAR, "secrets", "s3-credentials"))
+    return {
+        ("store", "mode"): "s3",
+        ("store", "s3_endpoint"): s.endpoint,
+        ("store", "s3_bucket"): "promptpix",
+        ("store", "s3_region"): s.region,
+        ("store", "s3_path_style"): "true",
+        ("store", "s3_credentials_file"): creds,
+        ("store", "url"): s.public_url("promptpix", ""),
+    }
+
+
+def run(port, build, front="nginx", conf_file=None, backend="placeholder",
+        store_mode="local"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     port_free(port)
@@ -168,6 +195,8 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
         env_extra.update({"FAL_KEY": key, "NO_PROXY": "*"})
         overlay = {**fal, **overlay}
     try:
+        if store_mode == "s3":
+            overlay = {**s3_store(parts), **overlay}
         print("starting MariaDB under var/mysql ...", flush=True)
         db.start()
         db.create_database("promptpix", password=pw)
@@ -206,7 +235,7 @@ def run(port, build, front="nginx", conf_file=None, backend="placeholder"):
         sys.exit(1)
     url = "http://127.0.0.1:%d/1024x1024.jpg?text=A%%20beautiful%%20sunset" % port
     print("""
-promptpix is running behind %s (%s).
+promptpix is running behind %s (%s%s).
 
   home:       http://127.0.0.1:%d/  (try a prompt, copy its URL)
   dashboard:  http://127.0.0.1:%d/dashboard  (log in with the token in %s
@@ -220,7 +249,8 @@ Ctrl-C (or make stop) stops everything this started.""" % (
         {"nginx": "nginx", "apache": "Apache (mod_proxy_fcgi)",
          "fcgid": "Apache (mod_fcgid)"}[front],
         "the fal backend against the local fal stand-in" if backend == "fal-standin"
-        else "placeholder backend, 2 s per new image", port, port,
+        else "placeholder backend, 2 s per new image",
+        ", images in the local S3 server's bucket" if store_mode == "s3" else "", port, port,
         os.path.relpath(tokfile, ROOT), os.path.relpath(opfile, ROOT), url, port,
         logname), flush=True)
     while True:
@@ -236,14 +266,16 @@ def stack_running():
         return None
 
 
-def start(port, build, front="nginx", conf_file=None, backend="placeholder"):
+def start(port, build, front="nginx", conf_file=None, backend="placeholder",
+          store_mode="local"):
     if stack_running():
         sys.exit("promptpix is already running (make stop first)")
     port_free(port)
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     log = open(os.path.join(VAR, "log", "stack.log"), "w")
     cmd = [sys.executable, os.path.abspath(__file__), "run",
-           "--port", str(port), "--build", build, "--front", front, "--backend", backend]
+           "--port", str(port), "--build", build, "--front", front, "--backend", backend,
+           "--store", store_mode]
     if conf_file:
         cmd += ["--conf", os.path.abspath(conf_file)]
     p = subprocess.Popen(cmd,
@@ -301,13 +333,14 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--front", default="nginx", choices=["nginx", "apache", "fcgid"])
     ap.add_argument("--backend", default="placeholder", choices=["placeholder", "fal-standin"])
+    ap.add_argument("--store", default="local", choices=["local", "s3"])
     ap.add_argument("--conf", default="",
                     help="an INI file whose settings override the demo's own")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.port, a.build, a.front, a.conf, a.backend)
+        run(a.port, a.build, a.front, a.conf, a.backend, a.store)
     elif a.cmd == "start":
-        start(a.port, a.build, a.front, a.conf, a.backend)
+        start(a.port, a.build, a.front, a.conf, a.backend, a.store)
     elif a.cmd == "stop":
         stop()
     else:

@@ -5,14 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <errno.h>
-
 #include <gd.h>
 
 #include "backend.h"
 #include "cfg.h"
 #include "falparse.h"		/* the image bytes' checks */
 #include "httpc.h"
+#include "imgstore.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -35,16 +34,22 @@ int
 backend_store(const struct cfg *c, const struct gen_job *job,
     const void *data, size_t len, struct gen_result *res)
 {
-	char	 msg[128];
-	int64_t	 size;
+	char	 why[256], what[320];
+	int64_t	 size, backoff = c->fal_backoff_ms;
+	int	 rc;
 
 	store_file_name(job->hash, job->req->fmt, res->file, sizeof(res->file));
-	if (store_write(c->store_dir, res->file, data, len, &size) == -1) {
-		snprintf(msg, sizeof(msg), "cannot write the image store: %s",
-		    strerror(errno));
-		res->file[0] = '\0';
-		gen_result_fail(res, GE_STORE, msg);
-		return -1;
+	for (unsigned n = 1; (rc = imgstore_put(job->store, res->file,
+	    job->req->fmt, data, len, job->deadline_ms, &size, why,
+	    sizeof(why))) < 0; n++) {
+		snprintf(what, sizeof(what), "image store: write %u failed (%s)",
+		    n, why);
+		if (rc == -2 ||
+		    backend_retry_wait(c, job, &backoff, 0, what) == -1) {
+			res->file[0] = '\0';
+			gen_result_fail(res, GE_STORE, why);
+			return -1;
+		}
 	}
 	res->ok = 1;
 	res->err = GE_NONE;

@@ -31,6 +31,7 @@
 
 struct cfg;
 struct httpc;
+struct imgstore;
 
 /* The runner's ledger of one job's paid calls; arg is the runner's. */
 struct gen_calls {
@@ -72,6 +73,7 @@ struct gen_job {
 	const struct upstream_job *resume;	/* a job taken before: follow
 						   it; NULL: none */
 	const struct gen_calls	*calls;
+	struct imgstore		*store;		/* the worker's handle */
 };
 
 struct backend {
@@ -86,10 +88,14 @@ struct backend {
 const struct backend	*backend_find(const char *name);
 
 /*
- * Write an image's bytes into the store under the job's name and record
- * it in res as a success in the requested format (and size, unless res
- * already has the size the backend reported). Returns 0, or -1 with res
- * a GE_STORE failure.
+ * Write an image's bytes into the store (job->store) under the job's
+ * name and record it in res as a success in the requested format (and
+ * size, unless res already has the size the backend reported). A write
+ * to a bucket that may pass (unreachable, a 5xx, a timeout) is tried
+ * again after backend_retry_wait() while the job's deadline allows; the
+ * image is paid for, and a job that failed here is followed again by
+ * its retry (gen_job.resume) rather than paid twice. Returns 0, or -1
+ * with res a GE_STORE failure.
  */
 int	backend_store(const struct cfg *, const struct gen_job *,
 	    const void *data, size_t len, struct gen_result *res);

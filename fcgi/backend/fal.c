@@ -510,7 +510,7 @@ out:
 
 /*
  * The image URL fal gave: check it against the allowlist, then keep it
- * ([store] mode = remote) or fetch it (local). Returns 0 with res->ok
+ * ([store] mode = remote) or fetch it into the store (local, s3). Returns 0 with res->ok
  * set, or -1 with the failure in res; -2 when the file is gone at fal
  * (404, 410).
  */
@@ -529,10 +529,10 @@ deliver(struct fal_ctx *ctx, const struct gen_job *job,
 		res->url[0] = '\0';
 		return -1;
 	}
-	if (c->store_mode == STORE_LOCAL &&
+	if (c->store_mode != STORE_REMOTE &&
 	    (rc = backend_fetch_store(c, ctx->http, job, res)) < 0)
 		return rc;
-	if (c->store_mode == STORE_LOCAL || res->content_type[0] == '\0')
+	if (c->store_mode != STORE_REMOTE || res->content_type[0] == '\0')
 		strlcpy_chk(res->content_type, img_fmt_mime(r->fmt),
 		    sizeof(res->content_type));
 	if (res->width == 0 || res->height == 0) {

@@ -130,6 +130,31 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 }
 
 /*
+ * Copy the header value v (n bytes), trimmed, into out. Returns 0; or
+ * -1 if it is empty, does not fit, or holds a byte outside 0x21..0x7e
+ * (0x20..0x7e if spaces_ok).
+ */
+static int
+copy_value(const char *v, size_t n, int spaces_ok, char *out, size_t outsz)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n && (v[i] == ' ' || v[i] == '\t'); i++)
+		continue;
+	for (j = n; j > i && strchr(" \t\r\n", v[j - 1]) != NULL; j--)
+		continue;
+	if (j - i == 0 || j - i >= outsz)
+		return -1;
+	for (size_t k = i; k < j; k++)
+		if ((unsigned char)v[k] < (spaces_ok ? 0x20 : 0x21) ||
+		    (unsigned char)v[k] > 0x7e)
+			return -1;
+	memcpy(out, v + i, j - i);
+	out[j - i] = '\0';
+	return 0;
+}
+
+/*
  * If header line (len bytes) is name's, copy its value, trimmed, into
  * out. Returns 0; or -1 if it is another header, or the value is empty,
  * does not fit, or holds a byte outside 0x21..0x7e.
@@ -138,22 +163,11 @@ static int
 header_value(const char *line, size_t len, const char *name, char *out,
     size_t outsz)
 {
-	size_t	 nl = strlen(name), i, j;
+	size_t	 nl = strlen(name);
 
 	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
 		return -1;
-	for (i = nl + 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		continue;
-	for (j = len; j > i && strchr(" \t\r\n", line[j - 1]) != NULL; j--)
-		continue;
-	if (j - i == 0 || j - i >= outsz)
-		return -1;
-	for (size_t k = i; k < j; k++)
-		if ((unsigned char)line[k] < 0x21 || (unsigned char)line[k] > 0x7e)
-			return -1;
-	memcpy(out, line + i, j - i);
-	out[j - i] = '\0';
-	return 0;
+	return copy_value(line + nl + 1, len - nl - 1, 0, out, outsz);
 }
 
 /*
@@ -299,6 +313,7 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	CURL	*h = hc->curl;
 	long	 sent = 0;
 	int64_t	 to = x->timeout_ms, cto, left;
+	int	 head = strcmp(x->method, "HEAD") == 0;
 
 	x->status = 0;
 	x->reached = 0;
@@ -328,7 +343,10 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)to);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+	/* A HEAD's Content-Length is the size of what it did not send. */
+	if (!head)
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)x->max);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
 	    x->on_data != NULL ? on_stream : on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -338,9 +356,18 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "promptpix");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER,
 	    x->hdrs != NULL ? x->hdrs->l : NULL);
-	if (strcmp(x->method, "GET") != 0) {
+	if (x->aws_sigv4 != NULL) {
+		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, x->aws_sigv4);
+		curl_easy_setopt(h, CURLOPT_USERNAME, x->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, x->password);
+	}
+	if (head)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (strcmp(x->method, "DELETE") == 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+	else if (strcmp(x->method, "GET") != 0) {
 		x->up = x->body ? x->body : "";
-		x->up_left = strlen(x->up);
+		x->up_left = x->body_len > 0 ? x->body_len : strlen(x->up);
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
@@ -356,6 +383,18 @@ httpc_run(struct httpc *hc, struct httpc_xfer *x)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
 	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
 	x->reached = sent > 0 || x->status != 0;
+}
+
+int
+httpc_header(const struct httpc *hc, const char *name, char *out,
+    size_t outsz)
+{
+	struct curl_header	*hh;
+
+	if (curl_easy_header(hc->curl, name, 0, CURLH_HEADER, -1, &hh) !=
+	    CURLHE_OK)
+		return -1;
+	return copy_value(hh->value, strlen(hh->value), 1, out, outsz);
 }
 
 void

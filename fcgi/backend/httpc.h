@@ -8,6 +8,9 @@
  * optional deadline. It sends only the header lines it is given: a key
  * is its caller's, in a header list the caller builds; the client only
  * keeps it out of the messages it writes, through the owner's clean().
+ * An exchange may instead be signed by libcurl with AWS Signature
+ * Version 4 (an object store's), which adds its own Authorization and
+ * x-amz-date lines.
  *
  * A request body is read by libcurl through a callback that cannot
  * rewind: when a kept-alive connection dies before any answer, libcurl
@@ -53,9 +56,11 @@ struct httpc_opts {
 /* One exchange: what to send, and what came back. */
 struct httpc_xfer {
 	/* Set by the caller. */
-	const char		*method;	/* GET, POST or PUT */
+	const char		*method;	/* GET, HEAD or DELETE (no
+						   body); POST or PUT */
 	const char		*url;
 	const char		*body;		/* request body, or NULL */
+	size_t			 body_len;	/* its bytes; 0: strlen(body) */
 	const struct httpc_hdrs	*hdrs;		/* NULL: libcurl's defaults */
 	int64_t			 timeout_ms;	/* for the whole exchange */
 	int64_t			 deadline_ms;	/* now_ms(), cuts timeout_ms;
@@ -74,6 +79,15 @@ struct httpc_xfer {
 	void			*arg;
 	int64_t			 first_ms;
 	int64_t			 idle_ms;
+	/*
+	 * AWS Signature Version 4, made by libcurl, if aws_sigv4 is set
+	 * (CURLOPT_AWS_SIGV4: "aws:amz:REGION:SERVICE"); user and password
+	 * are the access key id and the secret. The payload's hash is the
+	 * caller's, in an x-amz-content-sha256 line of hdrs.
+	 */
+	const char		*aws_sigv4;
+	const char		*user;
+	const char		*password;
 	/* Set by httpc_run(). */
 	int			 code;		/* libcurl's, for httpc_fail() */
 	long			 status;	/* 0 if no answer */
@@ -136,6 +150,15 @@ void		 httpc_hdrs_free(struct httpc_hdrs *l);
  * before; free it with httpc_xfer_free().
  */
 void		 httpc_run(struct httpc *, struct httpc_xfer *x);
+
+/*
+ * Copy into out (outsz bytes) the value of header name in the last
+ * answer to the last exchange run on the handle, trimmed. Returns 0;
+ * or -1 if that answer has no such header, or its value is empty, does
+ * not fit, or holds a byte outside 0x20..0x7e.
+ */
+int		 httpc_header(const struct httpc *, const char *name,
+		    char *out, size_t outsz);
 
 /* Free the body of x; x may run again. */
 void		 httpc_xfer_free(struct httpc_xfer *x);

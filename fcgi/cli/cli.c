@@ -15,6 +15,7 @@
 #include "util.h"
 #include "keycmd.h"
 #include "simcmd.h"
+#include "storecmd.h"
 #include "warmcmd.h"
 
 static const struct command {
@@ -24,6 +25,7 @@ static const struct command {
 	{ "key", keycmd_key },
 	{ "sign", keycmd_sign },
 	{ "similar-index", simcmd_index },
+	{ "store", storecmd_store },
 	{ "warm", warmcmd_warm },
 };
 
@@ -171,7 +173,7 @@ cli_run(int argc, char **argv)
 
 	if ((cmd = find(argv[1])) == NULL) {
 		fprintf(stderr, "promptpix: no command \"%s\" (commands: "
-		    "key, sign, similar-index, warm; none: the FastCGI "
+		    "key, sign, similar-index, store, warm; none: the FastCGI "
 		    "responder)\n", argv[1]);
 		return 2;
 	}

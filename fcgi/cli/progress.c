@@ -1,6 +1,6 @@
 /*
- * progress.c: the progress bar and plain progress lines of
- * `promptpix warm` (see progress.h). Debian has no small C library for
+ * progress.c: the progress bar and plain progress lines of the long
+ * commands (see progress.h). Debian has no small C library for
  * a one-line bar that is not a whole curses program, so it is here:
  * "\r", the line, and "\033[K" to clear what a longer one left.
  */
@@ -55,9 +55,14 @@ progress_bar(const struct progress *p, int64_t now_ms, int width,
 	int		 cells, full, n;
 
 	progress_eta_text(progress_eta(p, now_ms), eta, sizeof(eta));
-	n = snprintf(tail, sizeof(tail), " %u/%u failed %u queued %u "
-	    "running %u $%.4f ETA %s", p->done, p->total, p->failed, p->queued,
-	    p->running, p->spent_usd, eta);
+	if (p->kind == PROGRESS_COPY)
+		n = snprintf(tail, sizeof(tail), " %u/%u copied %u there %u "
+		    "failed %u ETA %s", p->done, p->total, p->copied, p->there,
+		    p->failed, eta);
+	else
+		n = snprintf(tail, sizeof(tail), " %u/%u failed %u queued %u "
+		    "running %u $%.4f ETA %s", p->done, p->total, p->failed,
+		    p->queued, p->running, p->spent_usd, eta);
 	/* The bar takes what the figures leave, 10..40 cells. */
 	cells = width - n - 2;
 	if (cells > 40)
@@ -83,10 +88,16 @@ progress_plain(const struct progress *p, int64_t now_ms, char *out,
 	char	 eta[16];
 
 	progress_eta_text(progress_eta(p, now_ms), eta, sizeof(eta));
-	snprintf(out, outsz, "warm: %d%% %u/%u done, failed %u, queued %u, "
-	    "running %u, $%.6f, ETA %s\n", progress_decile(p->done,
-	    p->total) * 10, p->done, p->total, p->failed, p->queued, p->running,
-	    p->spent_usd, eta);
+	if (p->kind == PROGRESS_COPY)
+		snprintf(out, outsz, "store migrate: %d%% %u/%u done, copied "
+		    "%u, there %u, failed %u, ETA %s\n",
+		    progress_decile(p->done, p->total) * 10, p->done, p->total,
+		    p->copied, p->there, p->failed, eta);
+	else
+		snprintf(out, outsz, "warm: %d%% %u/%u done, failed %u, queued "
+		    "%u, running %u, $%.6f, ETA %s\n",
+		    progress_decile(p->done, p->total) * 10, p->done, p->total,
+		    p->failed, p->queued, p->running, p->spent_usd, eta);
 }
 
 void

@@ -1,7 +1,8 @@
 /*
- * progress.h: the progress of `promptpix warm` on stderr: a bar redrawn
- * in place on a terminal, or one plain line per 10 % when stderr is a
- * file or a pipe (a CI log). Formatting is pure; progress_show() writes.
+ * progress.h: the progress of a long command (`promptpix warm`, `store
+ * migrate`) on stderr: a bar redrawn in place on a terminal, or one
+ * plain line per 10 % when stderr is a file or a pipe (a CI log).
+ * Formatting is pure; progress_show() writes.
  */
 #ifndef PP_PROGRESS_H
 #define PP_PROGRESS_H
@@ -10,13 +11,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Whose progress: which figures the lines show. */
+enum progress_kind {
+	PROGRESS_WARM,		/* failed, queued, running, spent */
+	PROGRESS_COPY		/* copied, there already, failed */
+};
+
 struct progress {
+	enum progress_kind kind;
 	unsigned	 total;		/* distinct images */
 	unsigned	 done;		/* finished: ok, exists or failed */
 	unsigned	 failed;
-	unsigned	 queued;	/* pending */
-	unsigned	 running;	/* generating */
-	double		 spent_usd;	/* recorded for what finished here */
+	unsigned	 queued;	/* warm: pending */
+	unsigned	 running;	/* warm: generating */
+	double		 spent_usd;	/* warm: recorded for what finished */
+	unsigned	 copied;	/* copy: written */
+	unsigned	 there;		/* copy: found there already */
 	int64_t		 t0_ms;		/* when the wait began */
 	unsigned	 done0;		/* done when it began */
 	int		 decile;	/* last plain line: 10 % steps */
@@ -43,6 +53,7 @@ void	progress_eta_text(int64_t eta, char *out, size_t outsz);
 /*
  * The bar line, without a newline, at most width columns:
  *   [########------------] 12/50 failed 1 queued 35 running 2 $0.0372 ETA 1m20s
+ *   [########------------] 12/50 copied 10 there 2 failed 0 ETA 1m20s
  */
 void	progress_bar(const struct progress *, int64_t now_ms, int width,
 	    char *out, size_t outsz);
@@ -50,6 +61,7 @@ void	progress_bar(const struct progress *, int64_t now_ms, int width,
 /*
  * The plain line, with a newline:
  *   warm: 20% 10/50 done, failed 0, queued 38, running 2, $0.031457, ETA 42s
+ *   store migrate: 20% 10/50 done, copied 8, there 2, failed 0, ETA 42s
  */
 void	progress_plain(const struct progress *, int64_t now_ms, char *out,
 	    size_t outsz);

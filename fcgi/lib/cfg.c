@@ -37,7 +37,7 @@ static const char *const send_names[SEND__MAX + 1] = {
 	"stream", "x-accel-redirect", "x-sendfile", NULL
 };
 static const char *const store_mode_names[STORE__MAX + 1] = {
-	"local", "remote", NULL
+	"local", "remote", "s3", NULL
 };
 static const char *const fal_mode_names[FAL__MAX + 1] = {
 	"queue", "sync", NULL
@@ -143,6 +143,17 @@ static const struct opt opts[] = {
 	{ "store", "mode", OPT_ENUM, O(store_mode), 0, 0, store_mode_names },
 	{ "store", "max_image_bytes", OPT_UINT, O(max_image_bytes),
 	    1024, 268435456, NULL },
+	{ "store", "s3_endpoint", OPT_STR, O(s3.endpoint), 0, 0, NULL },
+	{ "store", "s3_bucket", OPT_STR, O(s3.bucket), 0, 0, NULL },
+	{ "store", "s3_region", OPT_STR, O(s3.region), 0, 0, NULL },
+	{ "store", "s3_path_style", OPT_BOOL, O(s3_path_style), 0, 0, NULL },
+	{ "store", "s3_credentials_file", OPT_STR, O(s3_credentials_file),
+	    0, 0, NULL },
+	{ "store", "s3_prefix", OPT_STR, O(s3_prefix), 0, 0, NULL },
+	{ "store", "presign", OPT_UINT, O(s3_presign), 0, S3_EXPIRES_MAX,
+	    NULL },
+	{ "store", "s3_cache_mb", OPT_UINT, O(s3_cache_mb), 1, 16777216,
+	    NULL },
 	{ "fal", "mode", OPT_ENUM, O(fal_mode), 0, 0, fal_mode_names },
 	{ "fal", "queue_base", OPT_STR, O(fal_queue_base), 0, 0, NULL },
 	{ "fal", "run_base", OPT_STR, O(fal_run_base), 0, 0, NULL },
@@ -240,6 +251,9 @@ cfg_defaults(struct cfg *c)
 	c->cache_max_age = 31536000;
 	c->store_mode = STORE_LOCAL;
 	c->max_image_bytes = 33554432;
+	c->s3.region = xstrdup("us-east-1");
+	c->s3_prefix = xstrdup("img");
+	c->s3_cache_mb = 1024;
 	c->fal_mode = FAL_QUEUE;
 	c->fal_queue_base = xstrdup("https://queue.fal.run/");
 	c->fal_run_base = xstrdup("https://fal.run/");
@@ -281,6 +295,8 @@ cfg_free(struct cfg *c)
 	free_secret(&c->fal_key);
 	free_secret(&c->access_secret);
 	free_secret(&c->operator_token);
+	free_secret(&c->s3.secret);
+	free_secret(&c->s3.key_id);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		switch (opts[i].type) {
 		case OPT_STR:

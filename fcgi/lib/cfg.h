@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "req.h"
+#include "s3sign.h"
 
 enum delivery {
 	DELIVERY_REDIRECT,	/* 302 to the image's public URL */
@@ -26,6 +27,7 @@ enum inline_send {
 enum store_mode {
 	STORE_LOCAL,		/* keep our own copy of each image */
 	STORE_REMOTE,		/* redirect to the backend's URL */
+	STORE_S3,		/* keep it in an S3 bucket every host reads */
 	STORE__MAX
 };
 
@@ -164,6 +166,18 @@ struct cfg {
 	/* [store], continued */
 	enum store_mode		 store_mode;
 	unsigned		 max_image_bytes;
+	/*
+	 * mode = s3: the bucket (s3.endpoint, bucket and region are the
+	 * s3_* settings; key_id and secret come from s3_credentials_file,
+	 * never from this file, and are wiped when freed).
+	 */
+	struct s3_cfg		 s3;
+	int			 s3_path_style;	/* s3.vhost is its opposite */
+	char			*s3_credentials_file;
+	char			*s3_prefix;	/* keys' first segments, or "" */
+	unsigned		 s3_presign;	/* seconds a presigned GET lives;
+						   0: redirect to url */
+	unsigned		 s3_cache_mb;	/* inline: local copies, at most */
 };
 
 /*

@@ -13,7 +13,14 @@
 
 #include "cfg.h"
 #include "cfgcheck.h"
+#include "s3sign.h"
 #include "util.h"
+
+/* An S3 exchange's bounds; a PUT's are cut by its generation's deadline. */
+#define S3_CONNECT_TIMEOUT_MS	5000
+#define S3_TIMEOUT_MS		30000
+/* Keys' prefix: a few segments, as a key's (s3_key_valid()). */
+#define S3_PREFIX_MAX		200
 
 /* Read the first line of path into *out, without its newline. */
 static int
@@ -90,6 +97,29 @@ valid_key(const char *k)
 }
 
 /*
+ * A file that holds a secret: readable by the service, not by every
+ * user. Returns 0, or -1 with "path: ... WHAT FILE: why" in err.
+ */
+static int
+secret_file_ok(const char *f, const char *what, const char *path, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+
+	if (stat(f, &st) == -1) {
+		snprintf(err, errlen, "%s: cannot read %s %s: %s", path, what, f,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s: %s %s is readable or writable by "
+		    "every user: chmod 600 it", path, what, f);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The fal.ai settings that depend on each other, and the key: FAL_KEY
  * wins over FAL_KEY_ID:FAL_KEY_SECRET, which win over key_file. Error
  * messages name where the key came from, never the key.
@@ -101,7 +131,7 @@ finish_fal(struct cfg *c, const char *path, char *err, size_t errlen)
 
 	if (c->delivery == DELIVERY_INLINE && c->store_mode == STORE_REMOTE) {
 		snprintf(err, errlen, "%s: [store] delivery = inline needs "
-		    "mode = local (inline answers send our own copy)", path);
+		    "mode = local or s3 (inline answers send our own copy)", path);
 		return -1;
 	}
 	if (!valid_api_base(c->fal_queue_base, c->fal_allow_http) ||
@@ -191,20 +221,15 @@ static int
 finish_operator(struct cfg *c, const char *path, char *err, size_t errlen)
 {
 	const char	*f = c->operator_token_file;
-	struct stat	 st;
 
 	if (f == NULL)
 		return 0;
-	if (stat(f, &st) == -1 ||
-	    read_secret_file(f, &c->operator_token) == -1) {
+	if (secret_file_ok(f, "[pages] operator_token_file", path, err,
+	    errlen) == -1)
+		return -1;
+	if (read_secret_file(f, &c->operator_token) == -1) {
 		snprintf(err, errlen, "%s: cannot read [pages] "
 		    "operator_token_file %s: %s", path, f, strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		snprintf(err, errlen, "%s: [pages] operator_token_file %s is "
-		    "readable or writable by every user: chmod 600 it",
-		    path, f);
 		return -1;
 	}
 	if (strlen(c->operator_token) < OPERATOR_TOKEN_MIN) {
@@ -216,6 +241,76 @@ finish_operator(struct cfg *c, const char *path, char *err, size_t errlen)
 	    strcmp(c->stats_token, c->operator_token) == 0) {
 		snprintf(err, errlen, "%s: [pages] operator_token_file holds "
 		    "the [stats] token: the operator's secret must be its own",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * [store] mode = s3: the bucket's settings, and its key id and secret
+ * from s3_credentials_file (AWS's shared-credentials format, profile
+ * [default]): never in this file, so that the config may be shown and
+ * the secret not. presign belongs to s3 alone.
+ */
+static int
+finish_s3(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	char	 why[256];
+	size_t	 n = strlen(c->s3_prefix);
+
+	if (c->store_mode != STORE_S3) {
+		if (c->s3_presign == 0)
+			return 0;
+		snprintf(err, errlen, "%s: [store] presign needs mode = s3",
+		    path);
+		return -1;
+	}
+	if (c->s3.endpoint == NULL || c->s3.bucket == NULL ||
+	    c->s3_credentials_file == NULL) {
+		snprintf(err, errlen, "%s: [store] mode = s3 needs s3_endpoint, "
+		    "s3_bucket and s3_credentials_file", path);
+		return -1;
+	}
+	if (secret_file_ok(c->s3_credentials_file, "[store] "
+	    "s3_credentials_file", path, err, errlen) == -1)
+		return -1;
+	if (s3_creds_load(c->s3_credentials_file, &c->s3, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: [store] s3_credentials_file %s", path,
+		    why);
+		return -1;
+	}
+	c->s3.vhost = !c->s3_path_style;
+	c->s3.connect_timeout_ms = S3_CONNECT_TIMEOUT_MS;
+	c->s3.timeout_ms = S3_TIMEOUT_MS;
+	if (s3_cfg_check(&c->s3, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: [store] %s", path, why);
+		return -1;
+	}
+	if (n > S3_PREFIX_MAX || (n > 0 && !s3_key_valid(c->s3_prefix))) {
+		snprintf(err, errlen, "%s: [store] s3_prefix must be empty or "
+		    "'/'-separated segments of [A-Za-z0-9._-], without a "
+		    "leading or trailing '/', at most %d bytes", path,
+		    S3_PREFIX_MAX);
+		return -1;
+	}
+	/* Each URL is the same for half its life (at most an hour). */
+	if (c->s3_presign == 1) {
+		snprintf(err, errlen, "%s: [store] presign must be 0 (off) or "
+		    "2 to %d seconds", path, S3_EXPIRES_MAX);
+		return -1;
+	}
+	/*
+	 * A redirect without presigning goes to url + key: a path would
+	 * send clients to this host's directory, which holds no images.
+	 */
+	if (c->delivery == DELIVERY_REDIRECT && c->s3_presign == 0 &&
+	    strncmp(c->store_url, "http://", 7) != 0 &&
+	    strncmp(c->store_url, "https://", 8) != 0) {
+		snprintf(err, errlen, "%s: [store] mode = s3 redirects to url "
+		    "followed by the key: set url to the bucket's public URL "
+		    "(or its CDN's), or presign to redirect to presigned URLs",
 		    path);
 		return -1;
 	}
@@ -243,7 +338,8 @@ cfg_check(struct cfg *c, const char *path, char *err, size_t errlen)
 		c->db_password = xstrdup(env);
 	}
 	if (finish_access(c, path, err, errlen) == -1 ||
-	    finish_operator(c, path, err, errlen) == -1)
+	    finish_operator(c, path, err, errlen) == -1 ||
+	    finish_s3(c, path, err, errlen) == -1)
 		return -1;
 	return finish_fal(c, path, err, errlen);
 }
@@ -264,8 +360,20 @@ user_name(char *buf, size_t len)
 int
 cfg_store_needed(const struct cfg *c)
 {
-	/* fal with mode = remote keeps no copy; everything else writes. */
-	return c->store_mode == STORE_LOCAL || strcmp(c->backend, "fal") != 0;
+	/*
+	 * fal with mode = remote keeps no copy, and s3 keeps it in the
+	 * bucket; everything else writes here.
+	 */
+	return c->store_mode == STORE_LOCAL || (c->store_mode == STORE_REMOTE &&
+	    strcmp(c->backend, "fal") != 0);
+}
+
+int
+cfg_dir_needed(const struct cfg *c)
+{
+	/* s3's inline answers are sent from local copies. */
+	return cfg_store_needed(c) || (c->store_mode == STORE_S3 &&
+	    c->delivery == DELIVERY_INLINE);
 }
 
 int
@@ -276,7 +384,7 @@ cfg_check_host(const struct cfg *c, const char *path, char *err,
 	char		 who[64];
 
 	warn[0] = '\0';
-	if (cfg_store_needed(c)) {
+	if (cfg_dir_needed(c)) {
 		if (stat(c->store_dir, &st) == -1) {
 			snprintf(err, errlen, "%s: [store] dir %s: %s: create "
 			    "it, writable by the service's user (make install "

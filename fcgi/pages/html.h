@@ -10,24 +10,7 @@
 
 #include <stddef.h>
 
-struct hbuf {
-	char	*p;		/* NUL-terminated when len > 0 */
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;		/* never grows past this */
-	int	 overflow;	/* something did not fit: answer 500 */
-};
-
-#define HBUF_MAX	(2 * 1024 * 1024)
-
-void	hbuf_init(struct hbuf *, size_t max);
-void	hbuf_free(struct hbuf *);
-/* Raw bytes: markup this program wrote, never outside input. */
-void	hbuf_put(struct hbuf *, const char *, size_t);
-void	hbuf_puts(struct hbuf *, const char *);
-/* Formatted markup; its %s arguments must be this program's own text. */
-void	hbuf_printf(struct hbuf *, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+#include "hbuf.h"
 
 /*
  * Text for an element's content or a double-quoted attribute value:
@@ -40,8 +23,8 @@ void	html_textn(struct hbuf *, const char *, size_t);
 
 /*
  * A query-string value: everything but unreserved characters
- * (RFC 3986) percent-encoded, a space as %20. The result is safe in a
- * URL and in a double-quoted attribute.
+ * (RFC 3986) percent-encoded, a space as %20 (hbuf_pct()). The result
+ * is safe in a URL and in a double-quoted attribute.
  */
 void	html_url_arg(struct hbuf *, const char *);
 

@@ -121,8 +121,8 @@ void
 layout_csp(const struct cfg *c, const char *script, char *out, unsigned outsz)
 {
 	char	 style[80], js[80];
-	/* Images of a remote store are the user's own, from its host. */
-	int	 remote = c->store_mode == STORE_REMOTE ||
+	/* Images kept by fal, in a bucket or under a URL of another host. */
+	int	 remote = c->store_mode != STORE_LOCAL ||
 	    strncmp(c->store_url, "http", 4) == 0;
 
 	csp_hash(css, style, sizeof(style));

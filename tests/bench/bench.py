@@ -11,7 +11,8 @@ Scenarios 7-10 measure the generation queue: hits while hundreds of
 generations are queued, thousands of clients waiting on one host, the
 global cap across two hosts, and priority classes. 11 is fal's status
 stream (bench_fal.py), 12 similar prompts (bench_similar.py), 14 what
-waiting on another host's jobs costs the database.
+waiting on another host's jobs costs the database, 15 an S3 bucket as the
+store against a local one (bench_s3.py).
 """
 
 import argparse
@@ -33,7 +34,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from tests.bench import bench_fal, bench_similar  # noqa: E402
+from tests.bench import bench_fal, bench_s3, bench_similar  # noqa: E402
 from tests.e2e import test_hostwait  # noqa: E402
 from tests.lib import falstub, httpclient, servers  # noqa: E402
 from tests.lib.env import Env  # noqa: E402
@@ -774,6 +775,8 @@ server {
             stats_load(env)
         if want(14):
             waiting_cost(env)
+        if want(15):
+            bench_s3.run(out, env, median_wrk, secs, wrk_answers)
         if UNEXPECTED:
             out("cases whose clients got answers other than expected (their goals not met): %s"
                 % ", ".join(str(c) for c in sorted(set(UNEXPECTED))))

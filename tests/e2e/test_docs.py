@@ -31,6 +31,7 @@ def test_ini_blocks_load(env):
                 config.write_secret(mine, "s" * 48)
                 text = text.replace(path, mine)
             text = re.sub(r"(?m)^dir = (/\S+)$", "dir = " + f.store, text)
+            text = on_test_bucket(env, text)
             conf = os.path.join(d, "promptpix.conf")
             with open(f.conf) as base, open(conf, "w") as out:
                 out.write(base.read() + "\n" + text)
@@ -42,6 +43,23 @@ def test_ini_blocks_load(env):
             assert not bad, (b.where(), bad, b.text)
             assert p.returncode == 0 or "database" in p.stderr, (b.where(), p.stderr)
     assert n >= 4, n
+
+
+def on_test_bucket(env, text):
+    """A block with [store] mode = s3 pointed at a bucket of the harness's
+    S3 server (its endpoint, region and credentials, path-style), so that
+    the self-check's probe runs against a real store; its other settings
+    stay the block's."""
+    if not re.search(r"(?m)^mode = s3$", text):
+        return text
+    s = env.swift
+    creds = re.search(r"(?m)^s3_credentials_file = (\S+)$", text)
+    assert creds, text
+    s.credentials(creds.group(1))
+    text = re.sub(r"(?m)^s3_(endpoint|bucket|region|path_style) = .*\n", "", text)
+    return text.replace("mode = s3\n", "mode = s3\ns3_endpoint = %s\ns3_bucket = %s\n"
+                        "s3_region = %s\ns3_path_style = true\n"
+                        % (s.endpoint, s.new_bucket(), s.region), 1)
 
 
 def request_examples():

@@ -48,9 +48,11 @@ class Front:
 
     def __init__(self, env, overrides=None, processes=2, threads=4, nginx_extra="",
                  share_with=None, front="nginx", apache_extra="", env_extra=None,
-                 db=None, nginx_worker_connections=4096):
+                 db=None, nginx_worker_connections=4096, share_store=True):
         """share_with: another Front whose database and image store this
-        one uses too (a second web host of the same service). env_extra:
+        one uses too (a second web host of the same service); with
+        share_store=False, only its database (a host with a directory of
+        its own, as with [store] mode = s3). env_extra:
         the responders' extra environment (FAL_KEY, ...). db: the server
         (a servers.MariaDB with .host and .port, e.g. one node of a
         galera.GaleraCluster) this front's responders reach over TCP, as
@@ -70,6 +72,9 @@ class Front:
         os.makedirs(self.dir)
         if share_with is not None:
             self.dbname, self.store = share_with.dbname, share_with.store
+            if not share_store:
+                self.store = os.path.join(self.dir, "img")
+                os.makedirs(self.store)
         else:
             self.dbname = "pp_t%d" % n
             self.store = os.path.join(self.dir, "img")
@@ -237,6 +242,7 @@ class Env:
         self.binary = os.path.join(self.build, "promptpix")
         self.base = tempfile.mkdtemp(prefix="promptpix-test-")
         self._db = None
+        self._swift = None
 
     @property
     def db(self):
@@ -254,10 +260,24 @@ class Env:
             self._db = db
         return self._db
 
+    @property
+    def swift(self):
+        """The session's S3 server (Swift with s3api, tests/lib/swift.py),
+        started on first use (about 7 s) and shared by the tests of the
+        session: each makes its own buckets (swift.new_bucket())."""
+        if self._swift is None:
+            from .swift import Swift
+            self._swift = Swift(self.base).start()
+        elif "proxy" not in self._swift.procs:     # a test took it down
+            self._swift.start_proxy()
+        return self._swift
+
     def front(self, **kw):
         return Front(self, **kw)
 
     def close(self, keep=False):
+        if self._swift:
+            self._swift.stop()
         if self._db:
             self._db.stop()
         if not keep:

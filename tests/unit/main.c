@@ -28,6 +28,7 @@ main(void)
 	test_html();
 	test_svg();
 	test_hostwait();
+	test_s3();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

@@ -45,5 +45,6 @@ void	test_warm(void);
 void	test_html(void);
 void	test_svg(void);
 void	test_hostwait(void);
+void	test_s3(void);
 
 #endif

@@ -114,6 +114,100 @@ operator_token(void)
 	cfg_free(&c);
 }
 
+/* [store] mode = s3: the bucket's settings, and the credentials' file. */
+static void
+s3_store(void)
+{
+	static const char	 creds[] = "[default]\naws_access_key_id = "
+	    "AKIDEXAMPLE\naws_secret_access_key = s3-secret-of-the-test\n";
+	static const struct {
+		const char	*store;		/* [store] lines */
+		const char	*err;		/* in the error; "" = loads */
+	} cases[] = {
+		{ "s3_endpoint = https://s3.eu-west-1.amazonaws.com\n"
+		    "s3_bucket = pics\nurl = https://cdn.example/\n", "" },
+		{ "s3_endpoint = http://127.0.0.1:8080\ns3_bucket = pics\n"
+		    "s3_path_style = true\npresign = 3600\ns3_prefix = a/b\n",
+		    "" },
+		{ "s3_bucket = pics\n", "needs s3_endpoint, s3_bucket and "
+		    "s3_credentials_file" },
+		{ "s3_endpoint = https://h.example\n", "needs s3_endpoint" },
+		{ "s3_endpoint = ftp://h.example\ns3_bucket = pics\n",
+		    "s3 endpoint: must start with http:// or https://" },
+		{ "s3_endpoint = http://127.0.0.1:8080\ns3_bucket = pics\n",
+		    "virtual-hosted URLs (BUCKET.HOST) need a host name" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = Pics\n",
+		    "s3 bucket: must be 3..63" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "s3_region = EU\n", "s3 region" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "s3_prefix = /img\n", "s3_prefix must be empty" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "s3_prefix = a/../b\n", "s3_prefix must be empty" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "presign = 1\n", "presign must be 0 (off) or 2" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "presign = 604801\n", "presign: out of range" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n",
+		    "set url to the bucket's public URL" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "url = /img/\n", "set url to the bucket's public URL" },
+		{ "s3_endpoint = https://h.example\ns3_bucket = pics\n"
+		    "delivery = inline\n", "" },
+	};
+	struct cfg	 c;
+	const char	*e;
+	char		 path[] = "/tmp/pp-s3c-XXXXXX", text[1024];
+
+	secret_file(path, creds, 0600);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[store]\nmode = s3\n%s%s%s\n",
+		    cases[i].store, strstr(cases[i].err, "needs") ? "" :
+		    "s3_credentials_file = ", strstr(cases[i].err, "needs") ?
+		    "" : path);
+		e = load(text, &c);
+		T_CHECK(cases[i].err[0] == '\0' ? e[0] == '\0' :
+		    strstr(e, cases[i].err) != NULL, "s3 case %zu: %s", i, e);
+		T_CHECK(strstr(e, "s3-secret") == NULL, "s3 case %zu names no "
+		    "secret", i);
+		if (i == 0)
+			T_CHECK(c.store_mode == STORE_S3 && c.s3.vhost &&
+			    strcmp(c.s3.key_id, "AKIDEXAMPLE") == 0 &&
+			    strcmp(c.s3.secret, "s3-secret-of-the-test") == 0 &&
+			    strcmp(c.s3.region, "us-east-1") == 0 &&
+			    strcmp(c.s3_prefix, "img") == 0 && c.s3_presign == 0,
+			    "s3 settings and the credentials read");
+		if (i == 1)
+			T_CHECK(!c.s3.vhost && c.s3_presign == 3600 &&
+			    strcmp(c.s3_prefix, "a/b") == 0, "path-style");
+		cfg_free(&c);
+	}
+	/* The credentials' file: private, in AWS's format. */
+	chmod(path, 0644);
+	snprintf(text, sizeof(text), "[store]\nmode = s3\ns3_endpoint = "
+	    "https://h.example\ns3_bucket = pics\ns3_credentials_file = %s\n",
+	    path);
+	e = load(text, &c);
+	T_CHECK(strstr(e, "readable or writable by every user") != NULL,
+	    "a credentials file others can read: %s", e);
+	cfg_free(&c);
+	unlink(path);
+	strlcpy_chk(path, "/tmp/pp-s3c-XXXXXX", sizeof(path));
+	secret_file(path, "[other]\naws_access_key_id = x\n", 0600);
+	snprintf(text, sizeof(text), "[store]\nmode = s3\ns3_endpoint = "
+	    "https://h.example\ns3_bucket = pics\ns3_credentials_file = %s\n",
+	    path);
+	e = load(text, &c);
+	T_CHECK(strstr(e, "profile [default] has no aws_access_key_id") !=
+	    NULL, "no [default] profile: %s", e);
+	cfg_free(&c);
+	unlink(path);
+	/* presign is the bucket's: refused on a local store. */
+	e = load("[store]\npresign = 60\n", &c);
+	T_CHECK(strstr(e, "presign needs mode = s3") != NULL, "%s", e);
+	cfg_free(&c);
+}
+
 void
 test_cfg(void)
 {
@@ -150,10 +244,10 @@ test_cfg(void)
 		{ "[fal]\nenable_safety_checker = maybe\n",
 		    ":2: enable_safety_checker: must be true or false" },
 		{ "[fal]\nnsfw = shrug\n", ":2: nsfw: must be fail or blocked" },
-		{ "[store]\nmode = cloud\n", ":2: mode: must be local or remote" },
+		{ "[store]\nmode = cloud\n", ":2: mode: must be local, remote or s3" },
 		{ "[store]\nmode = remote\n", "" },
 		{ "[store]\ndelivery = inline\nmode = remote\n",
-		    ": [store] delivery = inline needs mode = local" },
+		    ": [store] delivery = inline needs mode = local or s3" },
 		{ "[fal]\nqueue_base = http://127.0.0.1:9/\n",
 		    ": [fal] queue_base and run_base must" },
 		{ "[fal]\nrun_base = https://fal.run\n",
@@ -278,6 +372,7 @@ test_cfg(void)
 	wipe_env();
 
 	operator_token();
+	s3_store();
 
 	load("[database]\nread_timeout = 2.5\n", &c);
 	T_CHECK(c.db_read_timeout_ms == 2500, "read_timeout");

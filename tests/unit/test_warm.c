@@ -250,6 +250,18 @@ test_progress(void)
 	T_CHECK(strcmp(line, "warm: 20% 10/50 done, failed 1, queued 38, "
 	    "running 2, $0.031457, ETA 1m20s\n") == 0, "plain: %s", line);
 
+	/* store migrate's figures: copied and found there, no money. */
+	p.kind = PROGRESS_COPY;
+	p.copied = 7;
+	p.there = 2;
+	progress_bar(&p, 21000, 79, line, sizeof(line));
+	T_CHECK(strstr(line, " 10/50 copied 7 there 2 failed 1 ETA 1m20s") !=
+	    NULL && strchr(line, '$') == NULL, "copy bar: %s", line);
+	progress_plain(&p, 21000, line, sizeof(line));
+	T_CHECK(strcmp(line, "store migrate: 20% 10/50 done, copied 7, "
+	    "there 2, failed 1, ETA 1m20s\n") == 0, "copy plain: %s", line);
+	p.kind = PROGRESS_WARM;
+
 	T_CHECK(progress_decile(0, 50) == 0 && progress_decile(4, 50) == 0 &&
 	    progress_decile(5, 50) == 1 && progress_decile(49, 50) == 9 &&
 	    progress_decile(50, 50) == 10 && progress_decile(0, 0) == 10,
