@@ -57,7 +57,6 @@ static void	*acceptor_main(void *);
 int
 accept_init(int listen_fd)
 {
-	pthread_attr_t	 small;
 	pthread_t	 tid;
 	int		 fl, rc;
 
@@ -71,15 +70,11 @@ accept_init(int listen_fd)
 	if ((web_addrs = getenv("FCGI_WEB_SERVER_ADDRS")) != NULL &&
 	    *web_addrs == '\0')
 		web_addrs = NULL;
-	pthread_attr_init(&small);
-	pthread_attr_setstacksize(&small, 256 * 1024);
-	pthread_attr_setdetachstate(&small, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&tid, &small, acceptor_main, NULL);
-	pthread_attr_destroy(&small);
-	if (rc != 0) {
+	if ((rc = pthread_create(&tid, NULL, acceptor_main, NULL)) != 0) {
 		log_error(NULL, "accepting thread: %s", strerror(rc));
 		return -1;
 	}
+	pthread_detach(tid);
 	return 0;
 }
 
@@ -184,9 +179,9 @@ take_one(struct sockaddr_storage *sa)
 }
 
 /*
- * Accept one connection a request thread may take: its descriptor, or
- * -1 when stopping or when the socket failed. A peer not allowed is
- * let go here.
+ * Accept one connection a request thread may take, into *c: 0, or -1
+ * when stopping or when the socket failed. A peer not allowed is let
+ * go here.
  */
 static int
 accept_one(struct conn *c)

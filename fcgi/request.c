@@ -172,29 +172,26 @@ rq_await(struct rq *rq, int64_t deadline, struct gen_row *row)
 	rc = db != NULL ? db_fetch(db, rq->hash, row) : -1;
 	/* No connection is held while waiting. */
 	rq_db_release(rq);
+	if (rc == 1 && !db_row_settled(row)) {
+		flight_voted(rq->park.flight, rq->qclass);
+		return WAIT_PARKED;
+	}
+	rq->parking = 0;
+	flight_leave(rq->park.flight);
 	/*
 	 * Not read (the database is away): a parked request could not be
 	 * woken by the waker either, and would hang until max_wait.
 	 */
-	if (rc == -1) {
-		rq->parking = 0;
-		flight_leave(rq->park.flight);
+	if (rc == -1)
 		return WAIT_DBERR;
-	}
-	if (rc == 0 || db_row_settled(row)) {
-		rq->parking = 0;
-		flight_leave(rq->park.flight);
-		/*
-		 * It ended before we could wait. Whoever waited for this
-		 * attempt is answered about it, as the worker's own result
-		 * answers its waiters: not with the next attempt's backoff.
-		 */
-		if (rq->generator)
-			row->retry_in = 0;
-		return rc == 0 ? WAIT_REMOVED : WAIT_ROW;
-	}
-	flight_voted(rq->park.flight, rq->qclass);
-	return WAIT_PARKED;
+	/*
+	 * It ended before we could wait. Whoever waited for this attempt is
+	 * answered about it, as the worker's own result answers its
+	 * waiters: not with the next attempt's backoff.
+	 */
+	if (rq->generator)
+		row->retry_in = 0;
+	return rc == 0 ? WAIT_REMOVED : WAIT_ROW;
 }
 
 int

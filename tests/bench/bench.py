@@ -128,16 +128,6 @@ def rss_mb(pids):
     return res
 
 
-def threads_of(pid):
-    """The threads of process pid now (0 once it is gone)."""
-    try:
-        with open("/proc/%d/status" % pid) as fh:
-            m = re.search(r"^Threads:\s+(\d+)", fh.read(), re.M)
-    except OSError:
-        return 0
-    return int(m.group(1)) if m else 0
-
-
 def fire(port, target, n):
     """n identical requests released together; returns (wall ms at answer, status)."""
     barrier = threading.Barrier(n)
@@ -249,7 +239,7 @@ class Sampler:
             for pid, mb in zip(self.pids, rss_mb(self.pids)):
                 self.rss[pid] = max(self.rss[pid], mb)
             for pid in self.pids:
-                self.threads[pid] = max(self.threads[pid], threads_of(pid))
+                self.threads[pid] = max(self.threads[pid], servers.threads_of(pid))
             self.waiters = max(self.waiters, self.metric("promptpix_waiters"))
             self.in_flight = max(self.in_flight, self.metric("promptpix_requests_in_flight"))
             self.stop_ev.wait(self.interval)

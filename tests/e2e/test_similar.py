@@ -30,13 +30,6 @@ def calls(f):
     return f.sql("SELECT SUM(api_calls_made) FROM generation_status")[0][0]
 
 
-def metric(f, name):
-    for line in f.get("/metrics").body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
 def build_index(env, f):
     """promptpix similar-index on f's database."""
     e = dict(os.environ, PROMPTPIX_DB_PASSWORD=servers.DB_PASSWORD)
@@ -75,7 +68,7 @@ def test_similar_hit_is_an_alias_and_counted(env):
             assert s["similar_hits"] == 1, s
             assert (s["total_requests"], s["api_calls_made"], s["api_calls_saved"]) == \
                 (3, 1, 2), s
-        assert metric(f, 'promptpix_requests_total{outcome="similar"}') == 1
+        assert f.metric('promptpix_requests_total{outcome="similar"}') == 1
         # The cleanup archives the figure, and the alias outlives its row.
         f.sql("UPDATE generation_status SET completed_at = NOW() - INTERVAL 30 DAY")
         f.sql("CALL cleanup_old_generation_status(7)")

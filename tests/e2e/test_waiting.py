@@ -20,20 +20,10 @@ def target(prompt, size="256x256"):
     return "/%s.jpg?text=%s" % (size, urllib.parse.quote(prompt))
 
 
-def metric(f, name):
-    m = re.search(r"^%s (\d+)$" % name, f.get("/metrics").body.decode(), re.M)
-    return int(m.group(1)) if m else 0
-
-
 def wait_parked(f, n, timeout=60):
     """Until n clients of another's job are parked (promptpix_waiters)."""
-    servers.wait_until(lambda: metric(f, "promptpix_waiters") >= n, timeout,
+    servers.wait_until(lambda: f.metric("promptpix_waiters") >= n, timeout,
                        "%d parked clients" % n)
-
-
-def threads_of(pid):
-    with open("/proc/%d/status" % pid) as fh:
-        return int(re.search(r"^Threads:\s+(\d+)", fh.read(), re.M).group(1))
 
 
 def rollup_requests(f):
@@ -94,7 +84,7 @@ def test_parked_requests_get_their_own_images_and_a_hang_up_costs_nothing(env):
         servers.wait_until(lambda: "outcome=gone" in f.log(), 20, "the hang-up noticed")
         assert f.sql("SELECT COUNT(*) FROM generation_status WHERE status = 'completed'") == [["0"]], \
             "let go before any image landed"
-        assert metric(f, "promptpix_waiters") == 18
+        assert f.metric("promptpix_waiters") == 18
         sw.join()
         assert sw.statuses() == {302: 20}, sw.statuses()
         loc = [sw.header(i, "Location") for i in range(20)]
@@ -156,7 +146,7 @@ def test_a_thousand_waiting_clients_on_eight_threads(env):
         sw = Swarm(f.port, [target(p) for _ in range(20) for p in prompts], timeout=120).start()
         peak = 0
         while sw.thread.is_alive():
-            peak = max(peak, threads_of(pid))
+            peak = max(peak, servers.threads_of(pid))
             sw.join(0.05)
         assert sw.statuses() == {302: 1000}, sw.statuses()
         assert peak < 64, peak

@@ -149,6 +149,13 @@ class Front:
     def rows(self):
         return int(self.sql("SELECT COUNT(*) FROM generation_status")[0][0])
 
+    def metric(self, name):
+        """The value of a /metrics line (name with its labels), or 0."""
+        for line in self.get("/metrics").body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return 0.0
+
     def log(self):
         """The responders' stderr (Apache's error log under mod_fcgid)."""
         return self.pp.log_text() if self.pp else self.web.log_text()

@@ -7,6 +7,7 @@ stop(). Nothing here is a mock: only the paid image API is ever replaced
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -119,6 +120,16 @@ def term_then_kill(send, alive, timeout):
             time.sleep(0.02)
         if not alive():
             return
+
+
+def threads_of(pid):
+    """The threads of process pid now (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            m = re.search(r"^Threads:\s+(\d+)", fh.read(), re.M)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
 
 
 def freeze(pid, timeout=5):
